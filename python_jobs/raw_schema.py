@@ -1,0 +1,89 @@
+"""The raw tables that `segments generate` and the loaders write, defined once.
+
+The dbt sources in `models/staging/raw/_raw__sources.yml` describe the same tables; a test keeps the two in step.
+Raw data is deliberately loose: ids may carry stray whitespace, enums come in mixed case and timestamps carry a
+time zone. Staging is where it becomes clean.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+RAW_SCHEMA = "raw"
+
+_TS = pa.timestamp("us", tz="UTC")
+
+RAW_TABLES: dict[str, pa.Schema] = {
+    "customers": pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("email", pa.string()),
+            ("signed_up_at", _TS),
+            ("country_code", pa.string()),
+            ("acquisition_channel", pa.string()),
+            ("marketing_opt_in", pa.bool_()),
+        ]
+    ),
+    "customer_id_merges": pa.schema(
+        [
+            ("merge_id", pa.int64()),
+            ("source_customer_id", pa.string()),
+            ("target_customer_id", pa.string()),
+            ("merged_at", _TS),
+        ]
+    ),
+    "orders": pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("ordered_at", _TS),
+            ("order_status", pa.string()),
+            ("sales_channel", pa.string()),
+            ("order_total", pa.float64()),
+        ]
+    ),
+    "order_items": pa.schema(
+        [
+            ("order_item_id", pa.string()),
+            ("order_id", pa.string()),
+            ("product_category", pa.string()),
+            ("quantity", pa.int64()),
+            ("unit_price", pa.float64()),
+            ("discount_amount", pa.float64()),
+            ("is_returned", pa.bool_()),
+        ]
+    ),
+    "web_events": pa.schema(
+        [
+            ("event_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("session_id", pa.string()),
+            ("event_type", pa.string()),
+            ("page_type", pa.string()),
+            ("device_type", pa.string()),
+            ("occurred_at", _TS),
+        ]
+    ),
+    "support_tickets": pa.schema(
+        [
+            ("ticket_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("opened_at", _TS),
+            ("resolved_at", _TS),
+            ("contact_channel", pa.string()),
+            ("complexity", pa.string()),
+            ("topic", pa.string()),
+            ("satisfaction_score", pa.int64()),
+        ]
+    ),
+}
+
+# Accepted values of the enums after staging has trimmed and lower-cased them.
+ORDER_STATUSES = ("completed", "cancelled", "refunded")
+SALES_CHANNELS = ("web", "app", "store")
+EVENT_TYPES = ("session_start", "page_view", "add_to_cart")
+PAGE_TYPES = ("home", "category", "product", "search", "deals", "guide", "cart")
+DEVICE_TYPES = ("desktop", "mobile", "tablet")
+CONTACT_CHANNELS = ("email", "chat", "phone")
+COMPLEXITIES = ("low", "medium", "high")
+TICKET_TOPICS = ("delivery", "returns", "product_question", "billing", "account")

@@ -1,0 +1,370 @@
+"""The one way Python reaches the warehouse.
+
+Reads the same `profiles/profiles.yml` as dbt, so a job and the models it feeds always talk to the same database.
+Writes are bulk (Arrow on DuckDB, COPY on PostgreSQL) and happen inside one transaction: a job that fails leaves
+the warehouse as it was.
+
+SQL passed to `execute`/`fetch_*` uses `?` placeholders on both backends; values are always bound, never pasted.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import yaml
+
+from python_jobs import PROJECT_ROOT
+
+PROFILE_NAME = "segment_warehouse"
+PROFILES_DIR = PROJECT_ROOT / "profiles"
+TARGETS = ("local", "postgres")
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_COPY_BATCH_ROWS = 250_000
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse problem worth showing to a person as it is (bad target, unreachable server...)."""
+
+
+def quote_identifier(name: str) -> str:
+    """Identifiers come from our own definitions; refuse anything that is not a plain lower-case name."""
+    if not _IDENTIFIER.match(name):
+        raise WarehouseError(f"refusing unsafe SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+def _render_profile(target: str, profiles_dir: Path) -> dict[str, Any]:
+    path = profiles_dir / "profiles.yml"
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+    env.filters["as_number"] = lambda value: int(value) if str(value).isdigit() else float(value)
+    profile = yaml.safe_load(path.read_text())[PROFILE_NAME]
+    outputs = profile["outputs"]
+    if target not in outputs:
+        raise WarehouseError(f"unknown target {target!r} in {path}; choose one of {', '.join(outputs)}")
+    rendered = {}
+    for key, value in outputs[target].items():
+        rendered[key] = env.from_string(value).render() if isinstance(value, str) else value
+    return rendered
+
+
+def _pg_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_int64(arrow_type):
+        return "bigint"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if pa.types.is_floating(arrow_type):
+        return "double precision"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_decimal(arrow_type):
+        return f"numeric({arrow_type.precision}, {arrow_type.scale})"
+    raise WarehouseError(f"no PostgreSQL type for Arrow type {arrow_type}")
+
+
+@dataclass
+class Warehouse:
+    """A warehouse target from the dbt profile."""
+
+    target: str
+    settings: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_profile(cls, target: str = "local", profiles_dir: Path = PROFILES_DIR) -> Warehouse:
+        return cls(target=target, settings=_render_profile(target, profiles_dir))
+
+    @property
+    def kind(self) -> str:
+        return self.settings["type"]
+
+    @property
+    def duckdb_path(self) -> Path:
+        path = Path(self.settings["path"])
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def describe(self) -> str:
+        if self.kind == "duckdb":
+            return f"DuckDB file {self.duckdb_path}"
+        s = self.settings
+        return f"PostgreSQL {s['user']}@{s['host']}:{s['port']}/{s['dbname']}"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A connection whose work is committed at the end of the block, or rolled back on an error."""
+        if self.kind == "duckdb":
+            import duckdb
+
+            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                connection = duckdb.connect(str(self.duckdb_path))
+            except duckdb.IOException as error:
+                raise WarehouseError(f"cannot open {self.describe()}: {error}") from error
+            session: Session = _DuckDBSession(connection)
+        elif self.kind == "postgres":
+            import psycopg2
+
+            s = self.settings
+            try:
+                connection = psycopg2.connect(
+                    host=s["host"],
+                    port=s["port"],
+                    user=s["user"],
+                    password=s.get("password") or None,
+                    dbname=s["dbname"],
+                    connect_timeout=5,
+                )
+            except psycopg2.OperationalError as error:
+                raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
+            session = _PostgresSession(connection)
+        else:
+            raise WarehouseError(f"unsupported warehouse type {self.kind!r}")
+        try:
+            session.begin()
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+class Session:
+    """The operations the jobs need, the same on both backends."""
+
+    kind: str
+
+    def begin(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        raise NotImplementedError
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        raise NotImplementedError
+
+    def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        row = self.fetchone(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        return bool(row and row[0])
+
+    def ensure_schema(self, schema: str) -> None:
+        self.execute(f"create schema if not exists {quote_identifier(schema)}")
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:
+        raise NotImplementedError
+
+    def replace_table(self, schema: str, table: str, data: pa.Table) -> None:
+        """Replace a table's rows (and its columns, if they changed) with `data`, in this transaction."""
+        self.ensure_schema(schema)
+        qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        if self.table_exists(schema, table) and self._columns(schema, table) == data.schema.names:
+            self.execute(f"delete from {qualified}")
+        else:
+            self.drop_table(schema, table)
+            self.create_table(schema, table, data.schema)
+        self.insert_arrow(schema, table, data)
+
+    def replace_tables(self, schema: str, tables: Mapping[str, pa.Table]) -> None:
+        for name, data in tables.items():
+            self.replace_table(schema, name, data)
+
+    def drop_table(self, schema: str, table: str) -> None:
+        self.execute(f"drop table if exists {quote_identifier(schema)}.{quote_identifier(table)}")
+
+    def _columns(self, schema: str, table: str) -> list[str]:
+        rows = self.fetchall(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        )
+        return [row[0] for row in rows]
+
+
+class _DuckDBSession(Session):
+    kind = "duckdb"
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def begin(self) -> None:
+        self._connection.execute("begin transaction")
+
+    def commit(self) -> None:
+        self._connection.execute("commit")
+
+    def rollback(self) -> None:
+        try:
+            self._connection.execute("rollback")
+        except Exception:  # noqa: BLE001 - nothing to roll back when the transaction already failed
+            pass
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._connection.execute(sql, params or [])
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        return self._connection.execute(sql, params or []).fetchall()
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        return self._connection.sql(sql, params=params or None).to_arrow_table()
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:
+        self._connection.register("_segments_arrow_shape", columns.empty_table())
+        try:
+            self._connection.execute(
+                f"create table {quote_identifier(schema)}.{quote_identifier(table)} as "
+                "select * from _segments_arrow_shape"
+            )
+        finally:
+            self._connection.unregister("_segments_arrow_shape")
+
+    def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        self._connection.register("_segments_arrow_input", data)
+        try:
+            columns = ", ".join(quote_identifier(name) for name in data.schema.names)
+            self._connection.execute(
+                f"insert into {quote_identifier(schema)}.{quote_identifier(table)} ({columns}) "
+                f"select {columns} from _segments_arrow_input"
+            )
+        finally:
+            self._connection.unregister("_segments_arrow_input")
+
+
+class _PostgresSession(Session):
+    kind = "postgres"
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def begin(self) -> None:
+        # psycopg2 opens a transaction implicitly on the first statement and keeps it until commit.
+        self._connection.autocommit = False
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        if not self._connection.closed:
+            self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @staticmethod
+    def _pg_sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.execute(self._pg_sql(sql) if params else sql, params or None)
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(self._pg_sql(sql) if params else sql, params or None)
+            return cursor.fetchall()
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        # COPY ... TO STDOUT streams the whole result as CSV; far faster than fetching Python tuples.
+        with self._connection.cursor() as cursor:
+            query = cursor.mogrify(self._pg_sql(sql), params).decode() if params else sql
+            cursor.execute(f"select * from ({query}) as q limit 0")
+            names = [column.name for column in cursor.description]
+            buffer = io.BytesIO()
+            cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", buffer)
+        if not buffer.getvalue():
+            return pa.table({name: pa.array([], pa.string()) for name in names})
+        buffer.seek(0)
+        return pa_csv.read_csv(
+            buffer,
+            convert_options=pa_csv.ConvertOptions(
+                strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:
+        definition = ", ".join(
+            f"{quote_identifier(column.name)} {_pg_type(column.type)}" for column in columns
+        )
+        self.execute(f"create table {quote_identifier(schema)}.{quote_identifier(table)} ({definition})")
+
+    def drop_table(self, schema: str, table: str) -> None:
+        # Staging views sit on the raw tables; they are rebuilt by the next dbt run.
+        self.execute(
+            f"drop table if exists {quote_identifier(schema)}.{quote_identifier(table)} cascade"
+        )
+
+    def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        columns = ", ".join(quote_identifier(name) for name in data.schema.names)
+        copy_sql = (
+            f"copy {quote_identifier(schema)}.{quote_identifier(table)} ({columns}) "
+            "from stdin with (format csv)"
+        )
+        options = pa_csv.WriteOptions(include_header=False)
+        with self._connection.cursor() as cursor:
+            for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+                buffer = io.BytesIO()
+                pa_csv.write_csv(pa.Table.from_batches([batch], schema=data.schema), buffer, options)
+                buffer.seek(0)
+                cursor.copy_expert(copy_sql, buffer)
+
+
+def postgres_reachable(timeout_seconds: int = 3) -> tuple[bool, str]:
+    """Whether the `postgres` target answers, and why not when it does not."""
+    try:
+        warehouse = Warehouse.from_profile("postgres")
+        import psycopg2
+
+        s = warehouse.settings
+        connection = psycopg2.connect(
+            host=s["host"],
+            port=s["port"],
+            user=s["user"],
+            password=s.get("password") or None,
+            dbname=s["dbname"],
+            connect_timeout=timeout_seconds,
+        )
+        connection.close()
+        return True, warehouse.describe()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable", with the reason shown
+        return False, str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
