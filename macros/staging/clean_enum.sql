@@ -1,0 +1,3 @@
+{% macro clean_enum(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}

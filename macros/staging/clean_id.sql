@@ -1,0 +1,3 @@
+{% macro clean_id(column) -%}
+    nullif(trim({{ column }}), '')
+{%- endmacro %}

@@ -1,0 +1,107 @@
+-- What customers bought, line by line, summarised per customer: category mix, discounts, returns and price level.
+with
+
+order_items as (
+
+    select * from {{ ref('int_order_items_attributed') }}
+    where is_purchase
+
+),
+
+items_flagged as (
+
+    select
+        customer_id,
+        product_category,
+        unit_price,
+        typical_unit_price,
+        list_value,
+        net_value,
+        discount_amount,
+        is_discounted,
+        is_returned,
+        -- A line is a repeat when the customer had bought its category on an earlier day.
+        product_category is not null
+        and order_date > min(order_date) over (partition by customer_id, product_category)
+            as is_repeat_category
+    from order_items
+
+),
+
+category_spend as (
+
+    select
+        customer_id,
+        product_category,
+        sum(net_value) as category_spend
+    from items_flagged
+    where product_category is not null
+    group by customer_id, product_category
+
+),
+
+category_shares as (
+
+    select
+        customer_id,
+        product_category,
+        {{ safe_divide('category_spend', 'sum(category_spend) over (partition by customer_id)') }} as spend_share
+    from category_spend
+
+),
+
+category_mix as (
+
+    select
+        customer_id,
+        count(*) as distinct_categories,
+        -sum(case when spend_share > 0 then spend_share * ln(spend_share) else 0 end) as category_entropy,
+        max(spend_share) as top_category_spend_share
+    from category_shares
+    group by customer_id
+
+),
+
+item_totals as (
+
+    select
+        customer_id,
+        count(*) as item_lines,
+        {{ safe_divide('count(*) filter (where is_discounted)', 'count(*)') }} as discounted_item_share,
+        {{ safe_divide('sum(discount_amount)', 'sum(list_value)') }} as average_discount_rate,
+        {{ safe_divide('count(*) filter (where is_returned)', 'count(*)') }} as returned_item_share,
+        {{ safe_divide('sum(case when is_returned then net_value else 0 end)', 'sum(net_value)') }}
+            as returned_value_share,
+        {{ safe_divide('count(*) filter (where is_repeat_category)', 'count(*)') }} as repeat_category_item_share,
+        avg({{ safe_divide('unit_price', 'typical_unit_price') }}) as unit_price_index,
+        {{ safe_divide(
+            'count(*) filter (where unit_price >= 1.5 * typical_unit_price)',
+            'count(typical_unit_price)'
+        ) }} as premium_item_share
+    from items_flagged
+    group by customer_id
+
+),
+
+aggregated as (
+
+    select
+        item_totals.customer_id,
+        item_totals.item_lines,
+        item_totals.discounted_item_share,
+        item_totals.average_discount_rate,
+        item_totals.returned_item_share,
+        item_totals.returned_value_share,
+        item_totals.repeat_category_item_share,
+        item_totals.unit_price_index,
+        item_totals.premium_item_share,
+        category_mix.distinct_categories,
+        category_mix.category_entropy,
+        category_mix.top_category_spend_share
+    from item_totals
+    left join category_mix
+        on item_totals.customer_id = category_mix.customer_id
+
+)
+
+select * from aggregated

@@ -1,0 +1,30 @@
+-- The one date every profile is computed as of: the `observation_end` var when set, otherwise the last order
+-- date in the data. Never the wall clock, so a rebuild of the same data gives the same profiles.
+with
+
+orders as (
+
+    select * from {{ ref('stg_raw__orders') }}
+
+),
+
+last_order as (
+
+    select max(cast(ordered_at as date)) as last_order_date
+    from orders
+
+),
+
+observation_window as (
+
+    select
+        {% if var('observation_end') -%}
+            cast('{{ var("observation_end") }}' as date)
+        {%- else -%}
+            last_order_date
+        {%- endif %} as observation_end
+    from last_order
+
+)
+
+select * from observation_window

@@ -1,0 +1,124 @@
+-- One row per customer with every behavioural feature the segmentation clusters on. The axes and their
+-- features are defined once in python_jobs/definitions.py and reach this model through dbt-py; a feature with
+-- no data for a customer takes the fill value defined there.
+{%- set axes = modules.segments.AXES %}
+
+with
+
+profiles as (
+
+    select * from {{ ref('customer_profiles') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_customer_orders_aggregated') }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('int_customers_rfm_aggregated') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('int_customer_order_items_aggregated') }}
+
+),
+
+web_events as (
+
+    select * from {{ ref('int_customer_web_events_aggregated') }}
+
+),
+
+support_tickets as (
+
+    select * from {{ ref('int_customer_support_tickets_aggregated') }}
+
+),
+
+computed as (
+
+    select
+        profiles.customer_id,
+        -- purchase frequency
+        {{ safe_divide('profiles.total_orders * 30.0', 'rfm.rfm_age_days + 1') }} as orders_per_month,
+        rfm.rfm_frequency as repeat_purchase_days,
+        -- purchase value
+        orders.average_order_value,
+        orders.max_order_value,
+        ln(1 + profiles.lifetime_value) as log_lifetime_value,
+        -- category exploration
+        order_items.distinct_categories,
+        order_items.category_entropy,
+        order_items.top_category_spend_share,
+        -- price sensitivity
+        order_items.discounted_item_share,
+        order_items.average_discount_rate,
+        web_events.deal_page_view_share,
+        -- purchase cadence
+        orders.weekend_order_share,
+        orders.holiday_season_order_share,
+        rfm.mean_days_between_purchases,
+        -- customer maturity
+        profiles.tenure_days,
+        rfm.rfm_age_days as days_since_first_order,
+        -- repurchase behaviour
+        order_items.repeat_category_item_share,
+        rfm.reorder_within_90d_share,
+        -- return behaviour
+        order_items.returned_item_share,
+        order_items.returned_value_share,
+        -- communication preference
+        support_tickets.email_ticket_share,
+        support_tickets.chat_ticket_share,
+        support_tickets.phone_ticket_share,
+        -- problem complexity
+        {{ safe_divide('support_tickets.support_tickets', 'greatest(profiles.total_orders, 1)') }}
+            as tickets_per_order,
+        support_tickets.high_complexity_ticket_share,
+        support_tickets.mean_resolution_hours,
+        -- loyalty trajectory
+        ln((1 + orders.spend_last_180d) / (1 + orders.spend_prior_180d)) as spend_trend_log_ratio,
+        orders.orders_last_180d - orders.orders_prior_180d as order_count_trend,
+        -- product knowledge
+        web_events.guide_page_view_share,
+        {{ safe_divide('web_events.page_views', 'greatest(profiles.total_orders, 1)') }} as page_views_per_order,
+        {{ safe_divide('web_events.add_to_cart_events', 'web_events.web_sessions') }} as add_to_cart_per_session,
+        -- value sophistication
+        order_items.unit_price_index,
+        order_items.premium_item_share
+    from profiles
+    left join orders
+        on profiles.customer_id = orders.customer_id
+    left join rfm
+        on profiles.customer_id = rfm.customer_id
+    left join order_items
+        on profiles.customer_id = order_items.customer_id
+    left join web_events
+        on profiles.customer_id = web_events.customer_id
+    left join support_tickets
+        on profiles.customer_id = support_tickets.customer_id
+
+),
+
+features as (
+
+    select
+        customer_id,
+        {%- for axis in axes %}
+        {%- set last_axis = loop.last %}
+        {%- for feature in axis.features %}
+        cast(coalesce({{ feature.name }}, {{ feature.fill_value }}) as double precision)
+            as {{ feature.name }}{% if not (last_axis and loop.last) %},{% endif %}
+        {%- endfor %}
+        {%- endfor %}
+    from computed
+
+)
+
+select * from features

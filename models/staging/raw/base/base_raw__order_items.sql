@@ -1,0 +1,49 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'order_items') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        {{ clean_id('order_item_id') }} as order_item_id,
+        {{ clean_id('order_id') }} as order_id,
+
+        ---------- strings
+        {{ clean_enum('product_category') }} as product_category,
+
+        ---------- numerics
+        quantity,
+        cast(unit_price as numeric(18, 2)) as unit_price,
+        cast(coalesce(discount_amount, 0) as numeric(18, 2)) as discount_amount,
+
+        ---------- booleans
+        coalesce(is_returned, false) as is_returned
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when order_item_id is null then 'missing_order_item_id'
+            when order_id is null then 'missing_order_id'
+            when quantity is null then 'missing_quantity'
+            when quantity < 0 then 'negative_quantity'
+            when quantity = 0 then 'zero_quantity'
+            when unit_price is null then 'missing_amount'
+            when unit_price < 0 then 'negative_amount'
+        end as quarantine_reason
+    from renamed
+
+)
+
+select * from checked
