@@ -47,8 +47,12 @@ AXES: tuple[Axis, ...] = (
         "How often the customer buys.",
         (
             Feature("orders_per_month", "Completed orders per 30 days of customer age.", 0.0, _NO_ORDERS),
-            Feature("repeat_purchase_days", "Distinct purchase days minus one (BG/NBD frequency).", 0.0,
-                    _NO_ORDERS),
+            Feature(
+                "repeat_purchase_days",
+                "Distinct purchase days minus one (BG/NBD frequency).",
+                0.0,
+                _NO_ORDERS,
+            ),
         ),
     ),
     Axis(
@@ -66,8 +70,12 @@ AXES: tuple[Axis, ...] = (
         (
             Feature("distinct_categories", "Number of distinct product categories bought.", 0.0, _NO_ITEMS),
             Feature("category_entropy", "Shannon entropy (nats) of spend across categories.", 0.0, _NO_ITEMS),
-            Feature("top_category_spend_share", "Share of spend in the customer's largest category.", 0.0,
-                    _NO_ITEMS),
+            Feature(
+                "top_category_spend_share",
+                "Share of spend in the customer's largest category.",
+                0.0,
+                _NO_ITEMS,
+            ),
         ),
     ),
     Axis(
@@ -84,30 +92,54 @@ AXES: tuple[Axis, ...] = (
         "When the customer buys: weekends, the holiday season, steady or bursty.",
         (
             Feature("weekend_order_share", "Share of orders placed on Saturday or Sunday.", 0.0, _NO_ORDERS),
-            Feature("holiday_season_order_share", "Share of orders placed in November or December.", 0.0,
-                    _NO_ORDERS),
-            Feature("mean_days_between_purchases", "Mean gap in days between consecutive purchase days.",
-                    0.0, _NO_REPEAT),
+            Feature(
+                "holiday_season_order_share",
+                "Share of orders placed in November or December.",
+                0.0,
+                _NO_ORDERS,
+            ),
+            Feature(
+                "mean_days_between_purchases",
+                "Mean gap in days between consecutive purchase days.",
+                0.0,
+                _NO_REPEAT,
+            ),
         ),
     ),
     Axis(
         "customer_maturity",
         "How long the customer has been with us.",
         (
-            Feature("tenure_days", "Days from the customer's first record to observation_end.", 0.0,
-                    "never null: every customer has a first record"),
-            Feature("days_since_first_order", "Days from the first purchase day to observation_end.", 0.0,
-                    _NO_ORDERS),
+            Feature(
+                "tenure_days",
+                "Days from the customer's first record to observation_end.",
+                0.0,
+                "never null: every customer has a first record",
+            ),
+            Feature(
+                "days_since_first_order",
+                "Days from the first purchase day to observation_end.",
+                0.0,
+                _NO_ORDERS,
+            ),
         ),
     ),
     Axis(
         "repurchase_behaviour",
         "Whether the customer comes back for the same things.",
         (
-            Feature("repeat_category_item_share",
-                    "Share of items in a category the customer had bought on an earlier day.", 0.0, _NO_ITEMS),
-            Feature("reorder_within_90d_share",
-                    "Share of purchase days followed by another purchase day within 90 days.", 0.0, _NO_ORDERS),
+            Feature(
+                "repeat_category_item_share",
+                "Share of items in a category the customer had bought on an earlier day.",
+                0.0,
+                _NO_ITEMS,
+            ),
+            Feature(
+                "reorder_within_90d_share",
+                "Share of purchase days followed by another purchase day within 90 days.",
+                0.0,
+                _NO_ORDERS,
+            ),
         ),
     ),
     Axis(
@@ -131,23 +163,39 @@ AXES: tuple[Axis, ...] = (
         "problem_complexity",
         "How much support the customer needs, and how hard their problems are.",
         (
-            Feature("tickets_per_order", "Support tickets per completed order (tickets when no orders).",
-                    0.0, _NO_TICKETS),
-            Feature("high_complexity_ticket_share", "Share of tickets graded high complexity.", 0.0,
-                    _NO_TICKETS),
-            Feature("mean_resolution_hours", "Mean hours from opening to resolution of resolved tickets.",
-                    0.0, _NO_TICKETS),
+            Feature(
+                "tickets_per_order",
+                "Support tickets per completed order (tickets when no orders).",
+                0.0,
+                _NO_TICKETS,
+            ),
+            Feature(
+                "high_complexity_ticket_share", "Share of tickets graded high complexity.", 0.0, _NO_TICKETS
+            ),
+            Feature(
+                "mean_resolution_hours",
+                "Mean hours from opening to resolution of resolved tickets.",
+                0.0,
+                _NO_TICKETS,
+            ),
         ),
     ),
     Axis(
         "loyalty_trajectory",
         "Whether the customer is growing or fading.",
         (
-            Feature("spend_trend_log_ratio",
-                    "ln((1 + spend in the last 180 days) / (1 + spend in the 180 days before)).", 0.0,
-                    _NO_ORDERS),
-            Feature("order_count_trend", "Orders in the last 180 days minus orders in the 180 days before.",
-                    0.0, _NO_ORDERS),
+            Feature(
+                "spend_trend_log_ratio",
+                "ln((1 + spend in the last 180 days) / (1 + spend in the 180 days before)).",
+                0.0,
+                _NO_ORDERS,
+            ),
+            Feature(
+                "order_count_trend",
+                "Orders in the last 180 days minus orders in the 180 days before.",
+                0.0,
+                _NO_ORDERS,
+            ),
         ),
     ),
     Axis(
@@ -155,8 +203,12 @@ AXES: tuple[Axis, ...] = (
         "How much the customer researches before buying.",
         (
             Feature("guide_page_view_share", "Share of page views on buying guides.", 0.0, _NO_WEB),
-            Feature("page_views_per_order", "Page views per completed order (page views when no orders).",
-                    0.0, _NO_WEB),
+            Feature(
+                "page_views_per_order",
+                "Page views per completed order (page views when no orders).",
+                0.0,
+                _NO_WEB,
+            ),
             Feature("add_to_cart_per_session", "Add-to-cart events per web session.", 0.0, _NO_WEB),
         ),
     ),
@@ -164,10 +216,15 @@ AXES: tuple[Axis, ...] = (
         "value_sophistication",
         "Whether the customer buys premium or entry-level within a category.",
         (
-            Feature("unit_price_index", "Mean of unit price / the category's typical unit price.", 0.0,
-                    _NO_ITEMS),
-            Feature("premium_item_share", "Share of items priced at 1.5x the category's typical price or more.",
-                    0.0, _NO_ITEMS),
+            Feature(
+                "unit_price_index", "Mean of unit price / the category's typical unit price.", 0.0, _NO_ITEMS
+            ),
+            Feature(
+                "premium_item_share",
+                "Share of items priced at 1.5x the category's typical price or more.",
+                0.0,
+                _NO_ITEMS,
+            ),
         ),
     ),
 )

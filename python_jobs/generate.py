@@ -1,23 +1,24 @@
 """Deterministic synthetic commerce data for the raw tables.
 
-The warehouse needs data whose customer segments are known in advance, so the clustering can be checked against
-them. Every customer is drawn from one of the `ARCHETYPES`; each archetype differs clearly on the behaviours the
-features in `python_jobs.definitions` measure (how often, how much, what, when, how they browse and complain).
-The archetype itself never reaches the raw tables: `assign_archetypes` tells a test or an evaluation who is who.
+The warehouse needs data whose customer segments are known in advance, so that the clustering can
+be checked against them. Every customer is drawn from one of the `ARCHETYPES`; the archetypes
+differ clearly on what the features in `python_jobs.definitions` measure (how often, how much,
+what, when, how they browse and how they complain). The archetype itself never reaches the raw
+tables: `assign_archetypes` tells a test or an evaluation who is who.
 
 The data is as dirty as the sources it imitates, so staging has work to do:
 
-* duplicate accounts (`D…` ids) carry some of a customer's activity and merge into them, sometimes in chains;
-  a few `X…` accounts merge into each other in a loop;
+* duplicate accounts (`D…` ids) carry some of a customer's activity and merge into them,
+  sometimes in chains; a few `X…` accounts merge into each other in a loop;
 * about 0.5% of customer ids in orders, events and tickets carry stray spaces;
 * about 5% of enum values come in mixed case or padded with spaces;
-* a handful of orders and web events have no customer id and a handful of order items a negative quantity.
+* a handful of orders and web events have no customer id, a handful of items a negative quantity.
 
 Duplicate and looping accounts are accounts like any other, so they have rows in `customers` too.
 
-Everything is vectorised with numpy (loops run over archetypes, categories or enum values, never over rows) and
-drawn from `np.random.default_rng(seed)`, so the same `(customers, seed)` always gives byte-identical tables.
-Timestamps fall in a fixed window, never relative to the wall clock.
+Everything is vectorised with numpy (loops run over archetypes, categories or enum values, never
+over rows) and drawn from `np.random.default_rng(seed)`, so the same `(customers, seed)` always
+gives byte-identical tables. Timestamps fall in a fixed window, never relative to the wall clock.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ if TYPE_CHECKING:
 CATEGORIES_CSV = PROJECT_ROOT / "seeds" / "product_categories.csv"
 
 WINDOW_START = np.datetime64("2024-07-01T00:00:00", "us")
-WINDOW_END = np.datetime64("2026-07-01T00:00:00", "us")  # exclusive: the window ends with 2026-06-30
+# Exclusive: the last day of the window is 2026-06-30.
+WINDOW_END = np.datetime64("2026-07-01T00:00:00", "us")
 _US_PER_SECOND = 1_000_000
 _US_PER_HOUR = 3_600 * _US_PER_SECOND
 _US_PER_DAY = 24 * _US_PER_HOUR
@@ -84,7 +86,13 @@ EMAIL_DOMAINS = ("example.com", "mail.example", "inbox.example", "post.example")
 MARKETING_OPT_IN_RATE = 0.55
 
 # Page types other than deals and guides, in the proportions every archetype shares.
-_ORDINARY_PAGE_WEIGHTS = {"home": 0.22, "category": 0.20, "product": 0.33, "search": 0.15, "cart": 0.10}
+_ORDINARY_PAGE_WEIGHTS = {
+    "home": 0.22,
+    "category": 0.20,
+    "product": 0.33,
+    "search": 0.15,
+    "cart": 0.10,
+}
 _COMPLEXITY_HOURS_FACTOR = (0.5, 1.0, 2.5)  # low, medium, high
 _PREFERRED_CHANNEL_PROBABILITY = 0.7
 
@@ -202,7 +210,7 @@ def _archetype_column(field_name: str) -> np.ndarray:
     return np.array([getattr(archetype, field_name) for archetype in ARCHETYPES])
 
 
-# ----------------------------------------------------------------------------------------------- categories
+# Categories -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,7 @@ class Categories:
 
 
 def load_categories(path: Path = CATEGORIES_CSV) -> Categories:
+    """Read the categories from the seed file, so adding a category there is enough."""
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return Categories(
@@ -224,7 +233,7 @@ def load_categories(path: Path = CATEGORIES_CSV) -> Categories:
     )
 
 
-# ------------------------------------------------------------------------------------------- random streams
+# Random streams ---------------------------------------------------------------------------------
 
 _STREAMS = ("archetypes", "population", "merges", "orders", "items", "web", "tickets", "customers")
 
@@ -251,7 +260,7 @@ def assign_archetypes(customers: int, seed: int = 42) -> np.ndarray:
     return np.array(ARCHETYPE_NAMES)[codes]
 
 
-# ----------------------------------------------------------------------------------------- small helpers
+# Small helpers ----------------------------------------------------------------------------------
 
 
 def _draw_codes(rng: np.random.Generator, probabilities: Sequence[float], size: int) -> np.ndarray:
@@ -265,7 +274,7 @@ def _draw_codes_by_group(
     uniform = rng.random(len(groups))
     cumulative = np.cumsum(probability_table, axis=1)
     codes = np.zeros(len(groups), dtype=np.int64)
-    # Inverse CDF one column at a time: a (rows x codes) matrix would not fit at a million customers.
+    # Inverse CDF one column at a time: a rows x codes matrix would not fit at a million customers.
     for column in range(probability_table.shape[1] - 1):
         codes += uniform >= cumulative[:, column][groups]
     return codes
@@ -293,7 +302,7 @@ def _segment_cumsum(values: np.ndarray, segment_lengths: np.ndarray) -> np.ndarr
     return total - np.repeat(before_segment, segment_lengths[segment_lengths > 0])
 
 
-# ---------------------------------------------------------------------------------------------- calendar
+# Calendar ---------------------------------------------------------------------------------------
 
 
 def _with_share(weights: np.ndarray, mask: np.ndarray, share: float) -> np.ndarray:
@@ -308,7 +317,7 @@ def _with_share(weights: np.ndarray, mask: np.ndarray, share: float) -> np.ndarr
 
 
 def _day_weights(archetype: Archetype) -> np.ndarray:
-    """How likely an archetype is active on each day of the window: trend, churn, weekends, holidays."""
+    """How likely an archetype is active on each day: trend, churn, weekends and holidays."""
     days = WINDOW_START.astype("datetime64[D]") + np.arange(_WINDOW_DAYS)
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
     month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -353,15 +362,15 @@ def _keep_in_window(times: np.ndarray, fallback: np.ndarray, margin_us: int = 0)
     return np.where(inside, times // _US_PER_SECOND * _US_PER_SECOND, fallback)
 
 
-# -------------------------------------------------------------------------------------------- population
+# Population -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Population:
     """Everyone who behaves: the real customers, then the accounts caught in circular merges.
 
-    Identities (the ids in the raw tables) are laid out as real customers, cycle accounts, then duplicates,
-    so a behaving account's index is also its identity index.
+    Identities (the ids in the raw tables) are laid out as real customers, cycle accounts, then
+    duplicates, so a behaving account's index is also its identity index.
     """
 
     archetype: np.ndarray
@@ -394,7 +403,7 @@ def _merge_cycle_sizes(rng: np.random.Generator, customers: int) -> np.ndarray:
     return np.where(rng.random(cycles) < 0.7, 2, 3).astype(np.int64)
 
 
-# ------------------------------------------------------------------------------------------------ merges
+# Merges -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -416,46 +425,70 @@ class _MergePlan:
         return len(self.duplicate_owner)
 
 
-def _plan_merges(
-    rng: np.random.Generator, population: _Population, cycle_sizes: np.ndarray
-) -> _MergePlan:
-    customers, first_duplicate = population.customers, population.size
-    owners = np.sort(rng.choice(customers, size=round(customers * DUPLICATE_CUSTOMER_SHARE), replace=False))
-    lengths = _draw_codes(rng, CHAIN_LENGTH_PROBABILITIES, len(owners)) + 1
-    starts = first_duplicate + np.cumsum(lengths) - lengths
+@dataclass(frozen=True)
+class _Links:
+    source: np.ndarray
+    target: np.ndarray
+    merged_at: np.ndarray
 
-    # Link j of a chain merges duplicate j into duplicate j + 1, the last one into the customer. Earlier
-    # links happened earlier: a duplicate already merged away could not have been merged into later.
+
+def _whole_seconds(micros: np.ndarray) -> np.ndarray:
+    return micros // _US_PER_SECOND * _US_PER_SECOND
+
+
+def _chain_links(
+    rng: np.random.Generator, owners: np.ndarray, lengths: np.ndarray, first_duplicate: int
+) -> _Links:
+    """Link j of a chain merges duplicate j into duplicate j + 1, the last one into the customer.
+
+    Earlier links happened earlier: a duplicate already merged away could not be merged into.
+    """
+    starts = first_duplicate + np.cumsum(lengths) - lengths
     link_chain = np.repeat(np.arange(len(owners)), lengths)
-    link_position = np.arange(len(link_chain)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    link_position = np.arange(len(link_chain)) - (starts - first_duplicate)[link_chain]
     steps_before_last = lengths[link_chain] - 1 - link_position
-    last_merge_at = _START_US + 60 * _US_PER_DAY + (
-        rng.random(len(owners)) * (_END_US - _START_US - 61 * _US_PER_DAY)
-    ).astype(np.int64)
-    chain_source = starts[link_chain] + link_position
-    chain_target = np.where(steps_before_last == 0, owners[link_chain], chain_source + 1)
-    chain_merged_at = last_merge_at[link_chain] - (
+    source = starts[link_chain] + link_position
+    target = np.where(steps_before_last == 0, owners[link_chain], source + 1)
+    # The last merge comes at least two months in, so duplicates have time to be used.
+    last_merge_span = _END_US - _START_US - 61 * _US_PER_DAY
+    last_merge_at = _START_US + 60 * _US_PER_DAY + (rng.random(len(owners)) * last_merge_span)
+    merged_at = last_merge_at[link_chain].astype(np.int64) - (
         steps_before_last * 15 * _US_PER_DAY
         + (rng.random(len(link_chain)) * 14 * _US_PER_DAY).astype(np.int64)
     )
+    return _Links(source, target, _whole_seconds(merged_at))
 
-    cycle_members = customers + np.arange(cycle_sizes.sum())
-    cycle_of_member = np.repeat(np.arange(len(cycle_sizes)), cycle_sizes)
-    cycle_first = customers + np.cumsum(cycle_sizes) - cycle_sizes
-    is_last_in_cycle = cycle_members == cycle_first[cycle_of_member] + cycle_sizes[cycle_of_member] - 1
-    cycle_target = np.where(is_last_in_cycle, cycle_first[cycle_of_member], cycle_members + 1)
-    cycle_merged_at = _START_US + (rng.random(len(cycle_members)) * (_END_US - _START_US)).astype(np.int64)
+
+def _cycle_links(rng: np.random.Generator, first_member: int, cycle_sizes: np.ndarray) -> _Links:
+    """Each looping account merges into the next of its cycle, the last one back into the first."""
+    members = first_member + np.arange(cycle_sizes.sum())
+    cycle = np.repeat(np.arange(len(cycle_sizes)), cycle_sizes)
+    cycle_first = first_member + np.cumsum(cycle_sizes) - cycle_sizes
+    is_last = members == cycle_first[cycle] + cycle_sizes[cycle] - 1
+    target = np.where(is_last, cycle_first[cycle], members + 1)
+    merged_at = _START_US + (rng.random(len(members)) * (_END_US - _START_US)).astype(np.int64)
+    return _Links(members, target, _whole_seconds(merged_at))
+
+
+def _plan_merges(rng: np.random.Generator, population: _Population, cycle_sizes: np.ndarray) -> _MergePlan:
+    customers = population.customers
+    duplicated = round(customers * DUPLICATE_CUSTOMER_SHARE)
+    owners = np.sort(rng.choice(customers, size=duplicated, replace=False))
+    lengths = _draw_codes(rng, CHAIN_LENGTH_PROBABILITIES, len(owners)) + 1
+    chains = _chain_links(rng, owners, lengths, first_duplicate=population.size)
+    cycles = _cycle_links(rng, customers, cycle_sizes)
 
     chain_start = np.full(population.size, -1, dtype=np.int64)
-    chain_start[owners] = starts
+    chain_start[owners] = population.size + np.cumsum(lengths) - lengths
     chain_length = np.zeros(population.size, dtype=np.int64)
     chain_length[owners] = lengths
     first_merge_at = np.full(population.size, np.iinfo(np.int64).min, dtype=np.int64)
-    first_merge_at[owners] = chain_merged_at[link_position == 0]
+    # Links are numbered like the duplicates they start from.
+    first_merge_at[owners] = chains.merged_at[chain_start[owners] - population.size]
     return _MergePlan(
-        source=np.concatenate([chain_source, cycle_members]),
-        target=np.concatenate([chain_target, cycle_target]),
-        merged_at=np.concatenate([chain_merged_at, cycle_merged_at]) // _US_PER_SECOND * _US_PER_SECOND,
+        source=np.concatenate([chains.source, cycles.source]),
+        target=np.concatenate([chains.target, cycles.target]),
+        merged_at=np.concatenate([chains.merged_at, cycles.merged_at]),
         chain_start=chain_start,
         chain_length=chain_length,
         first_merge_at=first_merge_at,
@@ -466,7 +499,7 @@ def _plan_merges(
 def _attribute_to_duplicates(
     rng: np.random.Generator, plan: _MergePlan, owner: np.ndarray, times: np.ndarray
 ) -> np.ndarray:
-    """The identity each row is recorded under: before its chain's first merge, maybe a duplicate."""
+    """The identity each row is recorded under: before the first merge, maybe a duplicate."""
     on_duplicate = (
         (plan.chain_start[owner] >= 0)
         & (times < plan.first_merge_at[owner])
@@ -478,7 +511,7 @@ def _attribute_to_duplicates(
     return identity
 
 
-# ------------------------------------------------------------------------------------------------ orders
+# Orders -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -497,7 +530,7 @@ class _Orders:
 
 
 def _order_counts(rng: np.random.Generator, population: _Population) -> np.ndarray:
-    """At least one order for buyers (exactly one when the archetype's mean is one), none for browsers."""
+    """At least one order for buyers (exactly one when the mean is one), none for browsers."""
     extra_mean = _archetype_column("mean_orders")[population.archetype] - 1.0
     counts = 1 + rng.poisson(extra_mean)
     cycle_counts = 1 + rng.integers(0, 2, size=population.size)  # an order or two
@@ -534,7 +567,8 @@ def _preferred_categories(
     Seasonal categories rarely become favourites: they are bought as holiday gifts instead.
     """
     popularity = np.where(categories.is_seasonal, 0.15, 1.0).astype(np.float32)
-    keys = np.log(rng.random((accounts, len(popularity)), dtype=np.float32)) / popularity
+    # 1 - U lies in (0, 1], so the logarithm stays finite.
+    keys = np.log(1 - rng.random((accounts, len(popularity)), dtype=np.float32)) / popularity
     return np.argsort(-keys, axis=1)[:, :depth].astype(np.int8)
 
 
@@ -569,19 +603,15 @@ def _generate_items(
 
     depth = int(_archetype_column("category_breadth").max())
     preferred = _preferred_categories(rng, population.size, categories, depth)
-    category = _item_categories(
-        rng, categories, preferred, owner, archetype, _is_holiday_season(ordered_at)
-    )
+    category = _item_categories(rng, categories, preferred, owner, archetype, _is_holiday_season(ordered_at))
     del preferred
 
     quantity = 1 + rng.poisson(0.25, size=len(order))
     window_position = (ordered_at - _START_US) / (_END_US - _START_US)
-    log_premium = np.log(_archetype_column("premium_factor"))[archetype] + _archetype_column(
-        "price_growth"
-    )[archetype] * (window_position - 0.5)
-    unit_price = np.round(
-        categories.typical_unit_price[category] * np.exp(rng.normal(log_premium, 0.25)), 2
-    )
+    # Premium customers pay more within a category; a growing customer pays more as time goes on.
+    growth = _archetype_column("price_growth")[archetype] * (window_position - 0.5)
+    log_premium = np.log(_archetype_column("premium_factor"))[archetype] + growth
+    unit_price = np.round(categories.typical_unit_price[category] * np.exp(rng.normal(log_premium, 0.25)), 2)
     unit_price = np.maximum(unit_price, 0.5)
 
     is_discounted = rng.random(len(order)) < _archetype_column("discount_propensity")[archetype]
@@ -596,7 +626,7 @@ def _order_totals(items: _Items, order_count: int) -> np.ndarray:
     return np.round(np.bincount(items.order, weights=line_value, minlength=order_count), 2)
 
 
-# -------------------------------------------------------------------------------------------- web events
+# Web events -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -626,7 +656,7 @@ def _page_type_table() -> np.ndarray:
 def _session_start_times(
     rng: np.random.Generator, population: _Population, orders: _Orders, owner: np.ndarray
 ) -> np.ndarray:
-    """Most visits of buyers lead up to (or follow) one of their orders; the rest follow their calendar."""
+    """Most visits of buyers lead up to (or follow) an order; the rest follow their calendar."""
     started_at = _sample_times(rng, population.archetype[owner])
     # Leave room for the session's later events inside the window.
     started_at = np.where(started_at >= _END_US - _US_PER_HOUR, started_at - _US_PER_HOUR, started_at)
@@ -639,54 +669,77 @@ def _session_start_times(
     return started_at
 
 
+def _session_counts(rng: np.random.Generator, population: _Population) -> np.ndarray:
+    """Visits per account: browsers visit at least once, looping accounts never."""
+    counts = _poisson_by_group(rng, population.archetype, _archetype_column("sessions_mean"))
+    counts = np.where(population.is_browser, np.maximum(counts, 1), counts)
+    return np.where(population.is_cycle_account, 0, counts)
+
+
+def _session_events(
+    rng: np.random.Generator, session_archetype: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lay out each session's events: a start, page views, an add-to-cart after some product views.
+
+    Returns per event its session, event type code and page type code, sessions one after another.
+    """
+    sessions = len(session_archetype)
+    extra_views = _poisson_by_group(rng, session_archetype, _archetype_column("page_views_per_session") - 1)
+    views_per_session = 1 + np.minimum(extra_views, 7)
+    view_session = np.repeat(np.arange(sessions), views_per_session)
+    view_archetype = session_archetype[view_session]
+    view_page = _draw_codes_by_group(rng, view_archetype, _page_type_table())
+    adds_to_cart = (view_page == PAGE_TYPES.index("product")) & (
+        rng.random(len(view_session)) < _archetype_column("add_to_cart_rate")[view_archetype]
+    )
+
+    # Where each page view lands: after the session start and the earlier views and add-to-carts.
+    events_per_view = 1 + adds_to_cart.astype(np.int64)
+    events_per_session = 1 + np.bincount(view_session, weights=events_per_view, minlength=sessions).astype(
+        np.int64
+    )
+    session_offset = np.cumsum(events_per_session) - events_per_session
+    view_position = 1 + _segment_cumsum(events_per_view, views_per_session) - events_per_view
+    view_event = session_offset[view_session] + view_position
+    cart_event = view_event[adds_to_cart] + 1
+
+    events = int(events_per_session.sum())
+    event_type = np.full(events, EVENT_TYPES.index("session_start"), dtype=np.int64)
+    page_type = np.empty(events, dtype=np.int64)
+    # A session starts on the page of its first view (the landing page).
+    page_type[session_offset] = view_page[np.cumsum(views_per_session) - views_per_session]
+    event_type[view_event] = EVENT_TYPES.index("page_view")
+    page_type[view_event] = view_page
+    event_type[cart_event] = EVENT_TYPES.index("add_to_cart")
+    page_type[cart_event] = PAGE_TYPES.index("product")
+    return np.repeat(np.arange(sessions), events_per_session), event_type, page_type
+
+
+def _event_times(
+    rng: np.random.Generator, started_at: np.ndarray, session: np.ndarray, event_type: np.ndarray
+) -> np.ndarray:
+    """Each event a few seconds to minutes after the previous one of its session."""
+    is_start = event_type == EVENT_TYPES.index("session_start")
+    gap_seconds = np.where(is_start, 0, rng.integers(5, 240, size=len(session)))
+    events_per_session = np.bincount(session, minlength=len(started_at))
+    return started_at[session] + _segment_cumsum(gap_seconds, events_per_session) * _US_PER_SECOND
+
+
 def _generate_web_events(
     rng: np.random.Generator, population: _Population, orders: _Orders, plan: _MergePlan
 ) -> _WebEvents:
-    sessions_per_owner = _poisson_by_group(rng, population.archetype, _archetype_column("sessions_mean"))
-    sessions_per_owner = np.where(population.is_browser, np.maximum(sessions_per_owner, 1), sessions_per_owner)
-    sessions_per_owner[population.is_cycle_account] = 0
-    owner = np.repeat(np.arange(population.size), sessions_per_owner)
+    owner = np.repeat(np.arange(population.size), _session_counts(rng, population))
     started_at = _session_start_times(rng, population, orders, owner)
     chronological = np.argsort(started_at, kind="stable")
     owner, started_at = owner[chronological], started_at[chronological]
     identity = _attribute_to_duplicates(rng, plan, owner, started_at)
     device = _draw_codes(rng, DEVICE_PROBABILITIES, len(owner))
-    archetype = population.archetype[owner]
-
-    # Page views, each maybe followed by an add-to-cart; the session starts on its first page.
-    extra_views = _poisson_by_group(rng, archetype, _archetype_column("page_views_per_session") - 1)
-    views_per_session = 1 + np.minimum(extra_views, 7)
-    view_session = np.repeat(np.arange(len(owner)), views_per_session)
-    view_page = _draw_codes_by_group(rng, archetype[view_session], _page_type_table())
-    adds_to_cart = (view_page == PAGE_TYPES.index("product")) & (
-        rng.random(len(view_session)) < _archetype_column("add_to_cart_rate")[archetype[view_session]]
-    )
-    events_per_view = 1 + adds_to_cart.astype(np.int64)
-    events_per_session = 1 + np.bincount(view_session, weights=events_per_view, minlength=len(owner)).astype(
-        np.int64
-    )
-
-    session_offset = np.cumsum(events_per_session) - events_per_session
-    first_view = np.cumsum(views_per_session) - views_per_session
-    view_position = 1 + _segment_cumsum(events_per_view, views_per_session) - events_per_view
-    view_event = session_offset[view_session] + view_position
-
-    total_events = int(events_per_session.sum())
-    event_type = np.zeros(total_events, dtype=np.int64)  # session_start unless set below
-    page_type = np.empty(total_events, dtype=np.int64)
-    page_type[session_offset] = view_page[first_view]
-    event_type[view_event] = EVENT_TYPES.index("page_view")
-    page_type[view_event] = view_page
-    event_type[view_event[adds_to_cart] + 1] = EVENT_TYPES.index("add_to_cart")
-    page_type[view_event[adds_to_cart] + 1] = PAGE_TYPES.index("product")
-
-    session = np.repeat(np.arange(len(owner)), events_per_session)
-    gap_seconds = np.where(event_type == 0, 0, rng.integers(5, 240, size=total_events))
-    occurred_at = started_at[session] + _segment_cumsum(gap_seconds, events_per_session) * _US_PER_SECOND
+    session, event_type, page_type = _session_events(rng, population.archetype[owner])
+    occurred_at = _event_times(rng, started_at, session, event_type)
     return _WebEvents(identity, started_at, device, session, event_type, page_type, occurred_at)
 
 
-# ----------------------------------------------------------------------------------------------- tickets
+# Tickets ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -713,7 +766,7 @@ def _channel_table() -> np.ndarray:
 def _ticket_open_times(
     rng: np.random.Generator, population: _Population, orders: _Orders, owner: np.ndarray
 ) -> np.ndarray:
-    """Most tickets follow an order by a few days (where is it, it broke); the rest come any time."""
+    """Most tickets follow an order by a few days (late, broken); the rest come any time."""
     opened_at = _sample_times(rng, population.archetype[owner])
     after_order = (orders.per_owner[owner] > 0) & (rng.random(len(owner)) < 0.75)
     order = orders.random_order_of(rng, owner[after_order])
@@ -737,9 +790,9 @@ def _generate_tickets(
     channel = _draw_codes_by_group(rng, archetype, _channel_table())
     complexity = _draw_codes_by_group(rng, archetype, np.array(_archetype_column("complexity_mix")))
     topic = _draw_codes(rng, TOPIC_PROBABILITIES, len(owner))
-    median_hours = _archetype_column("resolution_hours")[archetype] * np.array(
-        _COMPLEXITY_HOURS_FACTOR
-    )[complexity]
+    median_hours = (
+        _archetype_column("resolution_hours")[archetype] * np.array(_COMPLEXITY_HOURS_FACTOR)[complexity]
+    )
     hours = rng.lognormal(np.log(median_hours), 0.6)
     resolved_at = opened_at + (hours * _US_PER_HOUR).astype(np.int64) // _US_PER_SECOND * _US_PER_SECOND
     # Still open: some stalled, and anything not resolved by the end of the window.
@@ -750,12 +803,19 @@ def _generate_tickets(
     score = 4.2 - 0.45 * np.log(hours / 12) + rng.normal(0, 0.9, size=len(owner))
     satisfaction = np.clip(np.round(score), 1, 5).astype(np.int64)
     return _Tickets(
-        identity, opened_at, resolved_at, is_unresolved, channel, complexity, topic, satisfaction,
-        has_satisfaction,
-    )  # fmt: skip
+        identity=identity,
+        opened_at=opened_at,
+        resolved_at=resolved_at,
+        is_unresolved=is_unresolved,
+        channel=channel,
+        complexity=complexity,
+        topic=topic,
+        satisfaction=satisfaction,
+        has_satisfaction=has_satisfaction,
+    )
 
 
-# ------------------------------------------------------------------------------------------ arrow columns
+# Arrow columns ----------------------------------------------------------------------------------
 
 
 def _format_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
@@ -798,14 +858,18 @@ def _with_stray_spaces(rng: np.random.Generator, ids: pa.Array) -> pa.Array:
     return pc.replace_with_mask(ids, pa.array(is_scuffed), scuffed)
 
 
-def _null_mask(rng: np.random.Generator, rows: int, share: float, guaranteed: bool) -> np.ndarray:
+def _random_rows(rng: np.random.Generator, rows: int, share: float, guaranteed: bool) -> np.ndarray:
+    """A mask over `rows` picking the few rows a dirty-data rule applies to."""
     mask = np.zeros(rows, dtype=bool)
     mask[rng.choice(rows, size=_dirty_count(rows, share, guaranteed), replace=False)] = True
     return mask
 
 
 def _activity_customer_ids(
-    rng: np.random.Generator, identity_ids: pa.Array, identity: np.ndarray, is_null: np.ndarray | None
+    rng: np.random.Generator,
+    identity_ids: pa.Array,
+    identity: np.ndarray,
+    is_null: np.ndarray | None,
 ) -> pa.Array:
     ids = identity_ids.take(pa.array(identity, mask=is_null))
     return _with_stray_spaces(rng, ids)
@@ -816,11 +880,11 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     return pa.Table.from_arrays([columns[field.name] for field in schema], schema=schema)
 
 
-# ---------------------------------------------------------------------------------------------- tables
+# Tables -----------------------------------------------------------------------------------------
 
 
 def _identity_ids(population: _Population, plan: _MergePlan) -> pa.Array:
-    """Real customers C00000000…, looping accounts X00000001…, duplicates D00000001…, in identity order."""
+    """Real customers C00000000…, looping accounts X00000001…, then duplicates D00000001…."""
     cycle_accounts = population.size - population.customers
     return pa.concat_arrays(
         [
@@ -834,7 +898,7 @@ def _identity_ids(population: _Population, plan: _MergePlan) -> pa.Array:
 def _first_activity(
     identities: int, plan: _MergePlan, orders: _Orders, web: _WebEvents, tickets: _Tickets
 ) -> np.ndarray:
-    """Each account's first trace: an order, a visit, a ticket, or the day before it was merged away."""
+    """Each account's first trace: an order, a visit, a ticket, or the day before its merge."""
     first = np.full(identities, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, orders.identity, orders.ordered_at)
     np.minimum.at(first, web.session_identity, web.session_started_at)
@@ -859,7 +923,9 @@ def _customers_table(
     person[is_duplicate] = plan.duplicate_owner
     country = _draw_codes(rng, COUNTRY_PROBABILITIES, identities)[person]
     suffix = pc.if_else(
-        pa.array(is_duplicate), pc.binary_join_element_wise("+", pc.utf8_lower(identity_ids), ""), ""
+        pa.array(is_duplicate),
+        pc.binary_join_element_wise("+", pc.utf8_lower(identity_ids), ""),
+        "",
     )
     domain = pa.array(EMAIL_DOMAINS).take(pa.array(rng.integers(0, len(EMAIL_DOMAINS), identities)))
     local_part = pc.utf8_lower(identity_ids.take(pa.array(person)))
@@ -909,7 +975,7 @@ def _orders_and_items_tables(
     # The source system keeps the total it charged even when an item line is later corrupted.
     order_total = _order_totals(items, order_count)
     quantity = items.quantity.copy()
-    quantity[_null_mask(rng, item_count, NEGATIVE_QUANTITY_SHARE, guaranteed_dirt)] *= -1
+    quantity[_random_rows(rng, item_count, NEGATIVE_QUANTITY_SHARE, guaranteed_dirt)] *= -1
     orders_table = _table(
         "orders",
         {
@@ -918,7 +984,7 @@ def _orders_and_items_tables(
                 rng,
                 identity_ids,
                 orders.identity,
-                _null_mask(rng, order_count, NULL_CUSTOMER_SHARE, guaranteed_dirt),
+                _random_rows(rng, order_count, NULL_CUSTOMER_SHARE, guaranteed_dirt),
             ),
             "ordered_at": _timestamps(orders.ordered_at),
             "order_status": _messy_enum(
@@ -958,7 +1024,7 @@ def _web_events_table(
                 rng,
                 identity_ids,
                 web.session_identity[web.session],
-                _null_mask(rng, events, NULL_CUSTOMER_SHARE, guaranteed_dirt),
+                _random_rows(rng, events, NULL_CUSTOMER_SHARE, guaranteed_dirt),
             ),
             "session_id": session_ids.take(pa.array(web.session)),
             "event_type": _messy_enum(rng, web.event_type, EVENT_TYPES),
@@ -981,18 +1047,16 @@ def _tickets_table(rng: np.random.Generator, tickets: _Tickets, identity_ids: pa
             "contact_channel": _messy_enum(rng, tickets.channel, CONTACT_CHANNELS),
             "complexity": _messy_enum(rng, tickets.complexity, COMPLEXITIES),
             "topic": _messy_enum(rng, tickets.topic, TICKET_TOPICS),
-            "satisfaction_score": pa.array(
-                tickets.satisfaction, pa.int64(), mask=~tickets.has_satisfaction
-            ),
+            "satisfaction_score": pa.array(tickets.satisfaction, pa.int64(), mask=~tickets.has_satisfaction),
         },
     )
 
 
-# ------------------------------------------------------------------------------------------------- API
+# Public API -------------------------------------------------------------------------------------
 
 
 def generate_raw_tables(customers: int, seed: int = 42) -> dict[str, pa.Table]:
-    """All raw tables for `customers` customers, the same for the same arguments, as Arrow tables."""
+    """All raw tables for `customers` customers; the same arguments always give the same data."""
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     categories = load_categories()
@@ -1019,9 +1083,7 @@ def generate_raw_tables(customers: int, seed: int = 42) -> dict[str, pa.Table]:
     first_activity = _first_activity(len(identity_ids), plan, orders, web, tickets)
     del web
     return {
-        "customers": _customers_table(
-            streams["customers"], population, plan, identity_ids, first_activity
-        ),
+        "customers": _customers_table(streams["customers"], population, plan, identity_ids, first_activity),
         "customer_id_merges": _merges_table(plan, identity_ids),
         "orders": orders_table,
         "order_items": items_table,

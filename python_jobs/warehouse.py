@@ -13,7 +13,7 @@ import io
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,10 +232,8 @@ class _DuckDBSession(Session):
         self._connection.execute("commit")
 
     def rollback(self) -> None:
-        try:
+        with suppress(Exception):
             self._connection.execute("rollback")
-        except Exception:  # noqa: BLE001 - nothing to roll back when the transaction already failed
-            pass
 
     def close(self) -> None:
         self._connection.close()
@@ -317,9 +315,7 @@ class _PostgresSession(Session):
         buffer.seek(0)
         return pa_csv.read_csv(
             buffer,
-            convert_options=pa_csv.ConvertOptions(
-                strings_can_be_null=True, quoted_strings_can_be_null=False
-            ),
+            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False),
         )
 
     def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:
@@ -330,9 +326,7 @@ class _PostgresSession(Session):
 
     def drop_table(self, schema: str, table: str) -> None:
         # Staging views sit on the raw tables; they are rebuilt by the next dbt run.
-        self.execute(
-            f"drop table if exists {quote_identifier(schema)}.{quote_identifier(table)} cascade"
-        )
+        self.execute(f"drop table if exists {quote_identifier(schema)}.{quote_identifier(table)} cascade")
 
     def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         columns = ", ".join(quote_identifier(name) for name in data.schema.names)
@@ -366,5 +360,5 @@ def postgres_reachable(timeout_seconds: int = 3) -> tuple[bool, str]:
         )
         connection.close()
         return True, warehouse.describe()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable", with the reason shown
+    except Exception as error:
         return False, str(error).strip().splitlines()[0] if str(error).strip() else repr(error)

@@ -3,7 +3,7 @@
 -- longer than the limit are labelled here and named by a test.
 with recursive
 
-merges as (
+account_merges as (
 
     select
         source_customer_id,
@@ -18,17 +18,17 @@ merge_walk as (
         source_customer_id as customer_id,
         target_customer_id as reached_customer_id,
         1 as chain_depth
-    from merges
+    from account_merges
 
     union all
 
     select
         merge_walk.customer_id,
-        merges.target_customer_id as reached_customer_id,
+        account_merges.target_customer_id as reached_customer_id,
         merge_walk.chain_depth + 1 as chain_depth
     from merge_walk
-    inner join merges
-        on merge_walk.reached_customer_id = merges.source_customer_id
+    inner join account_merges
+        on merge_walk.reached_customer_id = account_merges.source_customer_id
     where merge_walk.chain_depth < {{ var('max_merge_chain_depth') }}
 
 ),
@@ -107,7 +107,7 @@ resolved as (
     from last_steps
     left join walks_into_loops
         on last_steps.customer_id = walks_into_loops.customer_id
-    left join merges as further_merges
+    left join account_merges as further_merges
         on last_steps.reached_customer_id = further_merges.source_customer_id
 
 )

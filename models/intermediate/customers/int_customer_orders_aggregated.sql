@@ -22,7 +22,8 @@ orders_dated as (
         orders.ordered_at,
         extract(isodow from orders.ordered_at) in (6, 7) as is_weekend,
         extract(month from orders.ordered_at) in (11, 12) as is_holiday_season,
-        {{ dbt.datediff('orders.order_date', 'observation_window.observation_end', 'day') }} as days_before_end
+        {{ dbt.datediff('orders.order_date', 'observation_window.observation_end', 'day') }}
+            as days_before_end
     from orders
     cross join observation_window
 

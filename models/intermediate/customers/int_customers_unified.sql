@@ -8,7 +8,7 @@ accounts as (
 
 ),
 
-merges as (
+account_merges as (
 
     select * from {{ ref('int_customer_merges_resolved') }}
 
@@ -41,25 +41,37 @@ support_tickets as (
 account_sign_ups as (
 
     select
-        coalesce(merges.canonical_customer_id, accounts.customer_id) as customer_id,
+        coalesce(account_merges.canonical_customer_id, accounts.customer_id) as customer_id,
         accounts.signed_up_at as seen_at
     from accounts
     cross join observation_window
-    left join merges
-        on accounts.customer_id = merges.customer_id
+    left join account_merges
+        on accounts.customer_id = account_merges.customer_id
     where cast(accounts.signed_up_at as date) <= observation_window.observation_end
 
 ),
 
 sightings as (
 
-    select customer_id, seen_at from account_sign_ups
+    select
+        customer_id,
+        seen_at
+    from account_sign_ups
     union all
-    select customer_id, ordered_at as seen_at from orders
+    select
+        customer_id,
+        ordered_at as seen_at
+    from orders
     union all
-    select customer_id, occurred_at as seen_at from web_events
+    select
+        customer_id,
+        occurred_at as seen_at
+    from web_events
     union all
-    select customer_id, opened_at as seen_at from support_tickets
+    select
+        customer_id,
+        opened_at as seen_at
+    from support_tickets
 
 ),
 
@@ -78,7 +90,7 @@ merged_accounts as (
     select
         canonical_customer_id as customer_id,
         count(*) as merged_account_count
-    from merges
+    from account_merges
     group by canonical_customer_id
 
 ),

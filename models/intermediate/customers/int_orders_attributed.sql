@@ -7,7 +7,7 @@ orders as (
 
 ),
 
-merges as (
+account_merges as (
 
     select * from {{ ref('int_customer_merges_resolved') }}
 
@@ -23,7 +23,7 @@ attributed as (
 
     select
         orders.order_id,
-        coalesce(merges.canonical_customer_id, orders.customer_id) as customer_id,
+        coalesce(account_merges.canonical_customer_id, orders.customer_id) as customer_id,
         orders.customer_id as account_customer_id,
         orders.order_status,
         orders.sales_channel,
@@ -33,8 +33,8 @@ attributed as (
         cast(orders.ordered_at as date) as order_date
     from orders
     cross join observation_window
-    left join merges
-        on orders.customer_id = merges.customer_id
+    left join account_merges
+        on orders.customer_id = account_merges.customer_id
     where cast(orders.ordered_at as date) <= observation_window.observation_end
 
 )

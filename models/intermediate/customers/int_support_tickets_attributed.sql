@@ -7,7 +7,7 @@ support_tickets as (
 
 ),
 
-merges as (
+account_merges as (
 
     select * from {{ ref('int_customer_merges_resolved') }}
 
@@ -23,7 +23,7 @@ attributed as (
 
     select
         support_tickets.ticket_id,
-        coalesce(merges.canonical_customer_id, support_tickets.customer_id) as customer_id,
+        coalesce(account_merges.canonical_customer_id, support_tickets.customer_id) as customer_id,
         support_tickets.contact_channel,
         support_tickets.complexity,
         support_tickets.topic,
@@ -36,8 +36,8 @@ attributed as (
         end as resolved_at
     from support_tickets
     cross join observation_window
-    left join merges
-        on support_tickets.customer_id = merges.customer_id
+    left join account_merges
+        on support_tickets.customer_id = account_merges.customer_id
     where cast(support_tickets.opened_at as date) <= observation_window.observation_end
 
 )

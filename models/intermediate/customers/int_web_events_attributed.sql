@@ -7,7 +7,7 @@ web_events as (
 
 ),
 
-merges as (
+account_merges as (
 
     select * from {{ ref('int_customer_merges_resolved') }}
 
@@ -23,7 +23,7 @@ attributed as (
 
     select
         web_events.event_id,
-        coalesce(merges.canonical_customer_id, web_events.customer_id) as customer_id,
+        coalesce(account_merges.canonical_customer_id, web_events.customer_id) as customer_id,
         web_events.session_id,
         web_events.event_type,
         web_events.page_type,
@@ -31,8 +31,8 @@ attributed as (
         web_events.occurred_at
     from web_events
     cross join observation_window
-    left join merges
-        on web_events.customer_id = merges.customer_id
+    left join account_merges
+        on web_events.customer_id = account_merges.customer_id
     where cast(web_events.occurred_at as date) <= observation_window.observation_end
 
 )

@@ -111,11 +111,11 @@ features as (
     select
         customer_id,
         {%- for axis in axes %}
-        {%- set last_axis = loop.last %}
-        {%- for feature in axis.features %}
-        cast(coalesce({{ feature.name }}, {{ feature.fill_value }}) as double precision)
-            as {{ feature.name }}{% if not (last_axis and loop.last) %},{% endif %}
-        {%- endfor %}
+            {%- set last_axis = loop.last %}
+            {%- for feature in axis.features %}
+                cast(coalesce({{ feature.name }}, {{ feature.fill_value }}) as double precision)
+                    as {{ feature.name }}{% if not (last_axis and loop.last) %},{% endif %}
+            {%- endfor %}
         {%- endfor %}
     from computed
 

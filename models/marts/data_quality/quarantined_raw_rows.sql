@@ -11,16 +11,16 @@
 with
 
 {% for table, key in checked_tables -%}
-{{ table }} as (
+    {{ table }} as (
 
-    select
-        '{{ table }}' as source_table,
-        cast({{ key }} as varchar(64)) as source_row_id,
-        quarantine_reason
-    from {{ ref('base_raw__' ~ table) }}
-    where quarantine_reason is not null
+        select
+            '{{ table }}' as source_table,
+            cast({{ key }} as varchar(64)) as source_row_id,
+            quarantine_reason
+        from {{ ref('base_raw__' ~ table) }}
+        where quarantine_reason is not null
 
-),
+    ),
 
 {% endfor -%}
 

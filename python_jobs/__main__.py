@@ -1,0 +1,3 @@
+from python_jobs.cli import run
+
+run()

@@ -1,0 +1,178 @@
+"""The `segments` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from python_jobs.warehouse import TARGETS, Warehouse, WarehouseError
+
+DEMO_CUSTOMERS = 3_000
+
+target_option = click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    default="local",
+    show_default=True,
+    help="Warehouse target from profiles/profiles.yml: `local` is the DuckDB file at $SEGMENTS_DUCKDB_PATH "
+    "(default data/warehouse.duckdb); `postgres` uses the PG* environment variables.",
+)
+
+
+def _observation_end(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Segment Warehouse: raw commerce data in, customer profiles and segments out.
+
+    Typical use: `segments demo` for a first look, or `segments generate` / `segments load-transactions`
+    followed by `segments build`.
+    """
+
+
+@main.command()
+@click.option("--customers", type=click.IntRange(min=1), required=True, help="Number of customers.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same data.")
+@target_option
+def generate(customers: int, seed: int, target: str) -> None:
+    """Write deterministic synthetic commerce data into schema `raw`.
+
+    Customers are drawn from behaviour archetypes (VIP loyalists, deal hunters, one-time buyers, seasonal
+    gifters, churning regulars, support-heavy buyers, steady regulars), with merged duplicate accounts (chains
+    and a few loops), orders and lines, web events and support tickets. All raw tables are replaced in one
+    transaction.
+    """
+    _generate(customers, seed, target)
+
+
+def _generate(customers: int, seed: int, target: str) -> None:
+    from python_jobs.generate import generate_raw_tables, write_raw_tables
+
+    warehouse = Warehouse.from_profile(target)
+    started = time.perf_counter()
+    click.echo(f"Generating {customers:,} customers (seed {seed})…")
+    tables = generate_raw_tables(customers, seed=seed)
+    click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
+    counts = write_raw_tables(warehouse, tables)
+    for name, count in counts.items():
+        click.echo(f"  raw.{name:<20} {count:>12,} rows")
+    click.echo(f"Done in {time.perf_counter() - started:.1f}s.")
+
+
+@main.command("load-transactions")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--customer-col", required=True, help="Column holding the customer id.")
+@click.option("--date-col", required=True, help="Column holding the transaction date or time.")
+@click.option("--amount-col", required=True, help="Column holding the amount paid.")
+@click.option("--order-col", help="Column holding the order id; lines sharing it make one order.")
+@click.option("--quantity-col", help="Column holding the quantity (1 when absent).")
+@click.option(
+    "--date-format",
+    help="strptime format of the dates, e.g. '%d/%m/%Y %H:%M'. Default: ISO 8601. Times without a zone are UTC.",
+)
+@click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
+@target_option
+def load_transactions(
+    file: Path,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    quantity_col: str | None,
+    date_format: str | None,
+    delimiter: str,
+    target: str,
+) -> None:
+    """Load a transactions CSV (a real shop export) into the raw orders, replacing what was there.
+
+    The file is checked whole first: a missing column, an unparseable date or amount or an empty customer id
+    refuses it with the file, line and column named, and nothing is written. Then `segments build`.
+    """
+    from python_jobs.load_transactions import (
+        LoadError,
+        TransactionColumns,
+        read_transactions,
+        write_transactions,
+    )
+
+    columns = TransactionColumns(customer_col, date_col, amount_col, order_col, quantity_col)
+    try:
+        tables = read_transactions(file, columns, date_format=date_format, delimiter=delimiter)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    counts = write_transactions(Warehouse.from_profile(target), tables)
+    click.echo(
+        f"Loaded {tables['order_items'].num_rows:,} lines as {tables['orders'].num_rows:,} orders "
+        f"from {file} into raw.orders and raw.order_items."
+    )
+    others = {name: count for name, count in counts.items() if name not in tables and count}
+    if others:
+        kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
+        click.echo(f"Kept as they were: {kept}.")
+
+
+@main.command()
+@click.option(
+    "--observation-end",
+    callback=_observation_end,
+    help="Compute profiles as of this date (YYYY-MM-DD). Default: the last order date in the data.",
+)
+@target_option
+def build(observation_end: str | None, target: str) -> None:
+    """Run the whole DAG: dbt models and tests, and the Python jobs between them.
+
+    The order comes from dbt's manifest: tables a job writes are sources whose meta names the job, models it
+    reads are `ml` exposures. Prints each step's progress and a summary; exits non-zero if a step fails.
+    """
+    _build(observation_end, target)
+
+
+def _build(observation_end: str | None, target: str) -> None:
+    from python_jobs.orchestrate import format_report, run_build
+
+    started = time.perf_counter()
+    report = run_build(target, observation_end=observation_end, echo=click.echo)
+    click.echo(format_report(report))
+    click.echo(f"Total {time.perf_counter() - started:.1f}s.")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--customers", type=click.IntRange(min=100), default=DEMO_CUSTOMERS, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@target_option
+def demo(customers: int, seed: int, target: str) -> None:
+    """Generate a small demo data set and build everything on it."""
+    _generate(customers, seed, target)
+    _build(None, target)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@target_option
+def dbt(dbt_args: tuple[str, ...], target: str) -> None:
+    """Run any dbt command through dbt-py with this project's profile, e.g. `segments dbt -- docs generate`."""
+    from python_jobs.dbt_invocation import run_dbt
+
+    run = run_dbt(list(dbt_args), target=target, echo=click.echo)
+    sys.exit(run.returncode)
+
+
+def run() -> None:
+    try:
+        main()
+    except WarehouseError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

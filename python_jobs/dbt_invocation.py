@@ -1,0 +1,122 @@
+"""Runs dbt the one way this project runs it: through `dbt-py`, so `modules.segments` exists in Jinja.
+
+Each target gets its own target path (`target/<target>/`), so a DuckDB build and a PostgreSQL build never
+overwrite each other's manifest or run results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_jobs import PROJECT_ROOT
+from python_jobs.warehouse import PROFILES_DIR
+
+Echo = Callable[[str], None]
+
+
+class DbtError(RuntimeError):
+    """dbt did not succeed; the message says which command."""
+
+
+@dataclass
+class DbtRun:
+    """What one dbt command did."""
+
+    args: list[str]
+    returncode: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+        return counts
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Nodes that warned, failed or errored."""
+        return [r for r in self.results if r["status"] in {"warn", "fail", "error", "runtime error"}]
+
+
+def dbt_py_executable() -> str:
+    """The `dbt-py` installed beside the running interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt-py"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt-py")
+    if not found:
+        raise DbtError("dbt-py is not installed: run `pip install -e .` in the project first")
+    return found
+
+
+def target_path(target: str) -> Path:
+    return PROJECT_ROOT / "target" / target
+
+
+def run_dbt(
+    command: Sequence[str],
+    *,
+    target: str,
+    dbt_vars: dict[str, Any] | None = None,
+    echo: Echo | None = None,
+) -> DbtRun:
+    """Run `dbt-py <command>` against `target`, streaming dbt's log lines to `echo` as they come."""
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path(target)),
+        "--log-path",
+        str(PROJECT_ROOT / "logs"),
+    ]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    env = dict(os.environ)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["NO_COLOR"] = "1"
+    # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
+    process = subprocess.Popen(
+        [dbt_py_executable(), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if echo is not None:
+            echo(line.rstrip("\n"))
+    returncode = process.wait()
+    run = DbtRun(args=list(command), returncode=returncode)
+    results_file = target_path(target) / "run_results.json"
+    if command and command[0] in {"build", "run", "test", "seed"} and results_file.exists():
+        payload = json.loads(results_file.read_text())
+        run.results = payload.get("results", [])
+        run.elapsed_seconds = float(payload.get("elapsed_time", 0.0))
+    return run
+
+
+def load_manifest(target: str, dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Parse the project and return dbt's manifest."""
+    run = run_dbt(["parse", "--quiet"], target=target, dbt_vars=dbt_vars, echo=None)
+    if not run.ok:
+        raise DbtError("`dbt-py parse` failed: run it by hand to see why")
+    return json.loads((target_path(target) / "manifest.json").read_text())

@@ -1,0 +1,275 @@
+"""`segments build`: the whole DAG, dbt and Python jobs, in the order dbt's own manifest gives.
+
+A Python job is wired into dbt in two places, and nowhere else:
+- the tables it writes are dbt *sources* whose `meta` names it (`segments_job: <job name>`);
+- the models it reads are the `depends_on` of an *exposure* of `type: ml` whose `meta` names it too.
+
+From those, the plan is: build every dbt node not downstream of any job's output; run the jobs whose inputs are
+now built; build what is downstream of their outputs (but not of a later job's); and so on. Tests run with the
+nodes they test, because every dbt step is a `dbt build`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_jobs.dbt_invocation import DbtRun, Echo, load_manifest, run_dbt
+from python_jobs.warehouse import Warehouse
+
+JOB_META_KEY = "segments_job"
+
+
+class PlanError(RuntimeError):
+    """The manifest describes jobs that cannot be ordered or run."""
+
+
+@dataclass(frozen=True)
+class DbtStep:
+    description: str
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def command(self) -> list[str]:
+        command = ["build"]
+        if self.select:
+            command += ["--select", *self.select]
+        if self.exclude:
+            command += ["--exclude", *self.exclude]
+        return command
+
+
+@dataclass(frozen=True)
+class JobStep:
+    job: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        return f"python job {self.job}"
+
+
+Step = DbtStep | JobStep
+
+
+@dataclass
+class JobContext:
+    """What a job is handed: where to read and write, and how to report progress."""
+
+    warehouse: Warehouse
+    dbt_vars: dict[str, Any]
+    echo: Echo
+
+
+JobFunction = Callable[[JobContext], Any]
+
+# Jobs register here by name; the names are what the manifest's `meta.segments_job` refers to.
+JOBS: dict[str, JobFunction] = {}
+
+
+def _meta(node: dict[str, Any]) -> dict[str, Any]:
+    return {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+
+
+def _selector(source: dict[str, Any]) -> str:
+    return f"source:{source['source_name']}.{source['name']}"
+
+
+def _descendants(manifest: dict[str, Any], roots: list[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for child in manifest["child_map"].get(node, []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def plan_build(manifest: dict[str, Any]) -> list[Step]:
+    """Order dbt and the Python jobs from the manifest's sources and `ml` exposures."""
+    writes: dict[str, list[str]] = {}
+    for unique_id, source in manifest["sources"].items():
+        job = _meta(source).get(JOB_META_KEY)
+        if job:
+            writes.setdefault(job, []).append(unique_id)
+    reads: dict[str, list[str]] = {}
+    for exposure in manifest.get("exposures", {}).values():
+        job = _meta(exposure).get(JOB_META_KEY)
+        if job and exposure.get("type") == "ml":
+            reads.setdefault(job, []).extend(exposure["depends_on"]["nodes"])
+    jobs = sorted(set(writes) | set(reads))
+    if not jobs:
+        return [DbtStep("dbt build (the whole project; no Python jobs are declared)")]
+
+    downstream = {job: _descendants(manifest, writes.get(job, [])) for job in jobs}
+    upstream_jobs: dict[str, set[str]] = {}
+    for job in jobs:
+        upstream_jobs[job] = {
+            other for other in jobs if any(node in downstream[other] for node in reads.get(job, []))
+        }
+        if job in upstream_jobs[job]:
+            raise PlanError(f"job {job!r} reads models built from its own output")
+
+    levels: dict[str, int] = {}
+
+    def level_of(job: str, path: tuple[str, ...] = ()) -> int:
+        if job in path:
+            raise PlanError(f"jobs depend on each other in a loop: {' -> '.join((*path, job))}")
+        if job not in levels:
+            levels[job] = 1 + max((level_of(other, (*path, job)) for other in upstream_jobs[job]), default=0)
+        return levels[job]
+
+    for job in jobs:
+        level_of(job)
+
+    def outputs(level_filter: Callable[[int], bool]) -> tuple[str, ...]:
+        return tuple(
+            f"{_selector(manifest['sources'][source])}+"
+            for job in jobs
+            if level_filter(levels[job])
+            for source in writes.get(job, [])
+        )
+
+    steps: list[Step] = [
+        DbtStep("dbt build (everything upstream of the Python jobs)", exclude=outputs(lambda _: True))
+    ]
+    for level in range(1, max(levels.values()) + 1):
+        for job in (j for j in jobs if levels[j] == level):
+            steps.append(
+                JobStep(
+                    job,
+                    reads=tuple(sorted(reads.get(job, []))),
+                    writes=tuple(sorted(writes.get(job, []))),
+                )
+            )
+        built_now = outputs(lambda lvl, level=level: lvl == level)
+        if built_now:
+            steps.append(
+                DbtStep(
+                    f"dbt build (downstream of level-{level} jobs)",
+                    select=built_now,
+                    exclude=outputs(lambda lvl, level=level: lvl > level),
+                )
+            )
+    return steps
+
+
+@dataclass
+class StepOutcome:
+    step: Step
+    ok: bool
+    seconds: float
+    dbt_run: DbtRun | None = None
+    error: str | None = None
+
+
+@dataclass
+class BuildReport:
+    target: str
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    findings: list[tuple[str, str, list[str]]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes)
+
+
+SUMMARY_TABLES = ("marts.customer_profiles", "marts.customer_features", "marts.quarantined_raw_rows")
+
+
+def run_build(
+    target: str,
+    *,
+    observation_end: str | None = None,
+    echo: Echo = print,
+    jobs: dict[str, JobFunction] | None = None,
+) -> BuildReport:
+    """Plan from the manifest, then run every step in order; stop at the first failed step."""
+    registry = JOBS if jobs is None else jobs
+    dbt_vars = {"observation_end": observation_end} if observation_end else {}
+    warehouse = Warehouse.from_profile(target)
+    report = BuildReport(target=target)
+
+    echo(f"Planning the build from dbt's manifest ({warehouse.describe()})")
+    steps = plan_build(load_manifest(target, dbt_vars))
+    missing = [s.job for s in steps if isinstance(s, JobStep) and s.job not in registry]
+    if missing:
+        raise PlanError(f"the manifest names jobs that are not registered: {', '.join(missing)}")
+
+    for number, step in enumerate(steps, start=1):
+        echo(f"\n[{number}/{len(steps)}] {step.description}")
+        started = time.perf_counter()
+        if isinstance(step, DbtStep):
+            dbt_run = run_dbt(
+                step.command(), target=target, dbt_vars=dbt_vars, echo=lambda line: echo(f"    {line}")
+            )
+            outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
+        else:
+            try:
+                registry[step.job](JobContext(warehouse=warehouse, dbt_vars=dbt_vars, echo=echo))
+                outcome = StepOutcome(step, True, time.perf_counter() - started)
+            except Exception as error:
+                outcome = StepOutcome(step, False, time.perf_counter() - started, error=str(error))
+        report.outcomes.append(outcome)
+        if not outcome.ok:
+            break
+
+    _collect_findings(report, warehouse)
+    return report
+
+
+def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:
+    """Row counts of the headline tables, and a few rows of every test that warned or failed."""
+    problems = [p for o in report.outcomes if o.dbt_run for p in o.dbt_run.problems()]
+    try:
+        with warehouse.session() as session:
+            for table in SUMMARY_TABLES:
+                schema, name = table.split(".")
+                if session.table_exists(schema, name):
+                    report.row_counts[table] = session.fetchone(f"select count(*) from {table}")[0]
+            for problem in problems:
+                code = (problem.get("compiled_code") or "").strip().rstrip(";")
+                rows: list[str] = []
+                if problem["unique_id"].startswith("test.") and code:
+                    try:
+                        sample = session.fetch_arrow(
+                            f"select * from ({code}) as finding limit {sample_rows}"
+                        ).to_pylist()
+                        rows = [", ".join(f"{k}={v}" for k, v in row.items()) for row in sample]
+                    except Exception:
+                        rows = []
+                name = problem["unique_id"].split(".")[2]
+                report.findings.append((f"{problem['status'].upper()} {name}", problem["message"], rows))
+    except Exception as error:
+        report.findings.append(("SUMMARY", f"could not read the warehouse: {error}", []))
+
+
+def format_report(report: BuildReport) -> str:
+    lines = ["", f"Summary ({report.target})", ""]
+    for outcome in report.outcomes:
+        status = "ok" if outcome.ok else "FAILED"
+        detail = ""
+        if outcome.dbt_run is not None:
+            counts = outcome.dbt_run.status_counts()
+            detail = "  " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        if outcome.error:
+            detail = f"  {outcome.error}"
+        lines.append(f"  {status:<6} {outcome.seconds:7.1f}s  {outcome.step.description}{detail}")
+    if report.row_counts:
+        lines.append("")
+        for table, count in report.row_counts.items():
+            lines.append(f"  {table:<32} {count:>12,} rows")
+    if report.findings:
+        lines.append("")
+        for title, message, rows in report.findings:
+            lines.append(f"  {title}: {message}")
+            lines.extend(f"      {row}" for row in rows)
+    lines.append("")
+    lines.append("Build succeeded." if report.ok else "Build FAILED.")
+    return "\n".join(lines)
