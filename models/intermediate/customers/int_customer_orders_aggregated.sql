@@ -35,7 +35,7 @@ aggregated as (
         customer_id,
         count(*) as total_orders,
         sum(order_total) as lifetime_value,
-        avg(order_total) as average_order_value,
+        {{ money_average('order_total') }} as average_order_value,
         max(order_total) as max_order_value,
         {{ safe_divide('count(*) filter (where is_weekend)', 'count(*)') }} as weekend_order_share,
         {{ safe_divide('count(*) filter (where is_holiday_season)', 'count(*)') }} as holiday_season_order_share,

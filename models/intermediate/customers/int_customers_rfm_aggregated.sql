@@ -27,8 +27,10 @@ aggregated as (
             as rfm_age_days,
         -- Mean spend per repeat purchase day: the first purchase day is not a repeat.
         cast(
-            coalesce(avg(case when purchase_days.purchase_day_number > 1 then purchase_days.day_total end), 0)
-            as numeric(18, 2)
+            coalesce(
+                {{ money_average('case when purchase_days.purchase_day_number > 1 then purchase_days.day_total end') }},
+                0
+            ) as numeric(18, 2)
         ) as rfm_monetary_value,
         cast(
             avg({{ dbt.datediff('purchase_days.previous_purchase_date', 'purchase_days.purchase_date', 'day') }})

@@ -1,0 +1,218 @@
+"""The command line end to end, on a real warehouse: generate or load, build, and check the marts.
+
+The RFM columns are checked two ways: against an independent Python computation over the raw tables of a
+generated data set, and against values worked out by hand for a small transactions file that holds the edge
+cases (two purchases on one day, a single purchase, purchases after observation_end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from python_jobs.cli import main
+from python_jobs.warehouse import Warehouse
+
+CUSTOMERS = 400
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def table(warehouse: Warehouse, sql: str) -> list[dict]:
+    with warehouse.session() as session:
+        return session.fetch_arrow(sql).to_pylist()
+
+
+def canonical_ids(merges: list[dict], max_depth: int = 10) -> dict[str, str]:
+    """Merge resolution written independently of the SQL: follow each chain; a loop resolves to its smallest id."""
+    target_of = {m["source_customer_id"].strip(): m["target_customer_id"].strip() for m in merges}
+    resolved = {}
+    for start in target_of:
+        path = [start]
+        current = start
+        while current in target_of and len(path) <= max_depth:
+            current = target_of[current]
+            if current in path:
+                loop = path[path.index(current) :]
+                current = min(loop)
+                break
+            path.append(current)
+        resolved[start] = current
+    return resolved
+
+
+def expected_rfm(warehouse: Warehouse, observation_end: dt.date) -> dict[str, tuple]:
+    """rfm_frequency, recency, age and monetary value per customer, from the raw tables."""
+    merges = table(warehouse, "select source_customer_id, target_customer_id from raw.customer_id_merges")
+    canonical = canonical_ids(merges)
+    orders = table(warehouse, "select customer_id, ordered_at, order_status, order_total from raw.orders")
+    day_totals: dict[str, dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for order in orders:
+        customer = (order["customer_id"] or "").strip()
+        status = (order["order_status"] or "").strip().lower()
+        if not customer or status != "completed" or order["order_total"] is None or order["order_total"] < 0:
+            continue
+        day = order["ordered_at"].astimezone(dt.UTC).date()
+        if day > observation_end:
+            continue
+        amount = Decimal(str(order["order_total"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        day_totals[canonical.get(customer, customer)][day] += amount
+    expected = {}
+    for customer, totals in day_totals.items():
+        days = sorted(totals)
+        repeat = [totals[day] for day in days[1:]]
+        monetary = sum(repeat) / len(repeat) if repeat else Decimal(0)
+        expected[customer] = (
+            len(days) - 1,
+            (days[-1] - days[0]).days,
+            (observation_end - days[0]).days,
+            float(monetary.quantize(Decimal("0.01"), ROUND_HALF_UP)),
+        )
+    return expected
+
+
+def actual_rfm(warehouse: Warehouse) -> dict[str, tuple]:
+    rows = table(
+        warehouse,
+        "select customer_id, rfm_frequency, rfm_recency_days, rfm_age_days, rfm_monetary_value "
+        "from marts.customer_profiles where rfm_frequency is not null",
+    )
+    return {
+        row["customer_id"]: (
+            row["rfm_frequency"],
+            row["rfm_recency_days"],
+            row["rfm_age_days"],
+            float(row["rfm_monetary_value"]),
+        )
+        for row in rows
+    }
+
+
+@pytest.mark.parametrize("target", ["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_generate_then_build_gives_profiles_that_match_the_raw_data(target, request):
+    warehouse = request.getfixturevalue("duckdb_warehouse" if target == "local" else "postgres_warehouse")
+    invoke("generate", "--customers", str(CUSTOMERS), "--seed", "7", "--target", target)
+    output = invoke("build", "--target", target)
+    assert "Build succeeded." in output
+    assert "marts.customer_profiles" in output
+
+    observation_end = table(warehouse, "select max(observation_end) as d from marts.customer_profiles")[0]["d"]
+    last_order = table(warehouse, "select max(ordered_at) as t from raw.orders")[0]["t"]
+    assert str(observation_end)[:10] == last_order.astimezone(dt.UTC).date().isoformat()
+
+    expected = expected_rfm(warehouse, dt.date.fromisoformat(str(observation_end)[:10]))
+    actual = actual_rfm(warehouse)
+    assert len(expected) > CUSTOMERS * 0.8
+    assert actual == expected
+
+    features = table(warehouse, "select count(*) as n from marts.customer_features")[0]["n"]
+    profiles = table(warehouse, "select count(*) as n from marts.customer_profiles")[0]["n"]
+    assert features == profiles
+
+    # The same inputs give the same outputs: a second build changes nothing.
+    before = table(warehouse, "select * from marts.customer_profiles order by customer_id")
+    invoke("build", "--target", target)
+    assert table(warehouse, "select * from marts.customer_profiles order by customer_id") == before
+
+    # An earlier observation_end ignores everything after it.
+    invoke("build", "--target", target, "--observation-end", "2025-12-31")
+    late = table(
+        warehouse,
+        "select count(*) as n from marts.customer_profiles "
+        "where last_order_at >= cast('2026-01-01' as timestamp) or observation_end <> cast('2025-12-31' as date)",
+    )[0]["n"]
+    assert late == 0
+    assert actual_rfm(warehouse) == expected_rfm(warehouse, dt.date(2025, 12, 31))
+
+
+EDGE_CASES_CSV = """\
+customer,when,amount,order
+ repeat ,2025-01-01T09:00:00,10.00,A1
+repeat,2025-01-01T18:30:00,15.00,A2
+repeat,2025-01-11,10.00,A3
+repeat,2025-03-01T12:00:00+02:00,30.00,A4
+single,2025-06-01,50.00,B1
+late,2025-06-30T23:00:00,20.00,C1
+late,2025-07-05,99.00,C2
+late,2025-06-30T23:30:00-03:00,99.00,C3
+"""
+
+
+@pytest.mark.parametrize("target", ["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rfm_edge_cases_from_a_transactions_file(target, request, tmp_path):
+    warehouse = request.getfixturevalue("duckdb_warehouse" if target == "local" else "postgres_warehouse")
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text(EDGE_CASES_CSV)
+    invoke(
+        "load-transactions",
+        str(csv_file),
+        "--customer-col",
+        "customer",
+        "--date-col",
+        "when",
+        "--amount-col",
+        "amount",
+        "--order-col",
+        "order",
+        "--target",
+        target,
+    )
+    invoke("build", "--target", target, "--observation-end", "2025-06-30")
+    rows = table(
+        warehouse,
+        "select customer_id, total_orders, lifetime_value, rfm_frequency, rfm_recency_days, rfm_age_days, "
+        "rfm_monetary_value, days_since_last_purchase from marts.customer_profiles order by customer_id",
+    )
+    profiles = {row.pop("customer_id"): row for row in rows}
+    # Two orders on 2025-01-01 are one purchase day of 25.00; the repeat days are 01-11 (10) and 03-01 (30).
+    assert profiles["repeat"] == {
+        "total_orders": 4,
+        "lifetime_value": Decimal("65.00"),
+        "rfm_frequency": 2,
+        "rfm_recency_days": 59,
+        "rfm_age_days": 180,
+        "rfm_monetary_value": Decimal("20.00"),
+        "days_since_last_purchase": 121,
+    }
+    assert profiles["single"] == {
+        "total_orders": 1,
+        "lifetime_value": Decimal("50.00"),
+        "rfm_frequency": 0,
+        "rfm_recency_days": 0,
+        "rfm_age_days": 29,
+        "rfm_monetary_value": Decimal("0.00"),
+        "days_since_last_purchase": 29,
+    }
+    # 07-05 is after observation_end, and so is C3: 23:30 at UTC-3 is 02:30 UTC on 07-01.
+    assert profiles["late"] == {
+        "total_orders": 1,
+        "lifetime_value": Decimal("20.00"),
+        "rfm_frequency": 0,
+        "rfm_recency_days": 0,
+        "rfm_age_days": 0,
+        "rfm_monetary_value": Decimal("0.00"),
+        "days_since_last_purchase": 0,
+    }
+
+
+def test_build_reports_a_bad_observation_end(duckdb_warehouse):
+    result = CliRunner().invoke(main, ["build", "--observation-end", "2025-13-01"])
+    assert result.exit_code != 0
+    assert "'2025-13-01' is not a date in the form YYYY-MM-DD" in result.output
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["load-transactions"], ["build"], ["demo"], ["dbt"]])
+def test_every_command_explains_itself(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    if command and command != ["dbt"]:
+        assert "--target" in result.output
