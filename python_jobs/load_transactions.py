@@ -76,8 +76,11 @@ def read_transactions(
             def bad(column: str, problem: str, line: int = line) -> LoadError:
                 return LoadError(f"{path}: line {line}, column {column!r}: {problem}")
 
-            if None in row or any(value is None for value in row.values()):
-                raise LoadError(f"{path}: line {line}: expected {len(header)} fields, found {len(row)}")
+            extra_fields = row.get(None) or []
+            missing_fields = sum(1 for key, value in row.items() if key is not None and value is None)
+            if extra_fields or missing_fields:
+                found = len(header) + len(extra_fields) - missing_fields
+                raise LoadError(f"{path}: line {line}: expected {len(header)} fields, found {found}")
             customer_id = row[columns.customer].strip()
             if not customer_id:
                 raise bad(columns.customer, "empty customer id")

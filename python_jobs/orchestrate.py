@@ -79,7 +79,8 @@ def _selector(source: dict[str, Any]) -> str:
 
 
 def _descendants(manifest: dict[str, Any], roots: list[str]) -> set[str]:
-    seen: set[str] = set()
+    """The roots and everything downstream of them: a job may read another job's table directly."""
+    seen: set[str] = set(roots)
     stack = list(roots)
     while stack:
         node = stack.pop()
@@ -207,7 +208,7 @@ def run_build(
         started = time.perf_counter()
         if isinstance(step, DbtStep):
             dbt_run = run_dbt(
-                step.command(), target=target, dbt_vars=dbt_vars, echo=lambda line: echo(f"    {line}")
+                step.command(), target=target, dbt_vars=dbt_vars, echo=lambda line: _echo_dbt_line(line, echo)
             )
             outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
         else:
@@ -222,6 +223,12 @@ def run_build(
 
     _collect_findings(report, warehouse)
     return report
+
+
+def _echo_dbt_line(line: str, echo: Echo) -> None:
+    """dbt's result lines are the progress; its START lines only double the output."""
+    if " START " not in line:
+        echo(f"    {line}")
 
 
 def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:

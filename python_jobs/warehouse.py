@@ -79,6 +79,29 @@ def _pg_type(arrow_type: pa.DataType) -> str:
     raise WarehouseError(f"no PostgreSQL type for Arrow type {arrow_type}")
 
 
+# PostgreSQL type OIDs (pg_type) of the columns a query can return, as Arrow types.
+_PG_ARROW_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    700: pa.float32(),
+    701: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", tz="UTC"),
+}
+
+
+def _arrow_type(column: Any) -> pa.DataType:
+    """The Arrow type of a psycopg2 result column; text (and anything unlisted) stays a string."""
+    if column.type_code == 1700:  # numeric: exact when it has a declared scale
+        if column.precision is not None and column.scale is not None and column.precision <= 38:
+            return pa.decimal128(column.precision, column.scale)
+        return pa.float64()
+    return _PG_ARROW_TYPES.get(column.type_code, pa.string())
+
+
 @dataclass
 class Warehouse:
     """A warehouse target from the dbt profile."""
@@ -129,6 +152,7 @@ class Warehouse:
                     password=s.get("password") or None,
                     dbname=s["dbname"],
                     connect_timeout=5,
+                    options="-c TimeZone=UTC",
                 )
             except psycopg2.OperationalError as error:
                 raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
@@ -303,19 +327,27 @@ class _PostgresSession(Session):
             return cursor.fetchall()
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        # COPY ... TO STDOUT streams the whole result as CSV; far faster than fetching Python tuples.
+        # COPY ... TO STDOUT streams the whole result as CSV, far faster than fetching Python tuples; the
+        # column types come from the query's own description, so nothing is guessed from the text.
         with self._connection.cursor() as cursor:
             query = cursor.mogrify(self._pg_sql(sql), params).decode() if params else sql
             cursor.execute(f"select * from ({query}) as q limit 0")
-            names = [column.name for column in cursor.description]
+            columns = [(column.name, _arrow_type(column)) for column in cursor.description]
             buffer = io.BytesIO()
             cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", buffer)
+        schema = pa.schema(columns)
         if not buffer.getvalue():
-            return pa.table({name: pa.array([], pa.string()) for name in names})
+            return schema.empty_table()
         buffer.seek(0)
         return pa_csv.read_csv(
             buffer,
-            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=schema,
+                true_values=["t"],
+                false_values=["f"],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
         )
 
     def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:

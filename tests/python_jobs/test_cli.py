@@ -104,7 +104,9 @@ def test_generate_then_build_gives_profiles_that_match_the_raw_data(target, requ
     assert "Build succeeded." in output
     assert "marts.customer_profiles" in output
 
-    observation_end = table(warehouse, "select max(observation_end) as d from marts.customer_profiles")[0]["d"]
+    observation_end = table(warehouse, "select max(observation_end) as d from marts.customer_profiles")[0][
+        "d"
+    ]
     last_order = table(warehouse, "select max(ordered_at) as t from raw.orders")[0]["t"]
     assert str(observation_end)[:10] == last_order.astimezone(dt.UTC).date().isoformat()
 

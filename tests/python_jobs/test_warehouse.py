@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 
 import duckdb
 import psycopg2
 import pyarrow as pa
 import pytest
 
-from python_jobs.warehouse import Warehouse, WarehouseError, quote_identifier
+from python_jobs.warehouse import Session, Warehouse, WarehouseError, quote_identifier
 
 UTC = dt.UTC
 
@@ -36,6 +37,11 @@ MIXED = pa.table(
 def select_all(warehouse: Warehouse, qualified: str, order_by: str = "id") -> list[tuple]:
     with warehouse.session() as session:
         return session.fetchall(f"select * from {qualified} order by {order_by}")
+
+
+def run_in_session(warehouse: Warehouse, work: Callable[[Session], None]) -> None:
+    with warehouse.session() as session:
+        work(session)
 
 
 def columns(warehouse: Warehouse, schema: str, table: str) -> list[str]:
@@ -69,7 +75,9 @@ def test_replace_table_round_trip_preserves_values(warehouse):
 def test_replace_table_twice_replaces_rows(warehouse):
     second = pa.table({"id": pa.array([7, 8], pa.int64()), "name": ["seven", "eight"]})
     with warehouse.session() as session:
-        session.replace_table("scratch", "t", pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": list("abc")}))
+        session.replace_table(
+            "scratch", "t", pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": list("abc")})
+        )
     with warehouse.session() as session:
         session.replace_table("scratch", "t", second)
         session.replace_table("scratch", "t", second)
@@ -96,7 +104,10 @@ def test_replace_tables_replaces_each_table(warehouse):
     with warehouse.session() as session:
         session.replace_tables(
             "scratch",
-            {"a": pa.table({"id": pa.array([1], pa.int64())}), "b": pa.table({"id": pa.array([2, 3], pa.int64())})},
+            {
+                "a": pa.table({"id": pa.array([1], pa.int64())}),
+                "b": pa.table({"id": pa.array([2, 3], pa.int64())}),
+            },
         )
 
     assert select_all(warehouse, "scratch.a") == [(1,)]
@@ -108,12 +119,17 @@ def test_an_error_inside_a_session_rolls_everything_back(warehouse):
     with warehouse.session() as session:
         session.replace_table("scratch", "kept", original)
 
-    with pytest.raises(RuntimeError, match="job failed"), warehouse.session() as session:
-        session.replace_table("scratch", "kept", pa.table({"id": pa.array([9], pa.int64()), "name": ["nine"]}))
+    def failing_job(session: Session) -> None:
+        session.replace_table(
+            "scratch", "kept", pa.table({"id": pa.array([9], pa.int64()), "name": ["nine"]})
+        )
         session.replace_table("scratch", "kept", pa.table({"other": ["changed shape"]}))
         session.replace_table("scratch", "created_then_undone", original)
         session.execute("create schema if not exists undone_schema")
         raise RuntimeError("job failed")
+
+    with pytest.raises(RuntimeError, match="job failed"):
+        run_in_session(warehouse, failing_job)
 
     assert columns(warehouse, "scratch", "kept") == ["id", "name"]
     assert select_all(warehouse, "scratch.kept") == [(1, "one"), (2, "two")]
@@ -128,9 +144,12 @@ def test_a_failing_statement_rolls_the_session_back(warehouse):
     with warehouse.session() as session:
         session.replace_table("scratch", "kept", pa.table({"id": pa.array([1], pa.int64())}))
 
-    with pytest.raises((duckdb.Error, psycopg2.Error)), warehouse.session() as session:
+    def failing_job(session: Session) -> None:
         session.execute("delete from scratch.kept")
         session.execute("select * from scratch.no_such_table")
+
+    with pytest.raises((duckdb.Error, psycopg2.Error)):
+        run_in_session(warehouse, failing_job)
 
     assert select_all(warehouse, "scratch.kept") == [(1,)]
 
@@ -172,16 +191,7 @@ def test_fetch_arrow_keeps_nulls_apart_from_empty_strings(warehouse):
     ]
 
 
-def test_fetch_arrow_keeps_column_types(warehouse, request):
-    if warehouse.kind == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG python_jobs/warehouse.py:305-319: _PostgresSession.fetch_arrow re-infers types from "
-                "COPY's CSV, so booleans come back as the strings 't'/'f' and text that looks numeric "
-                "('00123') comes back as int64 123.",
-            )
-        )
+def test_fetch_arrow_keeps_column_types(warehouse):
     table = pa.table(
         {
             "id": pa.array([1, 2], pa.int64()),
