@@ -22,6 +22,83 @@ class Feature:
     fill_reason: str
 
 
+# An axis is split into at most this many segments; the naming ladders below have room for every k up to it.
+MAX_SEGMENTS_PER_AXIS = 6
+LADDER_LENGTH = 7
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """Segments named by rank along one feature: the centroid lowest on it gets the first name.
+
+    Seven names, low to high, symmetric around the fourth: k segments take the names at evenly spaced rungs
+    (k=2: first and last; k=3: first, middle, last), so the same k always gives the same names.
+    """
+
+    feature: str
+    names: tuple[str, ...]
+
+    def name(self, centroids: list[dict[str, float]]) -> list[str]:
+        order = sorted(range(len(centroids)), key=lambda i: (centroids[i][self.feature], i))
+        rungs = _rungs(len(centroids))
+        names = [""] * len(centroids)
+        for rank, index in enumerate(order):
+            names[index] = self.names[rungs[rank]]
+        return names
+
+    def order_key(self, centroid: dict[str, float]) -> float:
+        return centroid[self.feature]
+
+    def accepted_names(self) -> list[str]:
+        return list(self.names)
+
+
+@dataclass(frozen=True)
+class Dominant:
+    """Segments named by the feature that dominates the centroid (e.g. the support channel used most).
+
+    A centroid whose dominant features add up to less than `quiet_below` gets `quiet_name`. Two centroids with
+    the same name are told apart by a suffix (`_2`, `_3`…) in order of how strongly the feature dominates.
+    """
+
+    labels: tuple[tuple[str, str], ...]
+    quiet_name: str
+    quiet_below: float
+
+    def _label(self, centroid: dict[str, float]) -> str:
+        if sum(centroid[feature] for feature, _ in self.labels) < self.quiet_below:
+            return self.quiet_name
+        return max(self.labels, key=lambda pair: centroid[pair[0]])[1]
+
+    def order_key(self, centroid: dict[str, float]) -> float:
+        return max(centroid[feature] for feature, _ in self.labels)
+
+    def name(self, centroids: list[dict[str, float]]) -> list[str]:
+        labels = [self._label(centroid) for centroid in centroids]
+        names = list(labels)
+        for label in set(labels):
+            holders = [i for i, candidate in enumerate(labels) if candidate == label]
+            holders.sort(key=lambda i: (-self.order_key(centroids[i]), i))
+            for position, index in enumerate(holders[1:], start=2):
+                names[index] = f"{label}_{position}"
+        return names
+
+    def accepted_names(self) -> list[str]:
+        bases = [self.quiet_name, *(label for _, label in self.labels)]
+        return [
+            base if position == 1 else f"{base}_{position}"
+            for base in bases
+            for position in range(1, MAX_SEGMENTS_PER_AXIS + 1)
+        ]
+
+
+def _rungs(k: int) -> list[int]:
+    """Evenly spaced rungs of the ladder for k segments, rounding halves up."""
+    if k == 1:
+        return [LADDER_LENGTH // 2]
+    return [int(i * (LADDER_LENGTH - 1) / (k - 1) + 0.5) for i in range(k)]
+
+
 @dataclass(frozen=True)
 class Axis:
     """A behavioural axis: the clustering job fits one k-means per axis on its features."""
@@ -29,10 +106,18 @@ class Axis:
     name: str
     description: str
     features: tuple[Feature, ...]
+    naming: Ladder | Dominant
 
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
+
+    def segment_names(self, centroids: list[dict[str, float]]) -> list[str]:
+        """Readable names for centroids given in the features' own units, one per centroid."""
+        return self.naming.name(centroids)
+
+    def accepted_segment_names(self) -> list[str]:
+        return self.naming.accepted_names()
 
 
 _NO_ORDERS = "the customer has no completed orders before observation_end"
@@ -54,6 +139,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_ORDERS,
             ),
         ),
+        Ladder(
+            "orders_per_month",
+            (
+                "rare_buyer",
+                "infrequent_buyer",
+                "occasional_buyer",
+                "regular_buyer",
+                "frequent_buyer",
+                "very_frequent_buyer",
+                "power_buyer",
+            ),
+        ),
     ),
     Axis(
         "purchase_value",
@@ -62,6 +159,18 @@ AXES: tuple[Axis, ...] = (
             Feature("average_order_value", "Mean completed order total.", 0.0, _NO_ORDERS),
             Feature("max_order_value", "Largest completed order total.", 0.0, _NO_ORDERS),
             Feature("log_lifetime_value", "ln(1 + lifetime value).", 0.0, _NO_ORDERS),
+        ),
+        Ladder(
+            "average_order_value",
+            (
+                "minimal_value",
+                "low_value",
+                "below_mid_tier",
+                "mid_tier",
+                "above_mid_tier",
+                "high_value",
+                "whale",
+            ),
         ),
     ),
     Axis(
@@ -77,6 +186,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_ITEMS,
             ),
         ),
+        Ladder(
+            "category_entropy",
+            (
+                "no_categories",
+                "category_loyalist",
+                "focused",
+                "selective",
+                "varied",
+                "broad",
+                "category_explorer",
+            ),
+        ),
     ),
     Axis(
         "price_sensitivity",
@@ -85,6 +206,18 @@ AXES: tuple[Axis, ...] = (
             Feature("discounted_item_share", "Share of items bought with a discount.", 0.0, _NO_ITEMS),
             Feature("average_discount_rate", "Discount as a share of the items' list value.", 0.0, _NO_ITEMS),
             Feature("deal_page_view_share", "Share of page views on deal pages.", 0.0, _NO_WEB),
+        ),
+        Ladder(
+            "discounted_item_share",
+            (
+                "full_price",
+                "price_indifferent",
+                "price_aware",
+                "occasional_deal_taker",
+                "deal_seeker",
+                "deal_hunter",
+                "discount_dependent",
+            ),
         ),
     ),
     Axis(
@@ -105,6 +238,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_REPEAT,
             ),
         ),
+        Ladder(
+            "holiday_season_order_share",
+            (
+                "off_season",
+                "year_round",
+                "mostly_year_round",
+                "mixed_season",
+                "seasonal_leaning",
+                "seasonal",
+                "holiday_only",
+            ),
+        ),
     ),
     Axis(
         "customer_maturity",
@@ -122,6 +267,10 @@ AXES: tuple[Axis, ...] = (
                 0.0,
                 _NO_ORDERS,
             ),
+        ),
+        Ladder(
+            "tenure_days",
+            ("brand_new", "new", "developing", "established", "mature", "long_standing", "veteran"),
         ),
     ),
     Axis(
@@ -141,6 +290,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_ORDERS,
             ),
         ),
+        Ladder(
+            "reorder_within_90d_share",
+            (
+                "one_off",
+                "rare_returner",
+                "infrequent_returner",
+                "returner",
+                "regular_repeater",
+                "habitual",
+                "replenisher",
+            ),
+        ),
     ),
     Axis(
         "return_behaviour",
@@ -148,6 +309,18 @@ AXES: tuple[Axis, ...] = (
         (
             Feature("returned_item_share", "Share of items returned.", 0.0, _NO_ITEMS),
             Feature("returned_value_share", "Share of item value returned.", 0.0, _NO_ITEMS),
+        ),
+        Ladder(
+            "returned_item_share",
+            (
+                "never_returns",
+                "rare_returner",
+                "light_returner",
+                "occasional_returner",
+                "frequent_returner",
+                "heavy_returner",
+                "serial_returner",
+            ),
         ),
     ),
     Axis(
@@ -157,6 +330,15 @@ AXES: tuple[Axis, ...] = (
             Feature("email_ticket_share", "Share of tickets opened by email.", 0.0, _NO_TICKETS),
             Feature("chat_ticket_share", "Share of tickets opened by chat.", 0.0, _NO_TICKETS),
             Feature("phone_ticket_share", "Share of tickets opened by phone.", 0.0, _NO_TICKETS),
+        ),
+        Dominant(
+            (
+                ("email_ticket_share", "email_first"),
+                ("chat_ticket_share", "chat_first"),
+                ("phone_ticket_share", "phone_first"),
+            ),
+            quiet_name="no_contact",
+            quiet_below=0.5,
         ),
     ),
     Axis(
@@ -179,6 +361,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_TICKETS,
             ),
         ),
+        Ladder(
+            "tickets_per_order",
+            (
+                "no_support",
+                "minimal_support",
+                "light_support",
+                "some_support",
+                "support_reliant",
+                "high_touch",
+                "complex_cases",
+            ),
+        ),
     ),
     Axis(
         "loyalty_trajectory",
@@ -197,6 +391,10 @@ AXES: tuple[Axis, ...] = (
                 _NO_ORDERS,
             ),
         ),
+        Ladder(
+            "spend_trend_log_ratio",
+            ("lapsed", "fading", "cooling", "steady", "warming", "growing", "surging"),
+        ),
     ),
     Axis(
         "product_knowledge",
@@ -210,6 +408,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_WEB,
             ),
             Feature("add_to_cart_per_session", "Add-to-cart events per web session.", 0.0, _NO_WEB),
+        ),
+        Ladder(
+            "guide_page_view_share",
+            (
+                "impulse_buyer",
+                "light_researcher",
+                "casual_researcher",
+                "informed",
+                "researcher",
+                "expert_researcher",
+                "product_expert",
+            ),
         ),
     ),
     Axis(
@@ -226,11 +436,18 @@ AXES: tuple[Axis, ...] = (
                 _NO_ITEMS,
             ),
         ),
+        Ladder(
+            "unit_price_index",
+            ("bargain_basement", "budget", "value", "mainstream", "quality_seeker", "premium", "luxury"),
+        ),
     ),
 )
 
 AXIS_NAMES: tuple[str, ...] = tuple(axis.name for axis in AXES)
 FEATURES: tuple[Feature, ...] = tuple(feature for axis in AXES for feature in axis.features)
+
+
+AXES_BY_NAME: dict[str, Axis] = {axis.name: axis for axis in AXES}
 
 
 def feature_names() -> list[str]:

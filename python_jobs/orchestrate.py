@@ -66,8 +66,15 @@ class JobContext:
 
 JobFunction = Callable[[JobContext], Any]
 
-# Jobs register here by name; the names are what the manifest's `meta.segments_job` refers to.
-JOBS: dict[str, JobFunction] = {}
+def _cluster_customers(context: JobContext) -> Any:
+    # Imported when the job runs: the planner and the CLI's other commands need no scikit-learn.
+    from python_jobs.segmentation.job import run_job
+
+    return run_job(context)
+
+
+# Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
+JOBS: dict[str, JobFunction] = {"cluster_customers": _cluster_customers}
 
 
 def _meta(node: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +157,10 @@ def plan_build(manifest: dict[str, Any]) -> list[Step]:
             )
         built_now = outputs(lambda lvl, level=level: lvl == level)
         if built_now:
+            names = ", ".join(j for j in jobs if levels[j] == level)
             steps.append(
                 DbtStep(
-                    f"dbt build (downstream of level-{level} jobs)",
+                    f"dbt build (models and tests downstream of {names})",
                     select=built_now,
                     exclude=outputs(lambda lvl, level=level: lvl > level),
                 )

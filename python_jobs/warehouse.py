@@ -227,6 +227,13 @@ class Session:
             self.create_table(schema, table, data.schema)
         self.insert_arrow(schema, table, data)
 
+    def append_table(self, schema: str, table: str, data: pa.Table) -> None:
+        """Add `data`'s rows to a table, creating it (and its schema) on first use, in this transaction."""
+        self.ensure_schema(schema)
+        if not self.table_exists(schema, table):
+            self.create_table(schema, table, data.schema)
+        self.insert_arrow(schema, table, data)
+
     def replace_tables(self, schema: str, tables: Mapping[str, pa.Table]) -> None:
         for name, data in tables.items():
             self.replace_table(schema, name, data)

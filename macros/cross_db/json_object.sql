@@ -1,0 +1,34 @@
+{#- A JSON object from (key, value expression) pairs: jsonb on PostgreSQL, so it can carry a GIN index; JSON
+    on DuckDB. -#}
+{% macro json_object(pairs) -%}
+    {{ return(adapter.dispatch('json_object', 'segment_warehouse')(pairs)) }}
+{%- endmacro %}
+
+{% macro default__json_object(pairs) -%}
+    jsonb_build_object(
+        {%- for key, value in pairs %}
+            '{{ key }}', {{ value }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro duckdb__json_object(pairs) -%}
+    json_object(
+        {%- for key, value in pairs %}
+            '{{ key }}', {{ value }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- The column type json_object returns, for contracts. -#}
+{% macro json_type() -%}
+    {{ return(adapter.dispatch('json_type', 'segment_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__json_type() -%}
+    jsonb
+{%- endmacro %}
+
+{% macro duckdb__json_type() -%}
+    json
+{%- endmacro %}

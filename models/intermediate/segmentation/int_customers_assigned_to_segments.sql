@@ -1,0 +1,131 @@
+-- Every customer on every axis, placed in the segment whose centroid is nearest (squared Euclidean distance in
+-- the standardised space of the latest succeeded run), ties going to the lowest segment id. The membership
+-- strength, 1 - nearest / second-nearest distance, is 0 on a boundary between two segments and near 1 close to
+-- a centroid. New customers are placed by the next dbt build; the clustering job need not run again.
+{%- set axes = modules.segments.AXES %}
+{%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
+
+with
+
+customer_features as (
+
+    select * from {{ ref('customer_features') }}
+
+),
+
+segment_model as (
+
+    select * from {{ ref('int_segment_model_pivoted') }}
+
+),
+
+segment_definitions as (
+
+    select * from {{ ref('stg_ml__segment_definitions') }}
+
+),
+
+distances as (
+
+    select
+        customer_features.customer_id,
+        segment_model.run_id,
+        {%- for axis in axes %}
+            {%- set last_axis = loop.last %}
+            {%- for slot in slots %}
+                {%- for feature in axis.features %}
+                    power(
+                        (customer_features.{{ feature.name }} - segment_model.{{ axis.name }}__{{ feature.name }}__mean)
+                        / segment_model.{{ axis.name }}__{{ feature.name }}__scale
+                        - segment_model.{{ axis.name }}__s{{ slot }}__{{ feature.name }},
+                        2
+                    ){% if not loop.last %} +{% endif %}
+                {%- endfor %} as {{ axis.name }}__d{{ slot }}{% if not (last_axis and loop.last) %},{% endif %}
+            {%- endfor %}
+        {%- endfor %}
+    from customer_features
+    cross join segment_model
+
+),
+
+-- One row per customer and axis, with that axis's distances in generic columns d1..dN.
+distances_by_axis as (
+
+    {%- for axis in axes %}
+
+        select
+            customer_id,
+            run_id,
+            '{{ axis.name }}' as axis_name,
+            {%- for slot in slots %}
+                {{ axis.name }}__d{{ slot }} as d{{ slot }},
+            {%- endfor %}
+            least({% for slot in slots %}{{ axis.name }}__d{{ slot }}{% if not loop.last %}, {% endif %}{% endfor %})
+                as nearest_distance
+        from distances
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+nearest as (
+
+    select
+        customer_id,
+        run_id,
+        axis_name,
+        nearest_distance,
+        {%- for slot in slots %}
+            d{{ slot }},
+        {%- endfor %}
+        case
+            {%- for slot in slots %}
+                when d{{ slot }} = nearest_distance then {{ slot }}
+            {%- endfor %}
+        end as segment_id
+    from distances_by_axis
+
+),
+
+second_nearest as (
+
+    select
+        customer_id,
+        run_id,
+        axis_name,
+        segment_id,
+        nearest_distance,
+        least(
+            {%- for slot in slots %}
+                case when segment_id != {{ slot }} then d{{ slot }} end{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as second_nearest_distance
+    from nearest
+
+),
+
+assigned as (
+
+    select
+        second_nearest.customer_id,
+        second_nearest.axis_name,
+        second_nearest.segment_id,
+        segment_definitions.segment_name,
+        second_nearest.run_id,
+        second_nearest.nearest_distance,
+        second_nearest.second_nearest_distance,
+        case
+            when second_nearest.second_nearest_distance > 0
+                then 1 - second_nearest.nearest_distance / second_nearest.second_nearest_distance
+            else 0
+        end as membership_strength
+    from second_nearest
+    inner join segment_definitions
+        on
+            second_nearest.run_id = segment_definitions.run_id
+            and second_nearest.axis_name = segment_definitions.axis_name
+            and second_nearest.segment_id = segment_definitions.segment_id
+
+)
+
+select * from assigned

@@ -1,0 +1,64 @@
+-- One row per customer: the segment on every axis, how firmly they belong to it, all memberships as one JSON
+-- object, and the profile metrics BI tools filter by.
+{%- set axes = modules.segments.AXES %}
+{%- set membership_pairs = [] %}
+{%- for axis in axes %}
+    {%- do membership_pairs.append((axis.name, 'pivoted.' ~ axis.name)) %}
+{%- endfor %}
+{{ config(
+    indexes=[{'columns': ['segment_memberships'], 'type': 'gin'}] if target.type == 'postgres' else []
+) }}
+
+with
+
+assignments as (
+
+    select * from {{ ref('int_customers_assigned_to_segments') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('customer_profiles') }}
+
+),
+
+pivoted as (
+
+    select
+        customer_id,
+        max(run_id) as segmentation_run_id,
+        {%- for axis in axes %}
+            max(case when axis_name = '{{ axis.name }}' then segment_name end) as {{ axis.name }},
+            max(case when axis_name = '{{ axis.name }}' then membership_strength end)
+                as {{ axis.name }}_strength{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from assignments
+    group by customer_id
+
+),
+
+customer_segments as (
+
+    select
+        pivoted.customer_id,
+        {%- for axis in axes %}
+            cast(pivoted.{{ axis.name }} as varchar) as {{ axis.name }},
+        {%- endfor %}
+        {%- for axis in axes %}
+            cast(pivoted.{{ axis.name }}_strength as double precision) as {{ axis.name }}_strength,
+        {%- endfor %}
+        {{ json_object(membership_pairs) }} as segment_memberships,
+        profiles.lifetime_value,
+        profiles.total_orders,
+        profiles.average_order_value,
+        profiles.days_since_last_purchase,
+        profiles.churn_risk_score,
+        cast(pivoted.segmentation_run_id as varchar) as segmentation_run_id
+    from pivoted
+    inner join profiles
+        on pivoted.customer_id = profiles.customer_id
+
+)
+
+select * from customer_segments

@@ -1,0 +1,170 @@
+-- One row per axis and segment of the latest succeeded run: how big and valuable the segment is, what
+-- defines it, how robust it is, and whether it is worth acting on (with the reasons when it is not).
+with
+
+assignments as (
+
+    select * from {{ ref('int_customers_assigned_to_segments') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('customer_profiles') }}
+
+),
+
+latest_run as (
+
+    select * from {{ ref('int_segmentation_runs_latest') }}
+
+),
+
+definitions as (
+
+    select definitions.*
+    from {{ ref('stg_ml__segment_definitions') }} as definitions
+    inner join latest_run
+        on definitions.run_id = latest_run.run_id
+
+),
+
+axes as (
+
+    select axes.*
+    from {{ ref('stg_ml__segment_axes') }} as axes
+    inner join latest_run
+        on axes.run_id = latest_run.run_id
+
+),
+
+robustness as (
+
+    select robustness.*
+    from {{ ref('stg_ml__segment_robustness') }} as robustness
+    inner join latest_run
+        on robustness.run_id = latest_run.run_id
+
+),
+
+segment_sizes as (
+
+    select
+        assignments.axis_name,
+        assignments.segment_id,
+        count(*) as customers,
+        sum(profiles.lifetime_value) as total_lifetime_value,
+        avg(profiles.clv_estimate) as average_clv_estimate
+    from assignments
+    inner join profiles
+        on assignments.customer_id = profiles.customer_id
+    group by assignments.axis_name, assignments.segment_id
+
+),
+
+population as (
+
+    select count(*) as customers
+    from profiles
+
+),
+
+measured as (
+
+    select
+        definitions.axis_name,
+        definitions.segment_id,
+        definitions.segment_name,
+        definitions.run_id,
+        definitions.defining_features,
+        coalesce(segment_sizes.customers, 0) as customers,
+        {{ safe_divide('coalesce(segment_sizes.customers, 0)', 'population.customers') }} as customer_share,
+        coalesce(segment_sizes.total_lifetime_value, 0) as total_lifetime_value,
+        {{ safe_divide('segment_sizes.total_lifetime_value', 'segment_sizes.customers') }}
+            as average_lifetime_value,
+        -- Return on a campaign to the segment: the uplift it buys in expected customer value, over its cost.
+        {{ safe_divide(
+            var('segment_campaign_uplift_rate') ~ ' * coalesce(segment_sizes.average_clv_estimate, 0) - '
+            ~ var('segment_contact_cost_per_customer'),
+            var('segment_contact_cost_per_customer')
+        ) }} as expected_roi,
+        axes.silhouette as axis_silhouette,
+        axes.is_silhouette_poor as is_axis_silhouette_poor,
+        robustness.bootstrap_jaccard,
+        robustness.bootstrap_stability,
+        robustness.feature_drop_agreement,
+        robustness.time_window_agreement,
+        robustness.overall_robustness
+    from definitions
+    cross join population
+    left join segment_sizes
+        on
+            definitions.axis_name = segment_sizes.axis_name
+            and definitions.segment_id = segment_sizes.segment_id
+    inner join axes
+        on definitions.axis_name = axes.axis_name
+    inner join robustness
+        on
+            definitions.axis_name = robustness.axis_name
+            and definitions.segment_id = robustness.segment_id
+
+),
+
+validated as (
+
+    select
+        *,
+        nullif(concat_ws(
+            '; ',
+            case
+                when customers < {{ var('segment_min_customers') }}
+                    then 'fewer than {{ var("segment_min_customers") }} customers'
+            end,
+            case
+                when customer_share > {{ var('segment_max_share') }}
+                    then 'more than {{ var("segment_max_share") * 100 }}% of customers'
+            end,
+            case
+                when total_lifetime_value < {{ var('segment_min_total_lifetime_value') }}
+                    then 'total lifetime value under {{ var("segment_min_total_lifetime_value") }}'
+            end,
+            case
+                when overall_robustness < {{ var('segment_min_robustness') }}
+                    then 'robustness under {{ var("segment_min_robustness") }}'
+            end,
+            case
+                when expected_roi < {{ var('segment_min_expected_roi') }}
+                    then 'expected ROI under {{ var("segment_min_expected_roi") }}'
+            end
+        ), '') as not_viable_because
+    from measured
+
+),
+
+summary as (
+
+    select
+        axis_name,
+        segment_id,
+        segment_name,
+        cast(customers as bigint) as customers,
+        cast(customer_share as double precision) as customer_share,
+        cast(total_lifetime_value as numeric(18, 2)) as total_lifetime_value,
+        cast(average_lifetime_value as double precision) as average_lifetime_value,
+        cast(expected_roi as double precision) as expected_roi,
+        defining_features,
+        cast(axis_silhouette as double precision) as axis_silhouette,
+        is_axis_silhouette_poor,
+        cast(bootstrap_jaccard as double precision) as bootstrap_jaccard,
+        bootstrap_stability,
+        cast(feature_drop_agreement as double precision) as feature_drop_agreement,
+        cast(time_window_agreement as double precision) as time_window_agreement,
+        cast(overall_robustness as double precision) as overall_robustness,
+        not_viable_because is null as is_viable,
+        cast(not_viable_because as varchar) as not_viable_because,
+        run_id as segmentation_run_id
+    from validated
+
+)
+
+select * from summary

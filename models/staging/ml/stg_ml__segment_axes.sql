@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    select * from {{ source('ml', 'segment_axes') }}
+
+),
+
+renamed as (
+
+    select
+        run_id,
+        axis_name,
+        segment_count,
+        silhouette,
+        is_silhouette_poor,
+        silhouette_by_k,
+        feature_drop_agreement,
+        time_window_agreement
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,141 @@
+"""`segments assign`: one customer's memberships, read from the warehouse.
+
+The mart `marts.customer_segments` is the answer when it holds the customer (a primary-key lookup). When it does
+not (the customer's features were rebuilt after the segments, or only the features were), the customer is placed
+from their `marts.customer_features` row and the latest succeeded run's centroids, with the same nearest-centroid
+rule as the SQL, so nobody waits for the clustering job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from python_jobs.definitions import AXES
+from python_jobs.segmentation.clustering import nearest_centroids
+from python_jobs.warehouse import Session, Warehouse
+
+
+class CustomerNotFound(LookupError):
+    """Neither the segments nor the features know the customer."""
+
+
+def _canonical_id(session: Session, customer_id: str) -> str:
+    """A merged-away account id answers for the customer it was merged into."""
+    if not session.table_exists("intermediate", "int_customer_merges_resolved"):
+        return customer_id
+    row = session.fetchone(
+        "select canonical_customer_id from intermediate.int_customer_merges_resolved where customer_id = ?",
+        [customer_id],
+    )
+    return row[0] if row else customer_id
+
+
+def _from_mart(session: Session, customer_id: str) -> dict[str, Any] | None:
+    if not session.table_exists("marts", "customer_segments"):
+        return None
+    rows = session.fetch_arrow(
+        "select * from marts.customer_segments where customer_id = ?", [customer_id]
+    ).to_pylist()
+    if not rows:
+        return None
+    row = rows[0]
+    return {
+        "source": "marts.customer_segments",
+        "segmentation_run_id": row["segmentation_run_id"],
+        "memberships": {
+            axis.name: {"segment": row[axis.name], "strength": round(float(row[f"{axis.name}_strength"]), 4)}
+            for axis in AXES
+        },
+    }
+
+
+def _latest_run(session: Session) -> str | None:
+    if not session.table_exists("ml", "segmentation_runs"):
+        return None
+    row = session.fetchone(
+        "select run_id from ml.segmentation_runs where status = 'succeeded' "
+        "order by finished_at desc, run_id desc limit 1"
+    )
+    return row[0] if row else None
+
+
+def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
+    if not session.table_exists("marts", "customer_features"):
+        return None
+    features = session.fetch_arrow(
+        "select * from marts.customer_features where customer_id = ?", [customer_id]
+    ).to_pylist()
+    if not features:
+        return None
+    run_id = _latest_run(session)
+    if run_id is None:
+        raise CustomerNotFound(
+            f"customer {customer_id!r} has features but no clustering run has succeeded yet: "
+            "run `segments build` (or `segments run cluster-customers`)"
+        )
+    scaling = session.fetch_arrow(
+        "select axis_name, feature_name, feature_mean, feature_scale "
+        "from ml.segment_feature_scaling where run_id = ?",
+        [run_id],
+    ).to_pylist()
+    centroids = session.fetch_arrow(
+        "select axis_name, segment_id, feature_name, centroid_value from ml.segment_centroids where run_id = ?",
+        [run_id],
+    ).to_pylist()
+    names = session.fetch_arrow(
+        "select axis_name, segment_id, segment_name from ml.segment_definitions where run_id = ?", [run_id]
+    ).to_pylist()
+    memberships = {}
+    for axis in AXES:
+        features_of_axis = axis.feature_names
+        means = np.array([_pick(scaling, axis.name, f, "feature_mean") for f in features_of_axis])
+        scales = np.array([_pick(scaling, axis.name, f, "feature_scale") for f in features_of_axis])
+        segment_ids = sorted({c["segment_id"] for c in centroids if c["axis_name"] == axis.name})
+        centroid_matrix = np.array(
+            [
+                [
+                    next(
+                        c["centroid_value"]
+                        for c in centroids
+                        if c["axis_name"] == axis.name and c["segment_id"] == segment and c["feature_name"] == f
+                    )
+                    for f in features_of_axis
+                ]
+                for segment in segment_ids
+            ]
+        )
+        values = np.array([[features[0][f] for f in features_of_axis]], dtype=float)
+        index, nearest, second = nearest_centroids(values, means, scales, centroid_matrix)
+        segment = segment_ids[int(index[0])]
+        strength = 1 - nearest[0] / second[0] if second[0] > 0 else 0.0
+        memberships[axis.name] = {
+            "segment": next(
+                n["segment_name"] for n in names if n["axis_name"] == axis.name and n["segment_id"] == segment
+            ),
+            "strength": round(float(strength), 4),
+        }
+    return {
+        "source": f"computed from marts.customer_features and the centroids of run {run_id}",
+        "segmentation_run_id": run_id,
+        "memberships": memberships,
+    }
+
+
+def _pick(rows: list[dict[str, Any]], axis: str, feature: str, column: str) -> float:
+    return next(r[column] for r in rows if r["axis_name"] == axis and r["feature_name"] == feature)
+
+
+def lookup_memberships(warehouse: Warehouse, customer_id: str) -> dict[str, Any]:
+    """The customer's segment on every axis, with the membership strength, and where the answer came from."""
+    customer_id = customer_id.strip()
+    with warehouse.session() as session:
+        canonical = _canonical_id(session, customer_id)
+        found = _from_mart(session, canonical) or _computed(session, canonical)
+    if found is None:
+        raise CustomerNotFound(
+            f"customer {customer_id!r} is in neither marts.customer_segments nor marts.customer_features "
+            f"on {warehouse.describe()}"
+        )
+    return {"customer_id": canonical, "requested_id": customer_id, **found}
