@@ -235,13 +235,39 @@ def assign(customer_id: str, target: str) -> None:
     """
     import json
 
-    from python_jobs.segmentation.lookup import CustomerNotFound, lookup_memberships
+    from python_jobs.segmentation.lookup import CustomerNotFoundError, lookup_memberships
 
     try:
         memberships = lookup_memberships(Warehouse.from_profile(target), customer_id)
-    except CustomerNotFound as error:
+    except CustomerNotFoundError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(memberships, indent=2, default=str))
+
+
+@main.command("bench")
+@click.option("--customers", type=click.IntRange(min=100), default=100_000, show_default=True)
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is shown."
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--agreement/--no-agreement",
+    default=True,
+    show_default=True,
+    help="Also fit k-means on the whole population and report its agreement (ARI) with the SQL assignment.",
+)
+@target_option
+def bench_command(customers: int, repeat: int, seed: int, agreement: bool, target: str) -> None:
+    """Time the segmentation end to end on N generated customers, on a fresh warehouse each run.
+
+    Stages: features (dbt models up to marts.customer_features), sample + fit (the clustering job), assignment
+    (SQL), marts. Prints a table with the median of the runs and the peak memory of the whole process tree. With
+    `--target local` each run gets a fresh DuckDB file in a temporary folder; with `--target postgres` a fresh
+    database `segments_bench` on the PG* server, and the point lookup of one customer's memberships is timed.
+    """
+    from python_jobs.bench import bench
+
+    click.echo(bench(customers, repeat, seed, target, agreement, echo=click.echo))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

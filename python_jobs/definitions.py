@@ -131,7 +131,12 @@ AXES: tuple[Axis, ...] = (
         "purchase_frequency",
         "How often the customer buys.",
         (
-            Feature("orders_per_month", "Completed orders per 30 days of customer age.", 0.0, _NO_ORDERS),
+            Feature(
+                "orders_per_month",
+                "Completed orders per 30 days since the first purchase (at least 30 days).",
+                0.0,
+                _NO_ORDERS,
+            ),
             Feature(
                 "repeat_purchase_days",
                 "Distinct purchase days minus one (BG/NBD frequency).",

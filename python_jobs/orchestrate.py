@@ -66,6 +66,7 @@ class JobContext:
 
 JobFunction = Callable[[JobContext], Any]
 
+
 def _cluster_customers(context: JobContext) -> Any:
     # Imported when the job runs: the planner and the CLI's other commands need no scikit-learn.
     from python_jobs.segmentation.job import run_job
@@ -251,10 +252,11 @@ def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: in
             for problem in problems:
                 code = (problem.get("compiled_code") or "").strip().rstrip(";")
                 rows: list[str] = []
+                # Materialised so the LIMIT cannot talk PostgreSQL into a fast-start nested-loop plan.
                 if problem["unique_id"].startswith("test.") and code:
                     try:
                         sample = session.fetch_arrow(
-                            f"select * from ({code}) as finding limit {sample_rows}"
+                            f"with finding as materialized ({code}) select * from finding limit {sample_rows}"
                         ).to_pylist()
                         rows = [", ".join(f"{k}={v}" for k, v in row.items()) for row in sample]
                     except Exception:

@@ -17,7 +17,7 @@ from python_jobs.segmentation.clustering import nearest_centroids
 from python_jobs.warehouse import Session, Warehouse
 
 
-class CustomerNotFound(LookupError):
+class CustomerNotFoundError(LookupError):
     """Neither the segments nor the features know the customer."""
 
 
@@ -71,7 +71,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
         return None
     run_id = _latest_run(session)
     if run_id is None:
-        raise CustomerNotFound(
+        raise CustomerNotFoundError(
             f"customer {customer_id!r} has features but no clustering run has succeeded yet: "
             "run `segments build` (or `segments run cluster-customers`)"
         )
@@ -99,7 +99,9 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
                     next(
                         c["centroid_value"]
                         for c in centroids
-                        if c["axis_name"] == axis.name and c["segment_id"] == segment and c["feature_name"] == f
+                        if c["axis_name"] == axis.name
+                        and c["segment_id"] == segment
+                        and c["feature_name"] == f
                     )
                     for f in features_of_axis
                 ]
@@ -134,7 +136,7 @@ def lookup_memberships(warehouse: Warehouse, customer_id: str) -> dict[str, Any]
         canonical = _canonical_id(session, customer_id)
         found = _from_mart(session, canonical) or _computed(session, canonical)
     if found is None:
-        raise CustomerNotFound(
+        raise CustomerNotFoundError(
             f"customer {customer_id!r} is in neither marts.customer_segments nor marts.customer_features "
             f"on {warehouse.describe()}"
         )

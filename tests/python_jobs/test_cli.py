@@ -8,6 +8,7 @@ cases (two purchases on one day, a single purchase, purchases after observation_
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from python_jobs.cli import main
+from python_jobs.definitions import AXES
 from python_jobs.warehouse import Warehouse
 
 CUSTOMERS = 400
@@ -117,7 +119,24 @@ def test_generate_then_build_gives_profiles_that_match_the_raw_data(target, requ
 
     features = table(warehouse, "select count(*) as n from marts.customer_features")[0]["n"]
     profiles = table(warehouse, "select count(*) as n from marts.customer_profiles")[0]["n"]
-    assert features == profiles
+    segments = table(warehouse, "select count(*) as n from marts.customer_segments")[0]["n"]
+    assert features == profiles == segments
+
+    # One customer's memberships, asked for by a merged-away account id, come back for the canonical customer.
+    merge = table(
+        warehouse,
+        "select customer_id, canonical_customer_id from intermediate.int_customer_merges_resolved "
+        "where resolution_status = 'resolved' order by customer_id limit 1",
+    )[0]
+    answer = json.loads(invoke("assign", "--customer-id", merge["customer_id"], "--target", target))
+    assert answer["customer_id"] == merge["canonical_customer_id"]
+    assert answer["source"] == "marts.customer_segments"
+    assert set(answer["memberships"]) == {axis.name for axis in AXES}
+    stored = table(
+        warehouse,
+        f"select purchase_value from marts.customer_segments where customer_id = '{answer['customer_id']}'",
+    )[0]["purchase_value"]
+    assert answer["memberships"]["purchase_value"]["segment"] == stored
 
     # The same inputs give the same outputs: a second build changes nothing.
     before = table(warehouse, "select * from marts.customer_profiles order by customer_id")
@@ -211,10 +230,24 @@ def test_build_reports_a_bad_observation_end(duckdb_warehouse):
     assert "'2025-13-01' is not a date in the form YYYY-MM-DD" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["load-transactions"], ["build"], ["demo"], ["dbt"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["generate"],
+        ["load-transactions"],
+        ["build"],
+        ["demo"],
+        ["dbt"],
+        ["run"],
+        ["run", "cluster-customers"],
+        ["assign"],
+        ["bench"],
+    ],
+)
 def test_every_command_explains_itself(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
-    if command and command != ["dbt"]:
+    if command and command not in (["dbt"], ["run"]):
         assert "--target" in result.output

@@ -60,8 +60,11 @@ distances_by_axis as (
             {%- for slot in slots %}
                 {{ axis.name }}__d{{ slot }} as d{{ slot }},
             {%- endfor %}
-            least({% for slot in slots %}{{ axis.name }}__d{{ slot }}{% if not loop.last %}, {% endif %}{% endfor %})
-                as nearest_distance
+            least(
+                {%- for slot in slots %}
+                    {{ axis.name }}__d{{ slot }}{% if not loop.last %},{% endif %}
+                {%- endfor %}
+            ) as nearest_distance
         from distances
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}

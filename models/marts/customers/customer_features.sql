@@ -46,7 +46,8 @@ computed as (
     select
         profiles.customer_id,
         -- purchase frequency
-        {{ safe_divide('profiles.total_orders * 30.0', 'rfm.rfm_age_days + 1') }} as orders_per_month,
+        -- A month at least, so a first order yesterday is not read as thirty orders a month.
+        {{ safe_divide('profiles.total_orders * 30.0', 'greatest(rfm.rfm_age_days, 30)') }} as orders_per_month,
         rfm.rfm_frequency as repeat_purchase_days,
         -- purchase value
         orders.average_order_value,

@@ -1,0 +1,258 @@
+"""`segments bench`: time each stage of the segmentation end to end on generated data, on a fresh warehouse.
+
+Stages: generate (not counted in end to end), features (dbt models up to marts.customer_features), sample + fit
+(the clustering job), assignment (the SQL assignment and the models it needs), marts (customer_segments and
+segment_summary). Peak memory is the largest resident set of this process and all its descendants together,
+sampled every 50 ms from /proc. After the timed runs, the sample-fitted assignment is compared with k-means
+fitted on the whole population (same k per axis), and on PostgreSQL the point lookup of one customer's
+memberships is timed.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_jobs.dbt_invocation import DbtError, run_dbt
+from python_jobs.warehouse import Warehouse
+
+STAGES = ("features", "sample + fit", "assignment", "marts")
+FEATURE_MODELS = ["+customer_features", "+customer_profiles"]
+ASSIGNMENT_MODELS = ["source:ml+,+int_customers_assigned_to_segments"]
+MART_MODELS = ["customer_segments", "segment_summary"]
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """Samples the resident memory of this process tree in a background thread; Linux only (0 elsewhere)."""
+
+    def __init__(self, interval_seconds: float = 0.05) -> None:
+        self.interval = interval_seconds
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            if os.path.isdir("/proc"):
+                total = sum(_rss_bytes(pid) for pid in _descendants(os.getpid()))
+                self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class BenchRun:
+    seconds: dict[str, float] = field(default_factory=dict)
+    generate_seconds: float = 0.0
+    peak_bytes: int = 0
+
+    @property
+    def end_to_end(self) -> float:
+        return sum(self.seconds[stage] for stage in STAGES)
+
+
+@contextmanager
+def _timed(run: BenchRun, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    run.seconds[stage] = time.perf_counter() - started
+
+
+def _dbt(target: str, *args: str) -> None:
+    outcome = run_dbt(["run", *args], target=target)
+    if not outcome.ok:
+        raise DbtError(f"dbt run {' '.join(args)} failed; run it by hand with `segments dbt` to see why")
+
+
+def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]) -> BenchRun:
+    """One timed pass: generate, then the four stages, on the warehouse the environment points at."""
+    from python_jobs.generate import generate_raw_tables, write_raw_tables
+    from python_jobs.segmentation.job import ClusteringParameters, cluster_customers
+
+    warehouse = Warehouse.from_profile(target)
+    run = BenchRun()
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        write_raw_tables(warehouse, generate_raw_tables(customers, seed=seed))
+        run.generate_seconds = time.perf_counter() - started
+        echo(f"    generate      {run.generate_seconds:7.1f}s")
+        with _timed(run, "features"):
+            _dbt(target, "--select", *FEATURE_MODELS)
+        echo(f"    features      {run.seconds['features']:7.1f}s")
+        with _timed(run, "sample + fit"):
+            cluster_customers(warehouse, ClusteringParameters(seed=seed), echo=lambda _line: None)
+        echo(f"    sample + fit  {run.seconds['sample + fit']:7.1f}s")
+        with _timed(run, "assignment"):
+            _dbt(target, "--select", *ASSIGNMENT_MODELS)
+        echo(f"    assignment    {run.seconds['assignment']:7.1f}s")
+        with _timed(run, "marts"):
+            _dbt(target, "--select", *MART_MODELS)
+        echo(f"    marts         {run.seconds['marts']:7.1f}s")
+    run.peak_bytes = memory.peak
+    return run
+
+
+def population_agreement(warehouse: Warehouse, seed: int) -> dict[str, float]:
+    """ARI between the SQL assignment and k-means fitted on the whole population with the same k, per axis."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from python_jobs.definitions import AXES
+
+    with warehouse.session() as session:
+        features = session.fetch_arrow("select * from marts.customer_features order by customer_id")
+        assigned = session.fetch_arrow(
+            "select customer_id, axis_name, segment_id from intermediate.int_customers_assigned_to_segments "
+            "order by axis_name, customer_id"
+        )
+        counts = dict(
+            session.fetchall(
+                "select axes.axis_name, axes.segment_count from ml.segment_axes as axes "
+                "inner join intermediate.int_segmentation_runs_latest as latest on axes.run_id = latest.run_id"
+            )
+        )
+    agreement = {}
+    axis_column = assigned.column("axis_name").to_numpy(zero_copy_only=False)
+    segment_column = assigned.column("segment_id").to_numpy()
+    for index, axis in enumerate(AXES):
+        matrix = np.column_stack([features.column(name).to_numpy() for name in axis.feature_names])
+        scale = matrix.std(axis=0)
+        scale[scale == 0] = 1.0
+        standardised = (matrix - matrix.mean(axis=0)) / scale
+        full = KMeans(n_clusters=int(counts[axis.name]), n_init=3, random_state=seed + index).fit_predict(
+            standardised
+        )
+        agreement[axis.name] = float(adjusted_rand_score(segment_column[axis_column == axis.name], full))
+    return agreement
+
+
+def point_lookup_milliseconds(warehouse: Warehouse, lookups: int = 200, seed: int = 42) -> list[float]:
+    """Latency of reading one customer's memberships by id, over one open connection."""
+    import random
+
+    with warehouse.session() as session:
+        ids = [row[0] for row in session.fetchall("select customer_id from marts.customer_segments")]
+        chosen = random.Random(seed).sample(ids, min(lookups, len(ids)))
+        timings = []
+        for customer_id in chosen:
+            started = time.perf_counter()
+            session.fetchall(
+                "select segment_memberships from marts.customer_segments where customer_id = ?", [customer_id]
+            )
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _fresh_postgres_database(name: str) -> None:
+    import psycopg2
+
+    s = Warehouse.from_profile("postgres").settings
+    connection = psycopg2.connect(
+        host=s["host"], port=s["port"], user=s["user"], password=s.get("password") or None, dbname=s["dbname"]
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"drop database if exists {name} with (force)")
+        cursor.execute(f"create database {name}")
+    connection.close()
+
+
+def bench(
+    customers: int,
+    repeat: int,
+    seed: int,
+    target: str,
+    agreement: bool,
+    echo: Callable[[str], None] = print,
+) -> str:
+    """Run the benchmark and return the report as text."""
+    runs: list[BenchRun] = []
+    with tempfile.TemporaryDirectory(prefix="segments-bench-") as scratch:
+        for number in range(1, repeat + 1):
+            if target == "local":
+                os.environ["SEGMENTS_DUCKDB_PATH"] = str(Path(scratch) / f"bench-{number}.duckdb")
+            else:
+                _fresh_postgres_database("segments_bench")
+                os.environ["PGDATABASE"] = "segments_bench"
+            echo(f"  run {number}/{repeat} ({Warehouse.from_profile(target).describe()})")
+            runs.append(run_once(customers, seed, target, echo))
+        warehouse = Warehouse.from_profile(target)
+        lines = [
+            "",
+            f"segments bench: {customers:,} customers x 13 axes, {target}, median of {repeat} run(s)",
+            "",
+            f"  {'stage':<22}{'median':>10}" + "".join(f"{f'run {i + 1}':>10}" for i in range(repeat)),
+        ]
+        for stage in (*STAGES, "end to end"):
+            values = [run.end_to_end if stage == "end to end" else run.seconds[stage] for run in runs]
+            cells = "".join(f"{value:9.1f}s" for value in values)
+            lines.append(f"  {stage:<22}{statistics.median(values):9.1f}s{cells}")
+        generate = [run.generate_seconds for run in runs]
+        lines.append(f"  {'(generate, not counted)':<22}{statistics.median(generate):9.1f}s")
+        peaks = [run.peak_bytes / 2**30 for run in runs]
+        lines.append(
+            f"  {'peak memory':<22}{statistics.median(peaks):8.2f}GB" + "".join(f"{p:8.2f}GB" for p in peaks)
+        )
+        if agreement:
+            echo("  fitting k-means on the whole population for the agreement check…")
+            scores = population_agreement(warehouse, seed)
+            lines.append("")
+            lines.append(
+                f"  agreement with k-means on the whole population (ARI, same k): mean "
+                f"{statistics.mean(scores.values()):.3f}, min {min(scores.values()):.3f}"
+            )
+            lines.extend(f"    {axis:<28}{score:.3f}" for axis, score in scores.items())
+        if target == "postgres":
+            timings = point_lookup_milliseconds(warehouse)
+            timings.sort()
+            lines.append("")
+            lines.append(
+                f"  point lookup of one customer's memberships ({len(timings)} lookups): "
+                f"median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95) - 1]:.2f} ms"
+            )
+    return "\n".join(lines)

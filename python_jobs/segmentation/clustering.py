@@ -1,0 +1,455 @@
+"""One k-means per behavioural axis: choose k, name the segments, measure how robust they are.
+
+Everything here is pure numpy/scikit-learn on arrays handed in, so an axis can be fitted in a worker process
+(`fit_axis` is the worker function) and tested without a warehouse. Every random choice is seeded from the run's
+seed, the axis and what the randomness is for, so a re-run with the same sample gives the same segments.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
+from threadpoolctl import threadpool_limits
+
+from python_jobs.definitions import AXES_BY_NAME, AXIS_NAMES, MAX_SEGMENTS_PER_AXIS
+from python_jobs.segmentation import limit_native_threads
+
+
+@dataclass(frozen=True)
+class ClusteringParameters:
+    """Everything that decides a run's result; stored as JSON with the run so it can be reproduced."""
+
+    sample_size: int = 20_000
+    k_min: int = 2
+    k_max: int = 6
+    seed: int = 42
+    n_init: int = 4
+    silhouette_sample: int = 3_000
+    robustness_sample: int = 5_000
+    bootstrap_resamples: int = 10
+    poor_silhouette: float = 0.25
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.k_min < 2:
+            raise ValueError(f"k_min must be at least 2 (one segment is no segmentation), got {self.k_min}")
+        if self.k_min > min(self.k_max, MAX_SEGMENTS_PER_AXIS):
+            raise ValueError(
+                f"k range {self.k_min}..{self.k_max} is empty once capped at {MAX_SEGMENTS_PER_AXIS} segments"
+            )
+        if self.seed < 0:
+            raise ValueError(f"seed must not be negative, got {self.seed}")
+        if self.robustness_sample < self.k_values()[-1]:
+            raise ValueError(
+                f"robustness_sample must hold at least k_max points, got {self.robustness_sample}"
+            )
+        counts = (
+            "sample_size",
+            "n_init",
+            "silhouette_sample",
+            "robustness_sample",
+            "bootstrap_resamples",
+            "workers",
+        )
+        for name in counts:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def k_values(self) -> list[int]:
+        """Candidate segment counts; the naming ladders have no names beyond MAX_SEGMENTS_PER_AXIS."""
+        return list(range(self.k_min, min(self.k_max, MAX_SEGMENTS_PER_AXIS) + 1))
+
+
+# What a random stream is used for: part of its seed, so no two uses share a stream.
+_FOR_KMEANS = 0
+_FOR_SILHOUETTE = 1
+_FOR_ROBUSTNESS_SAMPLE = 2
+_FOR_BOOTSTRAP = 3
+_FOR_FEATURE_DROP = 4
+_FOR_TIME_WINDOW = 5
+
+
+def _random_state(seed: int, axis_index: int, purpose: int, *more: int) -> int:
+    """An independent, reproducible 32-bit seed for one use of randomness in one axis."""
+    return int(np.random.SeedSequence([seed, axis_index, purpose, *more]).generate_state(1)[0])
+
+
+@dataclass
+class AxisFit:
+    """The fitted segmentation of one axis: plain arrays and numbers, picklable and written as rows.
+
+    Segments are listed in segment-id order (id = position + 1); centroids are in the standardised space
+    (z = (x - feature_means) / feature_scales).
+    """
+
+    axis_name: str
+    feature_names: list[str]
+    feature_means: np.ndarray
+    feature_scales: np.ndarray
+    silhouette_by_k: dict[int, float]
+    silhouette: float
+    is_silhouette_poor: bool
+    centroids: np.ndarray
+    segment_names: list[str]
+    defining_features: list[str]
+    sample_customers: list[int]
+    labels: np.ndarray = field(repr=False)  # segment id (1..k) of every sampled customer
+    bootstrap_jaccard: list[float] = field(default_factory=list)
+    feature_drop_agreement: float = 0.0
+    time_window_agreement: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def segment_count(self) -> int:
+        return len(self.centroids)
+
+    @property
+    def sample_shares(self) -> list[float]:
+        total = sum(self.sample_customers)
+        return [count / total for count in self.sample_customers]
+
+    def bootstrap_stability(self) -> list[str]:
+        return [stability_level(value) for value in self.bootstrap_jaccard]
+
+    def overall_robustness(self) -> list[float]:
+        """Per segment: its bootstrap Jaccard averaged with the axis agreements (negative ARI counts as 0)."""
+        agreements = max(0.0, self.feature_drop_agreement) + max(0.0, self.time_window_agreement)
+        return [(jaccard + agreements) / 3.0 for jaccard in self.bootstrap_jaccard]
+
+    def mean_robustness(self) -> float:
+        return float(np.mean(self.overall_robustness()))
+
+
+def stability_level(bootstrap_jaccard: float) -> str:
+    """Hennig's reading of a bootstrap Jaccard: unstable below 0.60, doubtful to 0.75, stable to 0.85, above."""
+    if bootstrap_jaccard > 0.85:
+        return "highly_stable"
+    if bootstrap_jaccard >= 0.75:
+        return "stable"
+    if bootstrap_jaccard >= 0.60:
+        return "doubtful"
+    return "unstable"
+
+
+def standardisation(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and population std; a constant feature gets scale 1 so it stays at z = 0.
+
+    "Constant" allows for float noise: the std of a constant column can come out as 1e-17 instead of 0, and
+    dividing by it would blow rounding error up into a feature that dominates the distances.
+    """
+    means = features.mean(axis=0)
+    stds = features.std(axis=0)
+    constant = stds <= 1e-12 * np.maximum(1.0, np.abs(means))
+    return means, np.where(constant, 1.0, stds)
+
+
+def squared_distances(points_std: np.ndarray, centroids_std: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of every point to every centroid (n x k), summed feature by feature.
+
+    Written as the plain sum of squared differences (not |x|^2 - 2xc + |c|^2) so it matches the SQL that assigns
+    customers, including exact ties.
+    """
+    return ((points_std[:, None, :] - centroids_std[None, :, :]) ** 2).sum(axis=2)
+
+
+def nearest_centroids(
+    features_raw: np.ndarray, means: np.ndarray, scales: np.ndarray, centroids_std: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Python reference for the SQL assignment of customers to segments.
+
+    Returns, per row: the index of the nearest centroid (segment id = index + 1; ties go to the lowest id), the
+    squared Euclidean distance to it in the standardised space, and the squared distance to the second nearest
+    (infinite with a single centroid), which tells how clear-cut the assignment is.
+    """
+    points = (np.asarray(features_raw, dtype=np.float64) - means) / scales
+    distances = squared_distances(points, np.asarray(centroids_std, dtype=np.float64))
+    index = np.argmin(distances, axis=1)  # argmin returns the first minimum: the lowest segment id
+    nearest = distances[np.arange(len(points)), index]
+    if distances.shape[1] < 2:
+        return index, nearest, np.full(len(points), np.inf)
+    second = np.partition(distances, 1, axis=1)[:, 1]
+    return index, nearest, second
+
+
+_DEGREES = ((1.0, "far"), (0.5, ""), (0.25, "slightly"))
+
+
+def describe_centroid(
+    feature_names: list[str], centroid_std: np.ndarray, means: np.ndarray, scales: np.ndarray
+) -> str:
+    """Plain words for what sets a segment apart: its (at most two) features furthest from the average.
+
+    A feature counts only from a quarter of a standard deviation away; the raw centroid value and the sample
+    average are shown so a reader need not know what a z-score is.
+    """
+    by_distance = sorted(range(len(feature_names)), key=lambda i: (-abs(centroid_std[i]), i))
+    phrases = []
+    for i in by_distance[:2]:
+        z = float(centroid_std[i])
+        degree = next((word for threshold, word in _DEGREES if abs(z) >= threshold), None)
+        if degree is None:
+            break
+        direction = "above" if z > 0 else "below"
+        words = f"{degree} {direction}".strip()
+        raw = means[i] + scales[i] * z
+        phrases.append(f"{feature_names[i]} {words} average ({_plain(raw)} vs {_plain(means[i])})")
+    return "; ".join(phrases) if phrases else "close to the average on every feature"
+
+
+def _plain(value: float) -> str:
+    """Two decimals, without the "-0.00" that float noise around zero would otherwise print."""
+    return f"{round(float(value), 2) + 0.0:.2f}"
+
+
+def _kmeans(k: int, n_init: int, random_state: int) -> KMeans:
+    return KMeans(n_clusters=k, n_init=n_init, random_state=random_state)
+
+
+def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Silhouette from precomputed distances.
+
+    scikit-learn refuses one cluster, and as many clusters as points; both separate nothing (a point alone in
+    its cluster has silhouette 0 by definition), so both score 0 instead of failing a run on a tiny population.
+    """
+    if not 2 <= len(np.unique(labels)) < len(labels):
+        return 0.0
+    return float(silhouette_score(distances, labels, metric="precomputed"))
+
+
+def select_k(
+    points_std: np.ndarray,
+    k_values: list[int],
+    n_init: int,
+    seed: int,
+    axis_index: int,
+    silhouette_sample: int,
+) -> tuple[KMeans, dict[int, float]]:
+    """Fit every candidate k and keep the one with the best silhouette (the smaller k on a tie).
+
+    The silhouette is quadratic in the points, so it is scored on one seeded sub-sample: the same points for
+    every k, so the scores are comparable and their pairwise distances are computed once per axis rather than
+    once per k (most of the silhouette's cost). A k above the number of distinct points cannot be fitted
+    (k-means would return duplicate centres), so such k are skipped; with fewer distinct points than any
+    candidate, the axis gets one segment per distinct point.
+    """
+    distinct = len(np.unique(points_std, axis=0))
+    candidates = [k for k in k_values if k <= distinct] or [distinct]
+    rng = np.random.default_rng(_random_state(seed, axis_index, _FOR_SILHOUETTE))
+    scored = rng.choice(len(points_std), size=min(silhouette_sample, len(points_std)), replace=False)
+    distances = pairwise_distances(points_std[scored])
+    random_state = _random_state(seed, axis_index, _FOR_KMEANS)
+    best_model, scores = None, {}
+    for k in candidates:
+        model = _kmeans(k, n_init, random_state).fit(points_std)
+        scores[k] = _silhouette(distances, model.labels_[scored])
+        if best_model is None or scores[k] > scores[best_model.n_clusters]:
+            best_model = model
+    return best_model, scores
+
+
+def order_segments(
+    axis_name: str, centroids_std: np.ndarray, means: np.ndarray, scales: np.ndarray
+) -> list[int]:
+    """k-means indices in segment-id order: ascending by the axis naming's key in raw units, ties by index.
+
+    k-means numbers its clusters arbitrarily; ordering by what the segment means keeps ids stable across runs.
+    """
+    axis = AXES_BY_NAME[axis_name]
+    raw = raw_centroids(axis.feature_names, centroids_std, means, scales)
+    keys = [axis.naming.order_key(centroid) for centroid in raw]
+    return sorted(range(len(raw)), key=lambda i: (keys[i], i))
+
+
+def raw_centroids(
+    feature_names: list[str], centroids_std: np.ndarray, means: np.ndarray, scales: np.ndarray
+) -> list[dict[str, float]]:
+    """Centroids back in the features' own units, as the axis naming expects them."""
+    return [dict(zip(feature_names, (means + scales * row).tolist(), strict=True)) for row in centroids_std]
+
+
+def bootstrap_jaccard(
+    points_std: np.ndarray, reference: np.ndarray, k: int, resamples: int, seed: int, axis_index: int
+) -> list[float]:
+    """Per segment, the mean over bootstrap refits of its best Jaccard match among the refit's clusters.
+
+    Only the distinct points drawn into a resample are compared (a point drawn twice is still one customer).
+    A segment absent from the points cannot be shown to be stable, so it scores 0 for that resample.
+    """
+    rng = np.random.default_rng(_random_state(seed, axis_index, _FOR_BOOTSTRAP))
+    totals = np.zeros(k)
+    for resample in range(resamples):
+        drawn = rng.integers(0, len(points_std), size=len(points_std))
+        present = np.unique(drawn)
+        model = _kmeans(k, 1, _random_state(seed, axis_index, _FOR_BOOTSTRAP, resample))
+        predicted = model.fit(points_std[drawn]).predict(points_std[present])
+        overlap = np.zeros((k, k))
+        np.add.at(overlap, (reference[present], predicted), 1)
+        union = overlap.sum(axis=1)[:, None] + overlap.sum(axis=0)[None, :] - overlap
+        jaccard = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
+        totals += jaccard.max(axis=1)
+    return (totals / resamples).tolist()
+
+
+def feature_drop_agreement(
+    points_std: np.ndarray, reference: np.ndarray, k: int, n_init: int, seed: int, axis_index: int
+) -> float:
+    """Mean ARI between the segments and a refit without each feature in turn: does one feature carry it all?"""
+    if points_std.shape[1] < 2:
+        return 1.0  # a one-feature axis has nothing to drop, so nothing to disagree with
+    scores = []
+    for dropped in range(points_std.shape[1]):
+        model = _kmeans(k, n_init, _random_state(seed, axis_index, _FOR_FEATURE_DROP, dropped))
+        labels = model.fit_predict(np.delete(points_std, dropped, axis=1))
+        scores.append(adjusted_rand_score(reference, labels))
+    return float(np.mean(scores))
+
+
+def time_window_agreement(
+    points_std: np.ndarray, first_seen_days: np.ndarray, k: int, n_init: int, seed: int, axis_index: int
+) -> float:
+    """ARI between segmentations fitted on older and on newer customers, both applied to everyone.
+
+    The split is by rank at the median first-seen date (ties by position), so both windows hold half the points
+    even when many customers share a date. A window too small to hold k clusters shows no stability: 0.
+    """
+    by_age = np.argsort(first_seen_days, kind="stable")
+    half = len(by_age) // 2
+    older, newer = by_age[:half], by_age[half:]
+    if min(len(np.unique(points_std[older], axis=0)), len(np.unique(points_std[newer], axis=0))) < k:
+        return 0.0
+    random_state = _random_state(seed, axis_index, _FOR_TIME_WINDOW)
+    older_labels = _kmeans(k, n_init, random_state).fit(points_std[older]).predict(points_std)
+    newer_labels = _kmeans(k, n_init, random_state).fit(points_std[newer]).predict(points_std)
+    return float(adjusted_rand_score(older_labels, newer_labels))
+
+
+def fit_axis(
+    axis_name: str, features: np.ndarray, first_seen_days: np.ndarray, params: ClusteringParameters
+) -> AxisFit:
+    """Worker function: the whole segmentation of one axis from its raw feature matrix (no warehouse access).
+
+    One native thread: the parallelism is one axis per process, and nested BLAS/OpenMP threads would only fight
+    over the same cores.
+    """
+    started = time.perf_counter()
+    with threadpool_limits(limits=1):
+        fit = _fit_axis(axis_name, np.asarray(features, dtype=np.float64), first_seen_days, params)
+    fit.seconds = time.perf_counter() - started
+    return fit
+
+
+def _fit_axis(
+    axis_name: str, features: np.ndarray, first_seen_days: np.ndarray, params: ClusteringParameters
+) -> AxisFit:
+    axis = AXES_BY_NAME[axis_name]
+    axis_index = AXIS_NAMES.index(axis_name)
+    names = axis.feature_names
+    if features.shape != (len(first_seen_days), len(names)):
+        raise ValueError(
+            f"axis {axis_name}: expected {len(names)} feature columns, got shape {features.shape}"
+        )
+    means, scales = standardisation(features)
+    points = (features - means) / scales
+    model, silhouette_by_k = select_k(
+        points, params.k_values(), params.n_init, params.seed, axis_index, params.silhouette_sample
+    )
+    order = order_segments(axis_name, model.cluster_centers_, means, scales)
+    centroids = model.cluster_centers_[order]
+    k = len(centroids)
+    # Labels by nearest centroid, as the SQL assigns everyone, so the sample sizes match what dbt will see.
+    labels = np.argmin(squared_distances(points, centroids), axis=1)
+    silhouette = silhouette_by_k[k]
+    fit = AxisFit(
+        axis_name=axis_name,
+        feature_names=names,
+        feature_means=means,
+        feature_scales=scales,
+        silhouette_by_k=silhouette_by_k,
+        silhouette=silhouette,
+        is_silhouette_poor=silhouette < params.poor_silhouette,
+        centroids=centroids,
+        segment_names=axis.segment_names(raw_centroids(names, centroids, means, scales)),
+        defining_features=[describe_centroid(names, centroid, means, scales) for centroid in centroids],
+        sample_customers=np.bincount(labels, minlength=k).tolist(),
+        labels=labels + 1,
+    )
+    _measure_robustness(fit, points, labels, first_seen_days, params, axis_index)
+    return fit
+
+
+def _measure_robustness(
+    fit: AxisFit,
+    points: np.ndarray,
+    labels: np.ndarray,
+    first_seen_days: np.ndarray,
+    params: ClusteringParameters,
+    axis_index: int,
+) -> None:
+    """Bootstrap, feature-drop and time-window stability, on a seeded sub-sample to bound the cost."""
+    rng = np.random.default_rng(_random_state(params.seed, axis_index, _FOR_ROBUSTNESS_SAMPLE))
+    chosen = np.sort(rng.choice(len(points), size=min(params.robustness_sample, len(points)), replace=False))
+    subset, reference, k = points[chosen], labels[chosen], fit.segment_count
+    with warnings.catch_warnings():
+        # A resample of discrete data may hold fewer distinct points than k; k-means then warns and leaves a
+        # duplicate centre, which the agreement scores below already count against the segmentation.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit.bootstrap_jaccard = bootstrap_jaccard(
+            subset, reference, k, params.bootstrap_resamples, params.seed, axis_index
+        )
+        fit.feature_drop_agreement = feature_drop_agreement(
+            subset, reference, k, params.n_init, params.seed, axis_index
+        )
+        fit.time_window_agreement = time_window_agreement(
+            subset, first_seen_days[chosen], k, params.n_init, params.seed, axis_index
+        )
+
+
+AxisFinished = Callable[[AxisFit, int], None]
+
+
+def fit_axes(
+    features_by_axis: Mapping[str, np.ndarray],
+    first_seen_days: np.ndarray,
+    params: ClusteringParameters,
+    on_fit: AxisFinished = lambda fit, finished: None,
+) -> dict[str, AxisFit]:
+    """Fit every axis, in parallel worker processes unless `params.workers` is 1; results in input order.
+
+    `on_fit(fit, finished_count)` is called in this process as each axis finishes, for progress reporting.
+    Workers are spawned (not forked): forking a process that already holds BLAS/OpenMP thread pools can
+    deadlock, and spawn behaves the same on every platform.
+    """
+    fits: dict[str, AxisFit] = {}
+    if params.workers == 1 or len(features_by_axis) == 1:
+        for name, features in features_by_axis.items():
+            fits[name] = fit_axis(name, features, first_seen_days, params)
+            on_fit(fits[name], len(fits))
+        return {name: fits[name] for name in features_by_axis}
+    with ProcessPoolExecutor(
+        max_workers=min(params.workers, len(features_by_axis)),
+        mp_context=get_context("spawn"),
+        initializer=limit_native_threads,
+    ) as pool:
+        futures = [
+            pool.submit(fit_axis, name, features, first_seen_days, params)
+            for name, features in features_by_axis.items()
+        ]
+        try:
+            for future in as_completed(futures):
+                fit = future.result()
+                fits[fit.axis_name] = fit
+                on_fit(fit, len(fits))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return {name: fits[name] for name in features_by_axis}

@@ -1,0 +1,253 @@
+"""The `cluster_customers` job: sample the customers, segment every axis, write the run to schema `ml`.
+
+A run is all or nothing for its readers. Its `segmentation_runs` row is written first ('running', in its own
+short transaction, so a crashed run is visible), no transaction is held open while the models are fitted, and
+then every result row is written in ONE transaction together with the switch to 'succeeded'. dbt reads only the
+latest succeeded run, so it never sees half a run; a failure marks the run 'failed' and writes nothing else.
+Models are stored as rows (scaling, centroids), never as pickles, so SQL can assign customers to segments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from python_jobs.definitions import AXES
+from python_jobs.ml_schema import ML_SCHEMA, ML_TABLES
+from python_jobs.segmentation.clustering import AxisFit, ClusteringParameters, fit_axes
+from python_jobs.segmentation.sampling import CustomerSample, draw_sample
+from python_jobs.warehouse import Session, Warehouse
+
+if TYPE_CHECKING:
+    # Only for the annotation: the orchestrator is what imports and registers this job, not the other way round.
+    from python_jobs.orchestrate import JobContext
+
+# The job name the `ml` sources give in `meta.segments_job`; register `run_job` under it in orchestrate.JOBS.
+JOB_NAME = "cluster_customers"
+RUNS_TABLE = "segmentation_runs"
+# Written in this order inside the final transaction; the run row is updated after them.
+RESULT_TABLES = (
+    "segment_axes",
+    "segment_feature_scaling",
+    "segment_definitions",
+    "segment_centroids",
+    "segment_robustness",
+)
+
+Echo = Callable[[str], None]
+# Frozen, so one shared default instance is safe.
+DEFAULT_PARAMETERS = ClusteringParameters()
+
+
+def parameters_json(params: ClusteringParameters) -> str:
+    """The run's parameters as stored in `segmentation_runs.parameters`."""
+    return json.dumps(dataclasses.asdict(params), sort_keys=True)
+
+
+def new_run_id(params: ClusteringParameters, started_at: dt.datetime) -> str:
+    """`seg_<UTC start>_<8 hex>`: sortable by time, and unique even for two runs started in the same second."""
+    digest = hashlib.sha256(f"{parameters_json(params)}|{uuid.uuid4().hex}".encode()).hexdigest()[:8]
+    return f"seg_{started_at.astimezone(dt.UTC):%Y%m%dT%H%M%S}_{digest}"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def run_job(context: JobContext) -> str:
+    """Entry point for the build orchestrator: a run with the default parameters."""
+    return cluster_customers(context.warehouse, DEFAULT_PARAMETERS, echo=context.echo)
+
+
+def cluster_customers(
+    warehouse: Warehouse, params: ClusteringParameters = DEFAULT_PARAMETERS, echo: Echo = print
+) -> str:
+    """Segment the customers on every axis and record the run; returns its run_id."""
+    started_at = _utc_now()
+    run_id = new_run_id(params, started_at)
+    with warehouse.session() as session:
+        _append_run_row(session, run_id, started_at, params)
+    echo(f"Segmentation run {run_id}")
+    try:
+        phase = time.perf_counter()
+        with warehouse.session() as session:
+            sample = draw_sample(session, params.sample_size, str(params.seed))
+        echo(_describe_sample(sample, time.perf_counter() - phase))
+        if sample.table.num_rows < 2:
+            raise ValueError(f"{sample.table.num_rows} customer(s) with features: too few to segment")
+
+        phase = time.perf_counter()
+        fits = fit_axes(
+            {axis.name: sample.features(axis.feature_names) for axis in AXES},
+            sample.first_seen_days(),
+            params,
+            on_fit=lambda fit, finished: echo(_describe_fit(fit, finished, len(AXES))),
+        )
+        echo(f"  fitted {len(fits)} axes in {time.perf_counter() - phase:.1f}s")
+
+        phase = time.perf_counter()
+        tables = result_tables(run_id, list(fits.values()))
+        with warehouse.session() as session:
+            for name in RESULT_TABLES:
+                _append_rows(session, name, tables[name])
+            _finish_run(session, run_id, sample)
+        echo(f"  wrote the run in {time.perf_counter() - phase:.1f}s")
+    except BaseException as error:
+        _mark_failed(warehouse, run_id, error, echo)
+        raise
+    echo(f"Run {run_id} succeeded.")
+    return run_id
+
+
+def _describe_sample(sample: CustomerSample, seconds: float) -> str:
+    tiers = ", ".join(f"{tier} {count:,}" for tier, count in sample.tier_sample.items())
+    return (
+        f"  sample drawn: {sample.table.num_rows:,} of {sample.population_size:,} customers "
+        f"({tiers}) in {seconds:.1f}s"
+    )
+
+
+def _describe_fit(fit: AxisFit, finished: int, total: int) -> str:
+    poor = " (poor)" if fit.is_silhouette_poor else ""
+    return (
+        f"  [{finished}/{total}] {fit.axis_name}: k={fit.segment_count}, silhouette {fit.silhouette:.2f}{poor}, "
+        f"robustness {fit.mean_robustness():.2f} ({fit.seconds:.1f}s)"
+    )
+
+
+def _append_rows(session: Session, table_name: str, table: pa.Table) -> None:
+    """Append one ml table's rows; the single place results are written, so a test can make it fail."""
+    session.append_table(ML_SCHEMA, table_name, table)
+
+
+def _append_run_row(
+    session: Session, run_id: str, started_at: dt.datetime, params: ClusteringParameters
+) -> None:
+    row = {
+        "run_id": run_id,
+        "started_at": started_at,
+        "finished_at": None,
+        "status": "running",
+        "parameters": parameters_json(params),
+        "population_size": None,
+        "sample_size": None,
+        "error_message": None,
+    }
+    session.append_table(ML_SCHEMA, RUNS_TABLE, pa.Table.from_pylist([row], schema=ML_TABLES[RUNS_TABLE]))
+
+
+def _finish_run(session: Session, run_id: str, sample: CustomerSample) -> None:
+    session.execute(
+        f"update {ML_SCHEMA}.{RUNS_TABLE} "
+        "set status = 'succeeded', finished_at = ?, population_size = ?, sample_size = ? where run_id = ?",
+        [_utc_now(), sample.population_size, sample.table.num_rows, run_id],
+    )
+
+
+def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: Echo) -> None:
+    """Record the failure in its own transaction; if even that fails, say so but keep the original error."""
+    lines = str(error).strip().splitlines()
+    message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    try:
+        with warehouse.session() as session:
+            session.execute(
+                f"update {ML_SCHEMA}.{RUNS_TABLE} "
+                "set status = 'failed', finished_at = ?, error_message = ? where run_id = ?",
+                [_utc_now(), message[:1000], run_id],
+            )
+    except Exception as marking_error:
+        echo(f"  could not mark run {run_id} as failed: {marking_error}")
+    echo(f"Run {run_id} failed: {message}")
+
+
+def result_tables(run_id: str, fits: list[AxisFit]) -> dict[str, pa.Table]:
+    """Every result row of a run, one Arrow table per ml table, in the exact schemas of `ML_TABLES`."""
+    rows: dict[str, list[dict]] = {name: [] for name in RESULT_TABLES}
+    for fit in fits:
+        rows["segment_axes"].append(_axis_row(run_id, fit))
+        rows["segment_feature_scaling"] += _scaling_rows(run_id, fit)
+        rows["segment_definitions"] += _definition_rows(run_id, fit)
+        rows["segment_centroids"] += _centroid_rows(run_id, fit)
+        rows["segment_robustness"] += _robustness_rows(run_id, fit)
+    return {name: pa.Table.from_pylist(rows[name], schema=ML_TABLES[name]) for name in RESULT_TABLES}
+
+
+def _axis_row(run_id: str, fit: AxisFit) -> dict:
+    return {
+        "run_id": run_id,
+        "axis_name": fit.axis_name,
+        "segment_count": fit.segment_count,
+        "silhouette": fit.silhouette,
+        "is_silhouette_poor": fit.is_silhouette_poor,
+        "silhouette_by_k": json.dumps({str(k): score for k, score in fit.silhouette_by_k.items()}),
+        "feature_drop_agreement": fit.feature_drop_agreement,
+        "time_window_agreement": fit.time_window_agreement,
+    }
+
+
+def _scaling_rows(run_id: str, fit: AxisFit) -> list[dict]:
+    return [
+        {
+            "run_id": run_id,
+            "axis_name": fit.axis_name,
+            "feature_name": name,
+            "feature_mean": float(mean),
+            "feature_scale": float(scale),
+        }
+        for name, mean, scale in zip(fit.feature_names, fit.feature_means, fit.feature_scales, strict=True)
+    ]
+
+
+def _definition_rows(run_id: str, fit: AxisFit) -> list[dict]:
+    return [
+        {
+            "run_id": run_id,
+            "axis_name": fit.axis_name,
+            "segment_id": segment_id,
+            "segment_name": fit.segment_names[segment_id - 1],
+            "defining_features": fit.defining_features[segment_id - 1],
+            "sample_customers": fit.sample_customers[segment_id - 1],
+            "sample_share": fit.sample_shares[segment_id - 1],
+        }
+        for segment_id in range(1, fit.segment_count + 1)
+    ]
+
+
+def _centroid_rows(run_id: str, fit: AxisFit) -> list[dict]:
+    return [
+        {
+            "run_id": run_id,
+            "axis_name": fit.axis_name,
+            "segment_id": segment_id,
+            "feature_name": name,
+            "centroid_value": float(value),
+        }
+        for segment_id, centroid in enumerate(fit.centroids, start=1)
+        for name, value in zip(fit.feature_names, centroid, strict=True)
+    ]
+
+
+def _robustness_rows(run_id: str, fit: AxisFit) -> list[dict]:
+    stability = fit.bootstrap_stability()
+    overall = fit.overall_robustness()
+    return [
+        {
+            "run_id": run_id,
+            "axis_name": fit.axis_name,
+            "segment_id": segment_id,
+            "bootstrap_jaccard": fit.bootstrap_jaccard[segment_id - 1],
+            "bootstrap_stability": stability[segment_id - 1],
+            "feature_drop_agreement": fit.feature_drop_agreement,
+            "time_window_agreement": fit.time_window_agreement,
+            "overall_robustness": overall[segment_id - 1],
+        }
+        for segment_id in range(1, fit.segment_count + 1)
+    ]

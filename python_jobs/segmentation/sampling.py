@@ -1,0 +1,151 @@
+"""The clustering sample: stratified by lifetime-value tier, drawn inside the warehouse.
+
+Only the sample leaves the warehouse: one query counts the customers per tier, Python turns the counts into
+integer quotas, and a second query returns each tier's first `quota` customers in a seeded pseudo-random order
+(`md5(seed || customer_id)`). md5, percent_rank and row_number behave the same on DuckDB and PostgreSQL, so the
+same data and seed give the same customers on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from python_jobs.definitions import feature_names
+from python_jobs.warehouse import Session, quote_identifier
+
+# Highest tier first; each tier's share of the customers, by percent_rank of lifetime value.
+VALUE_TIERS = ("vip", "high", "mid", "low")
+VALUE_TIER_SHARES = {"vip": 0.05, "high": 0.15, "mid": 0.30, "low": 0.50}
+
+# Numerics are cast to double so both backends rank the same values (DuckDB decimals, PostgreSQL numeric).
+_TIERED_CUSTOMERS = """
+    select
+        customer_id,
+        case
+            when tier_rank >= 0.95 then 'vip'
+            when tier_rank >= 0.80 then 'high'
+            when tier_rank >= 0.50 then 'mid'
+            else 'low'
+        end as value_tier
+    from (
+        select
+            cast(customer_id as varchar) as customer_id,
+            percent_rank() over (order by cast(lifetime_value as double precision)) as tier_rank
+        from marts.customer_profiles
+    ) as ranked
+"""
+
+_TIER_COUNTS_SQL = f"""
+    select value_tier, count(*) as customers
+    from ({_TIERED_CUSTOMERS}) as tiered
+    group by value_tier
+"""
+
+
+@dataclass(frozen=True)
+class CustomerSample:
+    """The drawn sample and what it was drawn from.
+
+    `table` has customer_id, value_tier, first_seen_days (days since 1970-01-01, a float) and every feature
+    column, sorted by customer_id so the row order does not depend on the backend.
+    """
+
+    table: pa.Table
+    population_size: int
+    tier_population: dict[str, int]
+    tier_sample: dict[str, int]
+
+    def features(self, names: list[str]) -> np.ndarray:
+        """The named feature columns as one float64 matrix, rows in `table` order."""
+        return np.column_stack([self.table.column(name).to_numpy().astype(np.float64) for name in names])
+
+    def first_seen_days(self) -> np.ndarray:
+        """When each sampled customer was first seen; a missing date takes the median, as neither old nor new."""
+        days = self.table.column("first_seen_days").to_numpy(zero_copy_only=False).astype(np.float64)
+        if np.isnan(days).all():
+            return np.zeros_like(days)
+        return np.where(np.isnan(days), np.nanmedian(days), days)
+
+
+def value_tier_quotas(tier_counts: Mapping[str, int], sample_size: int) -> dict[str, int]:
+    """Proportional integer quotas per tier that add up to `sample_size`, by largest remainder.
+
+    Exact integer arithmetic, so quotas never depend on float rounding. Remainders that tie go to the tier listed
+    first (highest value), then by name, which keeps the allocation deterministic. A sample at least as large as
+    the population takes everyone.
+    """
+    if sample_size < 0:
+        raise ValueError(f"sample size must not be negative, got {sample_size}")
+    population = sum(tier_counts.values())
+    if sample_size >= population:
+        return dict(tier_counts)
+    quotas = {tier: count * sample_size // population for tier, count in tier_counts.items()}
+    remainders = {tier: count * sample_size % population for tier, count in tier_counts.items()}
+    leftover = sample_size - sum(quotas.values())
+    order = sorted(tier_counts, key=lambda tier: (-remainders[tier], _tier_position(tier), tier))
+    # A tier with a non-zero remainder is below its count, so one more customer always exists there.
+    for tier in order[:leftover]:
+        quotas[tier] += 1
+    return quotas
+
+
+def _tier_position(tier: str) -> int:
+    return VALUE_TIERS.index(tier) if tier in VALUE_TIERS else len(VALUE_TIERS)
+
+
+def count_value_tiers(session: Session) -> dict[str, int]:
+    """Customers per lifetime-value tier; tiers without customers are absent."""
+    return {tier: int(count) for tier, count in session.fetchall(_TIER_COUNTS_SQL)}
+
+
+def _sample_sql(features: list[str]) -> str:
+    feature_columns = ",\n        ".join(
+        f"cast(features.{quote_identifier(name)} as double precision) as {quote_identifier(name)}"
+        for name in features
+    )
+    quota_case = " ".join(f"when '{tier}' then cast(? as bigint)" for tier in VALUE_TIERS)
+    return f"""
+    with numbered as (
+        select
+            customer_id,
+            value_tier,
+            row_number() over (
+                partition by value_tier
+                order by md5(cast(? as varchar) || customer_id), customer_id
+            ) as draw_order
+        from ({_TIERED_CUSTOMERS}) as tiered
+    )
+    select
+        numbered.customer_id,
+        numbered.value_tier,
+        cast(extract(epoch from profiles.first_seen_at) as double precision) / 86400.0 as first_seen_days,
+        {feature_columns}
+    from numbered
+    inner join marts.customer_features as features
+        on cast(features.customer_id as varchar) = numbered.customer_id
+    inner join marts.customer_profiles as profiles
+        on cast(profiles.customer_id as varchar) = numbered.customer_id
+    where numbered.draw_order <= case numbered.value_tier {quota_case} else 0 end
+    """
+
+
+def draw_sample(session: Session, sample_size: int, seed: str) -> CustomerSample:
+    """The stratified sample of `sample_size` customers (everyone when fewer), reproducible from `seed`."""
+    tier_population = count_value_tiers(session)
+    quotas = value_tier_quotas(tier_population, sample_size)
+    params = [seed, *(quotas.get(tier, 0) for tier in VALUE_TIERS)]
+    table = session.fetch_arrow(_sample_sql(feature_names()), params)
+    # Sorted here rather than in SQL: text collation differs between the backends, Arrow's byte order does not.
+    table = table.sort_by("customer_id")
+    drawn = table.column("value_tier").to_pylist()
+    tier_sample = {tier: drawn.count(tier) for tier in VALUE_TIERS if tier in tier_population}
+    return CustomerSample(
+        table=table,
+        population_size=sum(tier_population.values()),
+        tier_population=tier_population,
+        tier_sample=tier_sample,
+    )

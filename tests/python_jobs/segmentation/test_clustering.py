@@ -1,0 +1,261 @@
+"""The numerical core of the segmentation: k selection, stable ids and names, robustness, assignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from python_jobs.definitions import AXES_BY_NAME, MAX_SEGMENTS_PER_AXIS
+from python_jobs.segmentation.clustering import (
+    ClusteringParameters,
+    describe_centroid,
+    fit_axes,
+    fit_axis,
+    nearest_centroids,
+    stability_level,
+    standardisation,
+)
+
+# Small sub-samples keep each fit well under a second; the defaults are exercised by the job tests.
+FAST = ClusteringParameters(silhouette_sample=800, robustness_sample=800, bootstrap_resamples=5, n_init=2)
+
+
+def blobs(centres: list[list[float]], per_blob: int, spread: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(centre, spread, size=(per_blob, len(centre))) for centre in centres])
+
+
+def first_seen(count: int, seed: int = 7) -> np.ndarray:
+    """First-seen days unrelated to the features, as in a population whose behaviour does not drift."""
+    return np.random.default_rng(seed).uniform(17_000, 20_000, size=count)
+
+
+THREE_BLOBS = blobs([[0.5, 1.0], [4.0, 30.0], [9.0, 5.0]], per_blob=300, spread=0.2, seed=1)
+FIVE_BLOBS = blobs(
+    [[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10], [10, 10, 10]], per_blob=200, spread=0.5, seed=2
+)
+
+
+def test_three_separated_blobs_give_three_segments():
+    fit = fit_axis("purchase_frequency", THREE_BLOBS, first_seen(900), FAST)
+
+    assert fit.segment_count == 3
+    assert max(fit.silhouette_by_k, key=fit.silhouette_by_k.get) == 3
+    assert sorted(fit.silhouette_by_k) == list(range(2, 7))
+    assert not fit.is_silhouette_poor
+    assert fit.sample_customers == [300, 300, 300]
+
+
+def test_five_separated_blobs_give_five_segments():
+    fit = fit_axis("purchase_value", FIVE_BLOBS, first_seen(1000), FAST)
+
+    assert fit.segment_count == 5
+    assert fit.silhouette == max(fit.silhouette_by_k.values())
+
+
+def test_same_input_and_seed_give_identical_segments():
+    first = fit_axis("purchase_value", FIVE_BLOBS, first_seen(1000), FAST)
+    again = fit_axis("purchase_value", FIVE_BLOBS, first_seen(1000), FAST)
+
+    np.testing.assert_array_equal(first.centroids, again.centroids)
+    np.testing.assert_array_equal(first.labels, again.labels)
+    assert first.silhouette_by_k == again.silhouette_by_k
+    assert first.bootstrap_jaccard == again.bootstrap_jaccard
+    assert (first.feature_drop_agreement, first.time_window_agreement) == (
+        again.feature_drop_agreement,
+        again.time_window_agreement,
+    )
+
+
+def test_segment_ids_follow_the_naming_key_and_names_come_from_the_axis():
+    # Ladder on orders_per_month (the first feature): blob centres at 0.5, 4 and 9 orders per month.
+    fit = fit_axis("purchase_frequency", THREE_BLOBS, first_seen(900), FAST)
+    raw = fit.feature_means + fit.feature_scales * fit.centroids
+
+    assert np.all(np.diff(raw[:, 0]) > 0)
+    np.testing.assert_allclose(raw[:, 0], [0.5, 4.0, 9.0], atol=0.1)
+    assert fit.segment_names == ["rare_buyer", "regular_buyer", "power_buyer"]
+    # Labels follow the ids: the first 300 customers (the 0.5-orders blob) are segment 1.
+    assert [set(fit.labels[:300]), set(fit.labels[300:600]), set(fit.labels[600:])] == [{1}, {2}, {3}]
+
+
+def test_dominant_naming_orders_by_the_strongest_share():
+    # Quiet customers (no tickets), email-leaning and phone-dominant: the order key is the largest share.
+    data = blobs([[0, 0, 0], [0.6, 0.2, 0.2], [0.05, 0.05, 0.9]], per_blob=300, spread=0.02, seed=3)
+    fit = fit_axis("communication_preference", data, first_seen(900), FAST)
+    axis = AXES_BY_NAME["communication_preference"]
+    raw = fit.feature_means + fit.feature_scales * fit.centroids
+    keys = [axis.naming.order_key(dict(zip(axis.feature_names, row, strict=True))) for row in raw]
+
+    assert keys == sorted(keys)
+    assert fit.segment_names == ["no_contact", "email_first", "phone_first"]
+
+
+def test_bootstrap_jaccard_is_near_one_for_blobs_and_lower_for_noise():
+    separated = fit_axis("purchase_value", FIVE_BLOBS, first_seen(1000), FAST)
+    noise = np.random.default_rng(4).uniform(size=(1000, 3))
+    structureless = fit_axis("purchase_value", noise, first_seen(1000), FAST)
+
+    assert min(separated.bootstrap_jaccard) > 0.95
+    assert set(separated.bootstrap_stability()) == {"highly_stable"}
+    assert np.mean(structureless.bootstrap_jaccard) < 0.8
+    assert np.mean(structureless.bootstrap_jaccard) < np.mean(separated.bootstrap_jaccard) - 0.2
+
+
+def test_agreements_are_adjusted_rand_indices():
+    separated = fit_axis("purchase_value", FIVE_BLOBS, first_seen(1000), FAST)
+    noise = fit_axis(
+        "purchase_value", np.random.default_rng(5).normal(size=(1000, 3)), first_seen(1000), FAST
+    )
+
+    for fit in (separated, noise):
+        assert -1.0 <= fit.feature_drop_agreement <= 1.0
+        assert -1.0 <= fit.time_window_agreement <= 1.0
+    # Blobs that do not drift over time are found the same in older and newer customers.
+    assert separated.time_window_agreement > 0.95
+    assert noise.time_window_agreement < separated.time_window_agreement
+    # Every blob differs from another in one feature only, so dropping a feature merges some blobs.
+    assert separated.feature_drop_agreement < 0.95
+
+
+def test_time_window_agreement_sees_drift():
+    # Older customers form two groups on one feature, newer ones two groups on the other.
+    rng = np.random.default_rng(6)
+    older = np.column_stack([rng.choice([0.0, 10.0], 500), rng.normal(0, 1, 500)])
+    newer = np.column_stack([rng.normal(0, 1, 500), rng.choice([0.0, 10.0], 500)])
+    days = np.concatenate([np.arange(500.0), 1000 + np.arange(500.0)])
+    drifting = fit_axis("purchase_frequency", np.vstack([older, newer]), days, FAST)
+    # The same customers with their first-seen dates shuffled: no drift left to see.
+    steady = fit_axis("purchase_frequency", np.vstack([older, newer]), rng.permutation(days), FAST)
+
+    assert drifting.time_window_agreement < 0.6
+    assert steady.time_window_agreement > 0.9
+
+
+def test_structureless_noise_is_flagged_as_poor_silhouette():
+    noise = np.random.default_rng(7).normal(size=(1500, 3))
+    fit = fit_axis("purchase_value", noise, first_seen(1500), FAST)
+
+    assert fit.silhouette < 0.25
+    assert fit.is_silhouette_poor
+    # Still a full segmentation: a poor axis is reported, not replaced by a fallback.
+    assert fit.segment_count >= 2
+    assert len(fit.segment_names) == fit.segment_count
+
+
+def test_overall_robustness_combines_the_three_measures():
+    fit = fit_axis("purchase_frequency", THREE_BLOBS, first_seen(900), FAST)
+    fit.bootstrap_jaccard = [0.9, 0.6, 0.3]
+    fit.feature_drop_agreement, fit.time_window_agreement = -0.2, 0.6
+
+    np.testing.assert_allclose(fit.overall_robustness(), [(0.9 + 0.6) / 3, (0.6 + 0.6) / 3, (0.3 + 0.6) / 3])
+
+
+def test_k_range_is_capped_and_validated():
+    assert ClusteringParameters(k_max=10).k_values() == list(range(2, MAX_SEGMENTS_PER_AXIS + 1))
+    with pytest.raises(ValueError, match="k_min"):
+        ClusteringParameters(k_min=1)
+    with pytest.raises(ValueError, match="empty"):
+        ClusteringParameters(k_min=5, k_max=4)
+    with pytest.raises(ValueError, match="robustness_sample"):
+        ClusteringParameters(robustness_sample=5)
+
+
+def test_a_constant_feature_keeps_scale_one():
+    data = np.column_stack([np.full(100, 0.1), np.arange(100.0)])
+    _, scales = standardisation(data)
+
+    assert scales[0] == 1.0
+    assert scales[1] == pytest.approx(np.arange(100.0).std())
+
+
+def test_few_distinct_points_limit_k():
+    data = np.repeat([[0.0, 0.0], [5.0, 5.0]], 200, axis=0)
+    fit = fit_axis("purchase_frequency", data, first_seen(400), FAST)
+
+    assert fit.segment_count == 2
+    assert list(fit.silhouette_by_k) == [2]
+
+
+def test_a_tiny_population_is_segmented_without_failing():
+    three = fit_axis(
+        "purchase_frequency", np.array([[0.0, 0.0], [1.0, 5.0], [9.0, 2.0]]), first_seen(3), FAST
+    )
+    identical = fit_axis("purchase_frequency", np.zeros((3, 2)), first_seen(3), FAST)
+
+    assert three.segment_count in (2, 3)
+    assert three.silhouette_by_k[3] == 0.0  # three points in three clusters separate nothing
+    # A constant axis cannot be split: one segment, reported as poorly separated rather than hidden.
+    assert identical.segment_count == 1
+    assert identical.is_silhouette_poor
+    assert identical.segment_names == ["regular_buyer"]  # the middle rung of the ladder
+
+
+def test_nearest_centroid_ties_go_to_the_lowest_segment_id():
+    centroids = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 5.0]])
+    means, scales = np.array([10.0, 100.0]), np.array([2.0, 4.0])
+    # Raw (10, 100) is z = (0, 0): equally far from segments 1 and 2. Raw (12, 100) is z = (1, 0): segment 1.
+    raw = np.array([[10.0, 100.0], [12.0, 100.0], [8.0, 100.0], [10.0, 118.0]])
+
+    index, distance, second = nearest_centroids(raw, means, scales, centroids)
+
+    np.testing.assert_array_equal(index, [0, 0, 1, 2])
+    np.testing.assert_allclose(distance, [1.0, 0.0, 0.0, 0.25])
+    np.testing.assert_allclose(second, [1.0, 4.0, 4.0, 21.25])
+    swapped, _, _ = nearest_centroids(raw[:1], means, scales, centroids[[1, 0, 2]])
+    assert swapped.tolist() == [0]
+
+
+def test_nearest_centroid_with_one_segment_has_no_second():
+    index, distance, second = nearest_centroids(
+        np.array([[3.0]]), np.array([1.0]), np.array([2.0]), np.zeros((1, 1))
+    )
+
+    assert index.tolist() == [0]
+    assert distance.tolist() == [1.0]
+    assert np.isinf(second).all()
+
+
+def test_defining_features_name_the_two_furthest_features():
+    names = ["average_order_value", "max_order_value", "log_lifetime_value"]
+    means, scales = np.array([210.4, 500.0, 5.0]), np.array([100.0, 200.0, 1.0])
+
+    assert describe_centroid(names, np.array([5.248, -0.6, 0.3]), means, scales) == (
+        "average_order_value far above average (735.20 vs 210.40); max_order_value below average (380.00 vs 500.00)"
+    )
+    assert describe_centroid(names, np.array([0.1, 0.3, -0.4]), means, scales) == (
+        "log_lifetime_value slightly below average (4.60 vs 5.00); "
+        "max_order_value slightly above average (560.00 vs 500.00)"
+    )
+    assert describe_centroid(names, np.array([0.1, -0.2, 0.0]), means, scales) == (
+        "close to the average on every feature"
+    )
+
+
+def test_defining_features_do_not_print_negative_zero():
+    text = describe_centroid(["a", "b"], np.array([-1.0, 0.0]), np.array([0.0, 0.0]), np.array([1e-16, 1.0]))
+
+    assert text == "a far below average (0.00 vs 0.00)"
+
+
+def test_stability_levels():
+    assert [stability_level(v) for v in (0.59, 0.60, 0.75, 0.85, 0.851)] == [
+        "unstable",
+        "doubtful",
+        "stable",
+        "stable",
+        "highly_stable",
+    ]
+
+
+def test_fit_axes_in_process_reports_each_axis_and_keeps_the_order():
+    finished = []
+    fits = fit_axes(
+        {"purchase_value": FIVE_BLOBS, "purchase_frequency": FIVE_BLOBS[:, :2]},
+        first_seen(len(FIVE_BLOBS)),
+        ClusteringParameters(workers=1, silhouette_sample=500, robustness_sample=500, bootstrap_resamples=2),
+        on_fit=lambda fit, count: finished.append((fit.axis_name, count)),
+    )
+
+    assert list(fits) == ["purchase_value", "purchase_frequency"]
+    assert finished == [("purchase_value", 1), ("purchase_frequency", 2)]

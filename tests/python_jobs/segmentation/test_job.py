@@ -1,0 +1,209 @@
+"""The clustering job end to end on real warehouses: what a run writes, and that it is all or nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from python_jobs.definitions import AXES, feature_names
+from python_jobs.ml_schema import BOOTSTRAP_STABILITY_LEVELS, ML_SCHEMA, ML_TABLES
+from python_jobs.orchestrate import JobContext
+from python_jobs.segmentation import job
+from python_jobs.segmentation.clustering import ClusteringParameters
+from python_jobs.segmentation.job import RESULT_TABLES, cluster_customers
+
+CUSTOMERS = 600
+# Small sub-samples and resamples keep a whole 13-axis run around a second on one core.
+FAST = ClusteringParameters(
+    sample_size=500,
+    k_max=4,
+    n_init=2,
+    silhouette_sample=300,
+    robustness_sample=300,
+    bootstrap_resamples=3,
+    workers=1,
+)
+
+
+def load_population(warehouse, customers: int = CUSTOMERS, seed: int = 0) -> None:
+    """marts.customer_profiles and marts.customer_features with three behaviour groups in every feature."""
+    rng = np.random.default_rng(seed)
+    ids = [f"C{number:05d}" for number in range(customers)]
+    group = rng.integers(0, 3, customers)
+    start = dt.datetime(2021, 1, 1)
+    profiles = pa.table(
+        {
+            "customer_id": ids,
+            "lifetime_value": pa.array(rng.gamma(2.0, 150.0, customers).round(2)).cast(pa.decimal128(18, 2)),
+            "first_seen_at": pa.array(
+                [start + dt.timedelta(hours=int(h)) for h in rng.integers(0, 20_000, customers)],
+                pa.timestamp("us"),
+            ),
+        }
+    )
+    columns = {"customer_id": ids}
+    for name in feature_names():
+        group_means = rng.permutation([0.0, 1.0, 2.0]) * rng.uniform(1, 10)
+        columns[name] = group_means[group] + rng.normal(0, 0.3, customers)
+    with warehouse.session() as session:
+        session.replace_table("marts", "customer_profiles", profiles)
+        session.replace_table("marts", "customer_features", pa.table(columns))
+
+
+def rows(warehouse, table: str, run_id: str | None = None) -> list[dict]:
+    """A table's rows (of one run, without its run_id), in a stable order."""
+    with warehouse.session() as session:
+        where, params = ("where run_id = ?", [run_id]) if run_id else ("", None)
+        data = session.fetch_arrow(f"select * from {ML_SCHEMA}.{table} {where}", params)
+    found = data.drop_columns(["run_id"]).to_pylist() if run_id else data.to_pylist()
+    return sorted(found, key=lambda row: json.dumps(row, sort_keys=True, default=str))
+
+
+def arrow_schema(warehouse, table: str) -> pa.Schema:
+    with warehouse.session() as session:
+        return session.fetch_arrow(f"select * from {ML_SCHEMA}.{table} limit 0").schema
+
+
+def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Equal types; DuckDB spells the UTC time zone of a timestamptz as Etc/UTC."""
+    if pa.types.is_timestamp(actual) and pa.types.is_timestamp(expected):
+        return actual.unit == expected.unit and actual.tz in ("UTC", "Etc/UTC") and expected.tz == "UTC"
+    return actual == expected
+
+
+def segment_results(warehouse, run_id: str) -> dict[str, list[dict]]:
+    return {table: rows(warehouse, table, run_id) for table in RESULT_TABLES}
+
+
+def test_a_run_writes_every_ml_table(warehouse):
+    load_population(warehouse)
+    printed: list[str] = []
+
+    run_id = cluster_customers(warehouse, FAST, echo=printed.append)
+
+    for table, schema in ML_TABLES.items():
+        actual = arrow_schema(warehouse, table)
+        assert actual.names == schema.names, table
+        assert all(same_type(a.type, e.type) for a, e in zip(actual, schema, strict=True)), (table, actual)
+    [run] = rows(warehouse, "segmentation_runs")
+    assert run["run_id"] == run_id
+    assert run["status"] == "succeeded"
+    assert (run["population_size"], run["sample_size"], run["error_message"]) == (CUSTOMERS, 500, None)
+    assert run["started_at"] <= run["finished_at"]
+    assert run["finished_at"].utcoffset() == dt.timedelta(0)
+    assert json.loads(run["parameters"]) == dataclasses.asdict(FAST)
+
+    results = segment_results(warehouse, run_id)
+    axes = {row["axis_name"]: row for row in results["segment_axes"]}
+    assert list(axes) == sorted(axis.name for axis in AXES)
+    segments = sum(row["segment_count"] for row in axes.values())
+    assert len(results["segment_definitions"]) == len(results["segment_robustness"]) == segments
+    assert len(results["segment_feature_scaling"]) == len(feature_names())
+    assert len(results["segment_centroids"]) == sum(
+        axes[axis.name]["segment_count"] * len(axis.features) for axis in AXES
+    )
+    for axis in AXES:
+        definitions = sorted(
+            (row for row in results["segment_definitions"] if row["axis_name"] == axis.name),
+            key=lambda row: row["segment_id"],
+        )
+        assert [row["segment_id"] for row in definitions] == list(
+            range(1, axes[axis.name]["segment_count"] + 1)
+        )
+        assert sum(row["sample_customers"] for row in definitions) == 500
+        assert sum(row["sample_share"] for row in definitions) == pytest.approx(1.0)
+        assert set(json.loads(axes[axis.name]["silhouette_by_k"])) <= {"2", "3", "4"}
+    assert {row["bootstrap_stability"] for row in results["segment_robustness"]} <= set(
+        BOOTSTRAP_STABILITY_LEVELS
+    )
+    assert any("sample drawn: 500 of 600 customers" in line for line in printed)
+    assert sum(f"[{len(AXES)}/{len(AXES)}]" in line for line in printed) == 1
+    assert run_id in printed[-1]
+
+
+def test_a_rerun_gives_the_same_segments_under_a_new_run_id(warehouse):
+    load_population(warehouse)
+
+    first = cluster_customers(warehouse, FAST, echo=lambda line: None)
+    second = cluster_customers(warehouse, FAST, echo=lambda line: None)
+
+    assert first != second
+    assert re.fullmatch(r"seg_\d{8}T\d{6}_[0-9a-f]{8}", first)
+    assert segment_results(warehouse, first) == segment_results(warehouse, second)
+
+
+def test_a_run_failing_mid_write_leaves_the_previous_run_intact(warehouse, monkeypatch):
+    load_population(warehouse)
+    good = cluster_customers(warehouse, FAST, echo=lambda line: None)
+    before = {table: rows(warehouse, table) for table in RESULT_TABLES}
+    write_for_real = job._append_rows
+
+    def fail_after_the_first_table(session, table_name, table):
+        if table_name == "segment_feature_scaling":
+            raise OSError("disk full\nsecond line of detail")
+        write_for_real(session, table_name, table)
+
+    monkeypatch.setattr(job, "_append_rows", fail_after_the_first_table)
+    with pytest.raises(OSError, match="disk full"):
+        cluster_customers(warehouse, FAST, echo=lambda line: None)
+
+    runs = {row["run_id"]: row for row in rows(warehouse, "segmentation_runs")}
+    [failed] = [run for run_id, run in runs.items() if run_id != good]
+    assert runs[good]["status"] == "succeeded"
+    assert failed["status"] == "failed"
+    assert failed["error_message"] == "OSError: disk full"
+    assert failed["finished_at"] is not None
+    assert failed["sample_size"] is None
+    assert {table: rows(warehouse, table) for table in RESULT_TABLES} == before
+
+
+def test_a_run_that_cannot_read_its_input_is_marked_failed(warehouse):
+    with pytest.raises(Exception, match="customer_profiles"):
+        cluster_customers(warehouse, FAST, echo=lambda line: None)
+
+    [run] = rows(warehouse, "segmentation_runs")
+    assert run["status"] == "failed"
+    assert "customer_profiles" in run["error_message"]
+    with warehouse.session() as session:
+        assert not any(session.table_exists(ML_SCHEMA, table) for table in RESULT_TABLES)
+
+
+def test_a_run_without_customers_fails_with_a_plain_reason(duckdb_warehouse):
+    load_population(duckdb_warehouse, customers=1)
+
+    with pytest.raises(ValueError, match="too few to segment"):
+        cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+
+    [run] = rows(duckdb_warehouse, "segmentation_runs")
+    assert (run["status"], run["population_size"]) == ("failed", None)
+    assert run["error_message"] == "ValueError: 1 customer(s) with features: too few to segment"
+
+
+def test_worker_processes_give_the_same_result_as_one_process(duckdb_warehouse):
+    load_population(duckdb_warehouse)
+
+    in_process = cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+    pooled = cluster_customers(duckdb_warehouse, dataclasses.replace(FAST, workers=2), echo=lambda line: None)
+
+    assert segment_results(duckdb_warehouse, in_process) == segment_results(duckdb_warehouse, pooled)
+
+
+def test_run_job_runs_the_default_parameters_on_the_context_warehouse(duckdb_warehouse, monkeypatch):
+    seen = {}
+
+    def record_the_call(warehouse, params, echo):
+        seen.update(warehouse=warehouse, params=params, echo=echo)
+        return "seg_x"
+
+    monkeypatch.setattr(job, "cluster_customers", record_the_call)
+    context = JobContext(warehouse=duckdb_warehouse, dbt_vars={}, echo=print)
+
+    assert job.run_job(context) == "seg_x"
+    assert seen == {"warehouse": duckdb_warehouse, "params": ClusteringParameters(), "echo": print}
+    assert job.JOB_NAME == "cluster_customers"
