@@ -53,10 +53,14 @@ def _render_profile(target: str, profiles_dir: Path) -> dict[str, Any]:
     outputs = profile["outputs"]
     if target not in outputs:
         raise WarehouseError(f"unknown target {target!r} in {path}; choose one of {', '.join(outputs)}")
-    rendered = {}
-    for key, value in outputs[target].items():
-        rendered[key] = env.from_string(value).render() if isinstance(value, str) else value
-    return rendered
+    def render(value: Any) -> Any:
+        if isinstance(value, str):
+            return env.from_string(value).render()
+        if isinstance(value, dict):
+            return {key: render(item) for key, item in value.items()}
+        return value
+
+    return {key: render(value) for key, value in outputs[target].items()}
 
 
 def _pg_type(arrow_type: pa.DataType) -> str:
@@ -136,7 +140,8 @@ class Warehouse:
 
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                connection = duckdb.connect(str(self.duckdb_path))
+                # The profile's DuckDB settings (the memory limit) hold for the jobs as for dbt.
+                connection = duckdb.connect(str(self.duckdb_path), config=self.settings.get("settings", {}))
             except duckdb.IOException as error:
                 raise WarehouseError(f"cannot open {self.describe()}: {error}") from error
             session: Session = _DuckDBSession(connection)
