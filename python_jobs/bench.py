@@ -197,13 +197,7 @@ def point_lookup_milliseconds(warehouse: Warehouse, lookups: int = 200, seed: in
 
 
 def _fresh_postgres_database(name: str) -> None:
-    import psycopg2
-
-    s = Warehouse.from_profile("postgres").settings
-    connection = psycopg2.connect(
-        host=s["host"], port=s["port"], user=s["user"], password=s.get("password") or None, dbname=s["dbname"]
-    )
-    connection.autocommit = True
+    connection = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
     with connection.cursor() as cursor:
         cursor.execute(f"drop database if exists {name} with (force)")
         cursor.execute(f"create database {name}")

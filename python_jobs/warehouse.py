@@ -53,6 +53,7 @@ def _render_profile(target: str, profiles_dir: Path) -> dict[str, Any]:
     outputs = profile["outputs"]
     if target not in outputs:
         raise WarehouseError(f"unknown target {target!r} in {path}; choose one of {', '.join(outputs)}")
+
     def render(value: Any) -> Any:
         if isinstance(value, str):
             return env.from_string(value).render()
@@ -126,6 +127,24 @@ class Warehouse:
         path = Path(self.settings["path"])
         return path if path.is_absolute() else PROJECT_ROOT / path
 
+    def postgres_connection(self, *, autocommit: bool = False, connect_timeout: int = 5) -> Any:
+        """A psycopg2 connection to the `postgres` target, its session in UTC. For callers that manage
+        databases (tests, benchmarks) and need autocommit; jobs use `session()`."""
+        import psycopg2
+
+        s = self.settings
+        connection = psycopg2.connect(
+            host=s["host"],
+            port=s["port"],
+            user=s["user"],
+            password=s.get("password") or None,
+            dbname=s["dbname"],
+            connect_timeout=connect_timeout,
+            options="-c TimeZone=UTC",
+        )
+        connection.autocommit = autocommit
+        return connection
+
     def describe(self) -> str:
         if self.kind == "duckdb":
             return f"DuckDB file {self.duckdb_path}"
@@ -148,17 +167,8 @@ class Warehouse:
         elif self.kind == "postgres":
             import psycopg2
 
-            s = self.settings
             try:
-                connection = psycopg2.connect(
-                    host=s["host"],
-                    port=s["port"],
-                    user=s["user"],
-                    password=s.get("password") or None,
-                    dbname=s["dbname"],
-                    connect_timeout=5,
-                    options="-c TimeZone=UTC",
-                )
+                connection = self.postgres_connection()
             except psycopg2.OperationalError as error:
                 raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
             session = _PostgresSession(connection)
@@ -391,18 +401,7 @@ def postgres_reachable(timeout_seconds: int = 3) -> tuple[bool, str]:
     """Whether the `postgres` target answers, and why not when it does not."""
     try:
         warehouse = Warehouse.from_profile("postgres")
-        import psycopg2
-
-        s = warehouse.settings
-        connection = psycopg2.connect(
-            host=s["host"],
-            port=s["port"],
-            user=s["user"],
-            password=s.get("password") or None,
-            dbname=s["dbname"],
-            connect_timeout=timeout_seconds,
-        )
-        connection.close()
+        warehouse.postgres_connection(connect_timeout=timeout_seconds).close()
         return True, warehouse.describe()
     except Exception as error:
         return False, str(error).strip().splitlines()[0] if str(error).strip() else repr(error)

@@ -18,20 +18,7 @@ TARGETS = ["local", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def _admin_connection():
-    import psycopg2
-
-    warehouse = Warehouse.from_profile("postgres")
-    s = warehouse.settings
-    connection = psycopg2.connect(
-        host=s["host"],
-        port=s["port"],
-        user=s["user"],
-        password=s.get("password") or None,
-        dbname=s["dbname"],
-        connect_timeout=5,
-    )
-    connection.autocommit = True
-    return connection
+    return Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
 
 
 @pytest.fixture

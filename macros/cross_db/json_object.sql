@@ -19,16 +19,3 @@
         {%- endfor %}
     )
 {%- endmacro %}
-
-{#- The column type json_object returns, for contracts. -#}
-{% macro json_type() -%}
-    {{ return(adapter.dispatch('json_type', 'segment_warehouse')()) }}
-{%- endmacro %}
-
-{% macro default__json_type() -%}
-    jsonb
-{%- endmacro %}
-
-{% macro duckdb__json_type() -%}
-    json
-{%- endmacro %}

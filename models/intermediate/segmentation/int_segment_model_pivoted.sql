@@ -14,28 +14,19 @@ latest_run as (
 
 scaling as (
 
-    select scaling.*
-    from {{ ref('stg_ml__segment_feature_scaling') }} as scaling
-    inner join latest_run
-        on scaling.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_feature_scaling') }}
 
 ),
 
 definitions as (
 
-    select definitions.*
-    from {{ ref('stg_ml__segment_definitions') }} as definitions
-    inner join latest_run
-        on definitions.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_definitions') }}
 
 ),
 
 centroids as (
 
-    select centroids.*
-    from {{ ref('stg_ml__segment_centroids') }} as centroids
-    inner join latest_run
-        on centroids.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_centroids') }}
 
 ),
 

@@ -14,36 +14,21 @@ profiles as (
 
 ),
 
-latest_run as (
-
-    select * from {{ ref('int_segmentation_runs_latest') }}
-
-),
-
 definitions as (
 
-    select definitions.*
-    from {{ ref('stg_ml__segment_definitions') }} as definitions
-    inner join latest_run
-        on definitions.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_definitions') }}
 
 ),
 
 axes as (
 
-    select axes.*
-    from {{ ref('stg_ml__segment_axes') }} as axes
-    inner join latest_run
-        on axes.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_axes') }}
 
 ),
 
 robustness as (
 
-    select robustness.*
-    from {{ ref('stg_ml__segment_robustness') }} as robustness
-    inner join latest_run
-        on robustness.run_id = latest_run.run_id
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_robustness') }}
 
 ),
 
