@@ -9,18 +9,10 @@ from pathlib import Path
 
 import click
 
-from python_jobs.warehouse import TARGETS, Warehouse, WarehouseError
+from python_jobs.cli_options import target_option
+from python_jobs.warehouse import Warehouse, WarehouseError
 
 DEMO_CUSTOMERS = 3_000
-
-target_option = click.option(
-    "--target",
-    type=click.Choice(TARGETS),
-    default="local",
-    show_default=True,
-    help="Warehouse target from profiles/profiles.yml: `local` is the DuckDB file at $SEGMENTS_DUCKDB_PATH "
-    "(default data/warehouse.duckdb); `postgres` uses the PG* environment variables.",
-)
 
 
 def _observation_end(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -279,6 +271,20 @@ def dbt(dbt_args: tuple[str, ...], target: str) -> None:
 
     run = run_dbt(list(dbt_args), target=target, echo=click.echo)
     sys.exit(run.returncode)
+
+
+def _register_command_modules() -> None:
+    """Commands that live beside the jobs they drive; their modules import the heavy parts lazily."""
+    from python_jobs.load_products import load_products_command
+    from python_jobs.product_segmentation.bench import bench_llm_command
+    from python_jobs.product_segmentation.cli import product_segmentation_group
+
+    main.add_command(load_products_command)
+    main.add_command(product_segmentation_group)
+    main.add_command(bench_llm_command)
+
+
+_register_command_modules()
 
 
 def run() -> None:

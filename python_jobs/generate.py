@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_jobs import PROJECT_ROOT
+from python_jobs.generate_products import generate_products, product_count
 from python_jobs.raw_schema import (
     COMPLEXITIES,
     CONTACT_CHANNELS,
@@ -1089,6 +1090,8 @@ def generate_raw_tables(customers: int, seed: int = 42) -> dict[str, pa.Table]:
         "order_items": items_table,
         "web_events": web_table,
         "support_tickets": tickets_table,
+        # From a random stream of its own: the other tables are the same with or without products.
+        "products": generate_products(product_count(customers), seed=seed),
     }
 
 

@@ -88,5 +88,70 @@ ML_TABLES: dict[str, pa.Schema] = {
     ),
 }
 
+# ---------------------------------------------------------------- LLM product segmentation
+# Names and columns follow the design dashboards already read; keep them.
+PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
+    # One row per run; the counters move as LLM responses arrive and are committed as they change.
+    "product_segment_runs": pa.schema(
+        [
+            ("id", pa.string()),  # RUN_<ISO>_<hash>
+            ("created_at", _TS),
+            ("updated_at", _TS),
+            ("category", pa.string()),
+            ("stage", pa.string()),  # init, extraction, consolidation, refinement, done, failed
+            ("seg_batches_done", pa.int64()),
+            ("seg_batches_total", pa.int64()),
+            ("con_batches_done", pa.int64()),
+            ("con_batches_total", pa.int64()),
+            ("ref_batches_done", pa.int64()),
+            ("ref_batches_total", pa.int64()),
+            ("calls_done", pa.int64()),
+            ("calls_total", pa.int64()),
+            ("percent", pa.float64()),
+            ("total_products", pa.int64()),
+            ("processed_products", pa.int64()),
+            ("llm_config", pa.string()),  # JSON: provider, model, temperature, concurrency, timeout
+            ("processing_params", pa.string()),  # JSON: batch sizes, consolidation levels, attempts...
+            ("result_summary", pa.string()),  # JSON: counts, cache hits, invented ids, failure reason
+        ]
+    ),
+    # One row per taxonomy entry of a run, at every stage of its making.
+    "product_segment_taxonomies": pa.schema(
+        [
+            ("id", pa.string()),
+            ("run_id", pa.string()),
+            ("segment_name", pa.string()),
+            ("definition", pa.string()),
+            (
+                "stage",
+                pa.string(),
+            ),  # init, system, extraction, consolidation_l0, consolidation_l1, ..., final
+            ("created_at", _TS),
+        ]
+    ),
+    # One row per run and product: the placeholder at start, the extraction's taxonomy, then the refined one.
+    "product_segment_assignments": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("product_id", pa.int64()),
+            ("taxonomy_id_initial", pa.string()),
+            ("taxonomy_id_refined", pa.string()),
+        ]
+    ),
+    # One light index row per archived LLM interaction; the prompt and response live in the archive file.
+    "product_segment_llm_interactions": pa.schema(
+        [
+            ("id", pa.string()),
+            ("run_id", pa.string()),
+            ("file_path", pa.string()),
+            ("cache_key", pa.string()),
+            ("created_at", _TS),
+        ]
+    ),
+}
+PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed")
+UNASSIGNED_SEGMENT = "__UNASSIGNED__"
+OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
+
 RUN_STATUSES = ("running", "succeeded", "failed")
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")

@@ -206,6 +206,7 @@ def run_build(
     warehouse = Warehouse.from_profile(target)
     report = BuildReport(target=target)
 
+    _ensure_on_demand_tables(warehouse)
     echo(f"Planning the build from dbt's manifest ({warehouse.describe()})")
     steps = plan_build(load_manifest(target, dbt_vars))
     missing = [s.job for s in steps if isinstance(s, JobStep) and s.job not in registry]
@@ -232,6 +233,20 @@ def run_build(
 
     _collect_findings(report, warehouse)
     return report
+
+
+def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
+    """Create, empty, the tables of jobs that run on demand rather than in the build (product segmentation).
+
+    Their dbt models must build before anyone has run such a job; an empty table gives empty marts.
+    """
+    from python_jobs.ml_schema import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+
+    with warehouse.session() as session:
+        session.ensure_schema(ML_SCHEMA)
+        for name, schema in PRODUCT_SEGMENTATION_TABLES.items():
+            if not session.table_exists(ML_SCHEMA, name):
+                session.create_table(ML_SCHEMA, name, schema)
 
 
 def _echo_dbt_line(line: str, echo: Echo) -> None:

@@ -76,6 +76,16 @@ RAW_TABLES: dict[str, pa.Schema] = {
             ("satisfaction_score", pa.int64()),
         ]
     ),
+    "products": pa.schema(
+        [
+            ("product_id", pa.int64()),
+            ("title", pa.string()),
+            ("category", pa.string()),
+            ("brand", pa.string()),
+            ("price", pa.float64()),
+            ("description", pa.string()),
+        ]
+    ),
 }
 
 # Accepted values of the enums after staging has trimmed and lower-cased them.

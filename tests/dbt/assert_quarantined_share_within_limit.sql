@@ -1,6 +1,8 @@
 -- Fails for every raw table whose share of quarantined rows exceeds the `max_quarantined_share` var: a few bad
 -- rows are quarantined and reported, a broken feed stops the build.
-{%- set checked_tables = ['customers', 'customer_id_merges', 'orders', 'order_items', 'web_events', 'support_tickets'] %}
+{%- set checked_tables = [
+    'customers', 'customer_id_merges', 'orders', 'order_items', 'web_events', 'support_tickets', 'products',
+] %}
 
 with
 

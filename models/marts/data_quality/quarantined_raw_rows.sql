@@ -6,6 +6,7 @@
     ('order_items', 'order_item_id'),
     ('web_events', 'event_id'),
     ('support_tickets', 'ticket_id'),
+    ('products', 'product_id'),
 ] %}
 
 with

@@ -1,0 +1,436 @@
+"""`segments bench-llm`: the product segmentation job's call plan, concurrency and speed, without a real LLM.
+
+Two measurements on generated dimmer-switch products in a fresh warehouse:
+
+1. The job drives the real Anthropic SDK against `FakeMessagesAPI` on loopback, which answers every call after a
+   fixed delay with the offline handlers' JSON for the payload embedded in the prompt. Reported: calls per
+   phase, the number of rounds (waves of calls that had to wait for each other) and the wall time, beside the
+   ideal schedule: the sum over phases and consolidation levels of ceil(calls in the wave / concurrency) x delay.
+2. The offline provider (no HTTP at all) segmenting a larger set of products, timed end to end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import pyarrow as pa
+
+from python_jobs.cli_options import target_option
+from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
+from python_jobs.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from python_jobs.llm.testing import FakeReply
+    from python_jobs.product_segmentation.job import CallPlan
+
+# The LLM layer, the job and the offline handlers (anthropic, pydantic, scikit-learn) are imported where they are
+# used: `segments` imports this module to register the command, and must start quickly for every other command.
+
+BENCH_CATEGORY = "Dimmer Switches"
+BENCH_API_KEY = "sk-bench-not-a-real-key-0000000000"
+
+# Kinds of dimmer with the words their titles and descriptions use: what the segments should come out as.
+_KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("Smart Wi-Fi", ("app", "Alexa", "Google Home", "schedule"), ("Wi-Fi", "smart", "hub-free")),
+    ("Z-Wave", ("mesh", "hub", "SmartThings", "scene"), ("Z-Wave", "hub", "mesh")),
+    ("Rotary", ("knob", "classic", "push-on"), ("rotary", "knob", "turn")),
+    ("Slide", ("slider", "preset", "linear"), ("slide", "slider", "fade")),
+    ("Toggle", ("paddle", "toggle", "decorator"), ("toggle", "paddle", "flip")),
+    ("Plug-in", ("lamp", "cord", "table lamp"), ("plug-in", "lamp", "outlet")),
+    ("Touch", ("glass", "touch panel", "capacitive"), ("touch", "glass", "panel")),
+    ("Trailing-edge LED", ("LED", "flicker-free", "low load"), ("LED", "trailing-edge", "flicker-free")),
+)
+_BRANDS = ("Lutron", "Leviton", "Legrand", "Schneider", "Hager", "Aurora", "Varilight", "Kasa", "Shelly")
+_OUT_OF_SCOPE = (
+    ("Garden hose 25 m", "Flexible garden hose with brass fittings and a spray nozzle."),
+    ("Phone case", "Shock absorbing silicone case with a raised camera lip."),
+    ("Coffee grinder", "Burr coffee grinder with 18 grind settings."),
+)
+
+
+def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY) -> pa.Table:
+    """`count` deterministic raw.products rows of one category, about 3% of them not dimmers at all."""
+    rng = random.Random(seed)
+    rows = []
+    for product_id in range(1, count + 1):
+        brand = rng.choice(_BRANDS)
+        if rng.random() < 0.03:
+            title, description = rng.choice(_OUT_OF_SCOPE)
+            rows.append(_product_row(product_id, f"{brand} {title}", category, brand, rng, description))
+            continue
+        kind, extras, words = rng.choice(_KINDS)
+        extra = rng.choice(extras)
+        wattage = rng.choice((150, 250, 400, 600, 1000))
+        title = f"{brand} {kind} dimmer switch {wattage}W {extra}"
+        bulbs = rng.choice(("LED", "CFL", "halogen", "incandescent"))
+        wiring = rng.choice(("Single pole.", "3-way.", "Neutral wire required.", "No neutral needed."))
+        description = (
+            f"{kind} dimmer with {rng.choice(words)} control and {extra}; works with {bulbs} bulbs up to "
+            f"{wattage} W. {wiring}"
+        )
+        rows.append(_product_row(product_id, title, category, brand, rng, description))
+    return pa.Table.from_pylist(rows, schema=RAW_TABLES["products"])
+
+
+def _product_row(
+    product_id: int, title: str, category: str, brand: str, rng: random.Random, description: str
+) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "title": title,
+        "category": category,
+        "brand": brand,
+        "price": round(rng.uniform(9, 120), 2),
+        "description": description,
+    }
+
+
+def phase_names() -> dict[str, str]:
+    """Task of each phase's prompt -> the phase's name, in the order the phases run."""
+    from python_jobs.product_segmentation.prompts import CONSOLIDATE_TASK, EXTRACT_TASK, REFINE_TASK
+
+    return {EXTRACT_TASK: "extraction", CONSOLIDATE_TASK: "consolidation", REFINE_TASK: "refinement"}
+
+
+# ------------------------------------------------------------------------------------------ fake API answers
+
+
+def prompt_text(request_json: dict[str, Any]) -> str:
+    """The user message of a Messages API request body, whether sent as a string or as text blocks."""
+    content = request_json["messages"][-1]["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+def offline_responder(request_json: dict[str, Any]) -> FakeReply:
+    """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM."""
+    from python_jobs.llm.testing import FakeReply
+    from python_jobs.product_segmentation.offline import answer_prompt
+
+    return FakeReply(text=answer_prompt(prompt_text(request_json)))
+
+
+def paced_offline_responder(delay: float) -> Callable[[dict[str, Any]], FakeReply]:
+    """The offline responder answering `delay` seconds after the request arrived, its own work included.
+
+    The fake server works out a reply before it waits; left as it is, the handlers' time would come on top of
+    the delay and be charged to the job. Run the server with no delay of its own and use this instead.
+    """
+
+    def respond(request_json: dict[str, Any]) -> FakeReply:
+        started = time.perf_counter()
+        reply = offline_responder(request_json)
+        return dataclasses.replace(reply, delay_seconds=max(0.0, delay - (time.perf_counter() - started)))
+
+    return respond
+
+
+def request_task(request_json: dict[str, Any]) -> str:
+    """Which of the three prompts a recorded request carried."""
+    from python_jobs.product_segmentation.prompts import parse_prompt
+
+    return parse_prompt(prompt_text(request_json))[0]
+
+
+def call_depths(arrival_times: list[float], delay: float) -> list[int]:
+    """For each request (in the order given), how many answers had to come back, one after another, before it
+    could be sent: 1 + the depth of the latest request answered before it arrived (answers take `delay`).
+
+    That is the number of rounds a request waited through; the deepest request of a run gives the run's rounds,
+    whatever the jitter between the requests of one round.
+    """
+    order = sorted(range(len(arrival_times)), key=lambda i: arrival_times[i])
+    depths = [0] * len(arrival_times)
+    for position, index in enumerate(order):
+        answered = [
+            depths[earlier]
+            for earlier in order[:position]
+            if arrival_times[earlier] + 0.9 * delay <= arrival_times[index]
+        ]
+        depths[index] = 1 + max(answered, default=0)
+    return depths
+
+
+def rounds_by_phase(arrivals: list[tuple[str, float]], delay: float) -> dict[str, int]:
+    """Rounds each phase took: its deepest request's depth minus the depth reached before the phase began."""
+    depths = call_depths([arrival for _, arrival in arrivals], delay)
+    rounds: dict[str, int] = {}
+    reached = 0
+    for task in phase_names():
+        phase_depths = [depth for (name, _), depth in zip(arrivals, depths, strict=True) if name == task]
+        if phase_depths:
+            rounds[task] = max(phase_depths) - reached
+            reached = max(phase_depths)
+    return rounds
+
+
+def ideal_rounds(plan: CallPlan, concurrency: int) -> dict[str, int]:
+    """The fewest waves each phase can take at this concurrency; consolidation levels wait for each other."""
+    extraction, consolidation, refinement = phase_names()
+    return {
+        extraction: math.ceil(len(plan.extraction_batches) / concurrency),
+        consolidation: sum(math.ceil(merges / concurrency) for merges in plan.merge_levels),
+        refinement: math.ceil(len(plan.refinement_batches) / concurrency),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class BenchResult:
+    products: int
+    delay: float
+    concurrency: int
+    plan: CallPlan
+    calls: dict[str, int] = field(default_factory=dict)
+    rounds: dict[str, int] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    max_in_flight: int = 0
+    rerun_requests: int = -1
+    rerun_seconds: float = 0.0
+    offline_products: int = 0
+    offline_seconds: float = 0.0
+
+    @property
+    def ideal(self) -> dict[str, int]:
+        return ideal_rounds(self.plan, self.concurrency)
+
+    @property
+    def ideal_seconds(self) -> float:
+        return sum(self.ideal.values()) * self.delay
+
+    def call_budget(self, batch_size: int, refine_batch_size: int) -> int:
+        extraction = math.ceil(self.products / batch_size)
+        return extraction + (extraction - 1) + math.ceil(self.products / refine_batch_size)
+
+    def report(self, batch_size: int, refine_batch_size: int, target: str) -> str:
+        lines = [
+            "",
+            f"segments bench-llm: {self.products:,} products, FakeMessagesAPI answering after {self.delay:.2f}s, "
+            f"concurrency {self.concurrency}, batches {batch_size}/{refine_batch_size} ({target})",
+            "",
+            f"  {'phase':<15}{'calls':>7}{'rounds':>8}{'ideal':>7}",
+        ]
+        for task, name in phase_names().items():
+            extra = (
+                f"   levels {', '.join(map(str, self.plan.merge_levels))}" if name == "consolidation" else ""
+            )
+            lines.append(
+                f"  {name:<15}{self.calls.get(task, 0):>7}{self.rounds.get(task, 0):>8}{self.ideal[task]:>7}{extra}"
+            )
+        total_calls, budget = sum(self.calls.values()), self.call_budget(batch_size, refine_batch_size)
+        lines.append(
+            f"  {'total':<15}{total_calls:>7}{sum(self.rounds.values()):>8}{sum(self.ideal.values()):>7}"
+        )
+        if self.ideal_seconds:
+            ratio = self.wall_seconds / self.ideal_seconds
+            schedule = f"{ratio:.2f}x, target <= 1.5x: {_verdict(ratio <= 1.5)}"
+        else:
+            schedule = "no delay, so no schedule to compare with"
+        lines += [
+            "",
+            f"  calls: {total_calls} <= ceil(N/{batch_size}) + (ceil(N/{batch_size}) - 1) + "
+            f"ceil(N/{refine_batch_size}) = {budget}: {_verdict(total_calls <= budget)}",
+            f"  wall time {self.wall_seconds:.2f}s vs ideal schedule {self.ideal_seconds:.2f}s "
+            f"({sum(self.ideal.values())} rounds x {self.delay:.2f}s): {schedule}",
+            f"  most requests in flight at once: {self.max_in_flight} (limit {self.concurrency})",
+            f"  re-run of the same products: {self.rerun_requests} request(s) to the API, {self.rerun_seconds:.2f}s: "
+            f"{_verdict(self.rerun_requests == 0)}",
+        ]
+        if self.offline_products:
+            lines.append(
+                f"  offline provider, {self.offline_products:,} products end to end: {self.offline_seconds:.1f}s, "
+                f"target < 60s: {_verdict(self.offline_seconds < 60)}"
+            )
+        return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, restoring what was there."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def fresh_warehouse(target: str, scratch: Path) -> Iterator[Warehouse]:
+    """An empty warehouse of the target: a new DuckDB file, or a new PostgreSQL database dropped afterwards."""
+    if target == "local":
+        with _environment(SEGMENTS_DUCKDB_PATH=str(scratch / "bench-llm.duckdb")):
+            yield Warehouse.from_profile("local")
+        return
+    name = "segments_bench_llm"
+    _postgres_admin(f"drop database if exists {name} with (force)", f"create database {name}")
+    try:
+        with _environment(PGDATABASE=name):
+            yield Warehouse.from_profile("postgres")
+    finally:
+        _postgres_admin(f"drop database if exists {name} with (force)")
+
+
+def _postgres_admin(*statements: str) -> None:
+    import psycopg2
+
+    s = Warehouse.from_profile("postgres").settings
+    connection = psycopg2.connect(
+        host=s["host"], port=s["port"], user=s["user"], password=s.get("password") or None, dbname=s["dbname"]
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def _write_products(warehouse: Warehouse, products: pa.Table) -> None:
+    with warehouse.session() as session:
+        session.replace_table(RAW_SCHEMA, "products", products)
+
+
+def run_bench(
+    products: int = 1_000,
+    delay: float = 0.2,
+    concurrency: int = 4,
+    batch_size: int = 40,
+    refine_batch_size: int = 40,
+    offline_products: int = 10_000,
+    target: str = "local",
+    echo: Callable[[str], None] = print,
+) -> tuple[BenchResult, str]:
+    """Measure the job against the fake API, then the offline provider; returns the result and its report."""
+    from python_jobs.llm.config import API_KEY_ENV, LLMConfig
+    from python_jobs.llm.testing import FakeMessagesAPI
+    from python_jobs.product_segmentation.job import CallPlan, SegmentationParams, segment_products
+
+    params = SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size)
+    plan = CallPlan.for_products(list(range(1, products + 1)), params)
+    result = BenchResult(products, delay, concurrency, plan)
+    quiet = lambda _line: None  # noqa: E731 - the job's own lines would drown the report
+    with tempfile.TemporaryDirectory(prefix="segments-bench-llm-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):
+            _write_products(warehouse, generate_products(products))
+            with FakeMessagesAPI(paced_offline_responder(delay)) as api:
+                config = LLMConfig(
+                    provider="anthropic",
+                    model="claude-bench",
+                    base_url=api.base_url,
+                    max_concurrency=concurrency,
+                )
+                echo(
+                    f"  {products:,} products through the fake Messages API ({plan.calls_total} calls planned)…"
+                )
+                started = time.perf_counter()
+                segment_products(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
+                result.wall_seconds = time.perf_counter() - started
+                requests = api.requests
+                result.max_in_flight = api.max_in_flight
+                arrivals = [(request_task(request.json), request.received_at) for request in requests]
+                result.calls = {
+                    task: sum(1 for name, _ in arrivals if name == task) for task in phase_names()
+                }
+                result.rounds = rounds_by_phase(arrivals, delay)
+
+                echo("  the same products again (every answer should come from the cache)…")
+                api.reset()
+                started = time.perf_counter()
+                segment_products(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
+                result.rerun_seconds = time.perf_counter() - started
+                result.rerun_requests = api.request_count
+
+            if offline_products:
+                echo(f"  {offline_products:,} products through the offline provider…")
+                _write_products(warehouse, generate_products(offline_products, seed=11))
+                started = time.perf_counter()
+                segment_products(
+                    warehouse, BENCH_CATEGORY, None, LLMConfig(provider="offline", max_concurrency=concurrency),
+                    params, scratch / "llm-offline", echo=quiet,
+                )  # fmt: skip
+                result.offline_seconds = time.perf_counter() - started
+                result.offline_products = offline_products
+    return result, result.report(batch_size, refine_batch_size, target)
+
+
+@click.command("bench-llm")
+@click.option(
+    "--products", type=click.IntRange(min=1), default=1_000, show_default=True, help="Products to segment."
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=0.2,
+    show_default=True,
+    help="Seconds the fake API takes per call.",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Calls in flight at once."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per extraction call.",
+)
+@click.option(
+    "--refine-batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per refinement call.",
+)
+@click.option(
+    "--offline-products",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="Products for the offline provider timing (0 skips it).",
+)
+@target_option
+def bench_llm_command(
+    products: int,
+    delay: float,
+    concurrency: int,
+    batch_size: int,
+    refine_batch_size: int,
+    offline_products: int,
+    target: str,
+) -> None:
+    """Time the product segmentation job against a fake Messages API and with the offline provider.
+
+    Generated dimmer-switch products in a fresh warehouse (a temporary DuckDB file, or a temporary PostgreSQL
+    database); the fake API answers every call after --delay seconds with the offline provider's JSON. Prints
+    calls and rounds per phase beside the ideal schedule, the wall time, a cached re-run, and the offline
+    provider on --offline-products products.
+    """
+    _result, report = run_bench(
+        products, delay, concurrency, batch_size, refine_batch_size, offline_products, target, echo=click.echo
+    )
+    click.echo(report)

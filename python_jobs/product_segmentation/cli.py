@@ -1,0 +1,262 @@
+"""`segments product-segmentation run|show`: the product segmentation job from the command line.
+
+The group is registered by `python_jobs.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from python_jobs.cli_options import target_option
+from python_jobs.warehouse import Warehouse, WarehouseError
+
+if TYPE_CHECKING:
+    from python_jobs.product_segmentation.job import RunProgress
+
+# python_jobs.llm.config.PROVIDERS (a test keeps the two equal). Spelled out because importing anything of the
+# LLM layer loads the Anthropic SDK, and `segments` imports this module to register the group: every command,
+# `segments --help` included, would pay for it. The job is imported inside the commands for the same reason.
+PROVIDERS = ("anthropic", "offline")
+
+BAR_WIDTH = 30
+# Without a terminal, a plain line at most every this many percent (and at every stage change).
+PLAIN_LINE_STEP = 10.0
+
+
+def parse_product_ids(text: str) -> list[int]:
+    """'1,2, 3' or one id per line (commas, spaces and newlines all separate); '#' starts a comment."""
+    ids = []
+    for line in text.splitlines():
+        for token in line.split("#", 1)[0].replace(",", " ").split():
+            try:
+                ids.append(int(token))
+            except ValueError:
+                raise click.BadParameter(f"{token!r} is not a product id (an integer)") from None
+    return ids
+
+
+def _product_ids_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    return None if value is None else parse_product_ids(value)
+
+
+class ProgressDisplay:
+    """A live bar on a terminal (one line redrawn with \\r); plain lines when the output is a file or a pipe."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self._drawn = False
+        self._last_stage = ""
+        self._last_step = -1.0
+
+    def __call__(self, progress: RunProgress) -> None:
+        if self.live:
+            self._draw(progress)
+        elif progress.stage != self._last_stage or progress.percent >= self._last_step + PLAIN_LINE_STEP:
+            self.stream.write(self._line(progress) + "\n")
+            self.stream.flush()
+            self._last_step = progress.percent // PLAIN_LINE_STEP * PLAIN_LINE_STEP
+        self._last_stage = progress.stage
+
+    def echo(self, text: str) -> None:
+        """A message line that does not get mixed up with the bar."""
+        self.clear()
+        click.echo(text)
+
+    def clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+            self._drawn = False
+
+    def finish(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def _draw(self, progress: RunProgress) -> None:
+        filled = int(progress.percent / 100 * BAR_WIDTH)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        self.stream.write(f"\r[{bar}] {self._line(progress)}   ")
+        self.stream.flush()
+        self._drawn = True
+
+    @staticmethod
+    def _line(progress: RunProgress) -> str:
+        return (
+            f"{progress.percent:5.1f}%  {progress.stage:<13} calls {progress.calls_done}/{progress.calls_total}  "
+            f"(extraction {progress.seg_batches_done}/{progress.seg_batches_total}, "
+            f"merges {progress.con_batches_done}/{progress.con_batches_total}, "
+            f"refinement {progress.ref_batches_done}/{progress.ref_batches_total})"
+        )
+
+
+@click.group("product-segmentation")
+def product_segmentation_group() -> None:
+    """LLM product segmentation: market segments of a category, and every product placed in one.
+
+    `run` asks the LLM (or, without an API key, the deterministic offline provider) in three phases:
+    extraction per batch of products, pair-wise consolidation of the batch taxonomies, and refinement of every
+    product against the final taxonomy. Every prompt and answer is archived; identical calls are answered from
+    the archive, across runs.
+    """
+
+
+@product_segmentation_group.command("run")
+@click.option("--category", help="The category to segment, e.g. 'Dimmer Switches' (not with --resume).")
+@click.option("--product-ids", callback=_product_ids_option, help="Comma-separated product ids: 1,2,3.")
+@click.option(
+    "--product-ids-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of product ids (one per line, or comma-separated).",
+)
+@click.option("--all", "all_products", is_flag=True, help="Every product of the category in raw.products.")
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    help="anthropic (needs ANTHROPIC_API_KEY) or offline; default: anthropic when the key is set.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per extraction call (a resumed run keeps its own).",
+)
+@click.option(
+    "--refine-batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per refinement call (a resumed run keeps its own).",
+)
+@click.option("--model", help="Model name for the anthropic provider.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="LLM calls in flight at once (default 4).")
+@click.option("--resume", "resume_run_id", help="Continue this run (one that did not reach `done`).")
+@click.option(
+    "--archive-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("llm_logs"),
+    show_default=True,
+    help="Where prompts and answers are archived (and the cache lives).",
+)
+@target_option
+def run_command(
+    category: str | None,
+    product_ids: list[int] | None,
+    product_ids_file: Path | None,
+    all_products: bool,
+    provider: str | None,
+    batch_size: int,
+    refine_batch_size: int,
+    model: str | None,
+    concurrency: int | None,
+    resume_run_id: str | None,
+    archive_root: Path,
+    target: str,
+) -> None:
+    """Segment the products of a category (by id, from a file, or --all); or --resume a run."""
+    from python_jobs.llm.config import LLMConfig, LLMConfigError
+    from python_jobs.product_segmentation.job import (
+        ProductSegmentationError,
+        SegmentationParams,
+        segment_products,
+    )
+
+    selected = _selected_products(category, product_ids, product_ids_file, all_products, resume_run_id)
+    warehouse = Warehouse.from_profile(target)
+    if resume_run_id is not None:
+        provider, model = _stored_provider(warehouse, resume_run_id, provider, model)
+    try:
+        config = LLMConfig.from_environment(provider, model=model, max_concurrency=concurrency)
+    except LLMConfigError as error:
+        raise click.UsageError(str(error)) from None
+    display = ProgressDisplay()
+    try:
+        run_id = segment_products(
+            warehouse,
+            category,
+            selected,
+            config,
+            SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
+            archive_root=archive_root,
+            resume_run_id=resume_run_id,
+            echo=display.echo,
+            on_progress=display,
+        )
+    except (ProductSegmentationError, WarehouseError) as error:
+        display.finish()
+        raise click.ClickException(str(error)) from None
+    display.finish()
+    click.echo(f"See it with: segments product-segmentation show {run_id}" + _target_suffix(target))
+    click.echo(run_id)
+
+
+def _selected_products(
+    category: str | None,
+    product_ids: list[int] | None,
+    product_ids_file: Path | None,
+    all_products: bool,
+    resume_run_id: str | None,
+) -> list[int] | None:
+    """The product ids to segment (None: the whole category), after checking the options fit together."""
+    chosen = sum([product_ids is not None, product_ids_file is not None, all_products])
+    if resume_run_id is not None:
+        if chosen or category:
+            raise click.UsageError(
+                "--resume continues a run with its own category and products; give neither"
+            )
+        return None
+    if not category:
+        raise click.UsageError("--category is required (or --resume RUN_ID)")
+    if chosen != 1:
+        raise click.UsageError("give exactly one of --product-ids, --product-ids-file and --all")
+    if product_ids_file is not None:
+        product_ids = parse_product_ids(product_ids_file.read_text())
+    if product_ids is not None and not product_ids:
+        raise click.UsageError("no product ids were given")
+    return product_ids
+
+
+def _stored_provider(
+    warehouse: Warehouse, run_id: str, provider: str | None, model: str | None
+) -> tuple[str | None, str | None]:
+    """A resumed run keeps its provider and model unless told otherwise: they are part of every cache key."""
+    from python_jobs.product_segmentation import tables
+
+    with warehouse.session() as session:
+        run = tables.fetch_run(session, run_id)
+    stored = (run or {}).get("llm_config") or {}
+    provider = provider or stored.get("provider")
+    if model is None and provider == "anthropic" and stored.get("provider") == "anthropic":
+        model = stored.get("model")
+    return provider, model
+
+
+def _target_suffix(target: str) -> str:
+    return "" if target == "local" else f" --target {target}"
+
+
+@product_segmentation_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="The taxonomy and the product list as JSON.")
+@target_option
+def show_command(run_id: str, as_json: bool, target: str) -> None:
+    """A run's segments (final, out of scope, unassigned) with product counts, and each product's segment."""
+    from python_jobs.product_segmentation.show import RunNotFoundError, format_report, run_header, run_report
+
+    warehouse = Warehouse.from_profile(target)
+    try:
+        report = run_report(warehouse, run_id)
+        if as_json:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            click.echo(format_report(report, run_header(warehouse, run_id)))
+    except (RunNotFoundError, WarehouseError) as error:
+        raise click.ClickException(str(error)) from None

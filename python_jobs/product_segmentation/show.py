@@ -1,0 +1,90 @@
+"""`segments product-segmentation show RUN_ID`: a run's taxonomy with product counts, and each product's segment.
+
+The JSON shape is fixed (other tools read it): `{run_id, taxonomies: [{id, segment_name, definition,
+product_count}], segments: [{product_id, taxonomy_id}]}`. Taxonomies are the run's final entries (in taxonomy
+order), then `__OUT_OF_SCOPE__` and the `__UNASSIGNED__` placeholder; `segments` gives each product's refined
+taxonomy id, so for a run that is not done every product still points at the placeholder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from python_jobs.product_segmentation import tables
+from python_jobs.product_segmentation.tables import FINAL_STAGE
+from python_jobs.warehouse import Warehouse
+
+SHOWN_STAGES = (FINAL_STAGE, "system", "init")
+# A run in progress holds its DuckDB file for a few milliseconds at a time; wait for those to pass.
+LOCK_WAIT_SECONDS = 10.0
+
+
+class RunNotFoundError(LookupError):
+    """No product segmentation run has this id."""
+
+
+def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
+    """The run's final taxonomy with product counts and its product -> taxonomy list, in the fixed JSON shape."""
+    with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
+        run = tables.fetch_run(session, run_id)
+        if run is None:
+            raise RunNotFoundError(f"no product segmentation run {run_id!r}")
+        entries = tables.fetch_taxonomies(session, run_id)
+        assignments = tables.fetch_assignments(session, run_id)
+    counts: dict[str, int] = {}
+    for row in assignments:
+        counts[row["taxonomy_id_refined"]] = counts.get(row["taxonomy_id_refined"], 0) + 1
+    shown = sorted(
+        (entry for entry in entries if entry["stage"] in SHOWN_STAGES),
+        key=lambda entry: (SHOWN_STAGES.index(entry["stage"]), entry["id"]),
+    )
+    return {
+        "run_id": run_id,
+        "taxonomies": [
+            {
+                "id": entry["id"],
+                "segment_name": entry["segment_name"],
+                "definition": entry["definition"],
+                "product_count": counts.get(entry["id"], 0),
+            }
+            for entry in shown
+        ],
+        "segments": [
+            {"product_id": int(row["product_id"]), "taxonomy_id": row["taxonomy_id_refined"]}
+            for row in assignments
+        ],
+    }
+
+
+def run_header(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
+    """The run's row (JSON columns parsed), for the lines above the table."""
+    with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
+        run = tables.fetch_run(session, run_id)
+    if run is None:
+        raise RunNotFoundError(f"no product segmentation run {run_id!r}")
+    return run
+
+
+def format_report(report: dict[str, Any], run: dict[str, Any], *, definition_width: int = 70) -> str:
+    """The report as text: a header, the taxonomy table, then product id -> segment name."""
+    names = {entry["id"]: entry["segment_name"] for entry in report["taxonomies"]}
+    name_width = max([len("segment"), *(len(name) for name in names.values())])
+    summary = run.get("result_summary") or {}
+    lines = [
+        f"Run {report['run_id']}: category {run['category']!r}, stage {run['stage']}, {run['percent']:.1f}% "
+        f"({run['calls_done']}/{run['calls_total']} calls), {run['total_products']} products",
+    ]
+    if run["stage"] == "failed":
+        lines.append(f"  failed ({summary.get('reason', '?')}): {summary.get('message', '')}")
+    lines += ["", f"  {'segment':<{name_width}}  {'products':>8}  definition"]
+    for entry in report["taxonomies"]:
+        definition = entry["definition"] or ""
+        if len(definition) > definition_width:
+            definition = definition[: definition_width - 1] + "…"
+        lines.append(f"  {entry['segment_name']:<{name_width}}  {entry['product_count']:>8}  {definition}")
+    lines += ["", f"  {'product_id':>10}  segment"]
+    lines += [
+        f"  {row['product_id']:>10}  {names.get(row['taxonomy_id'], row['taxonomy_id'])}"
+        for row in report["segments"]
+    ]
+    return "\n".join(lines)
