@@ -97,10 +97,21 @@ class ProgressDisplay:
         )
 
 
-@click.group("product-segmentation")
+class _RunByDefault(click.Group):
+    """Options without a subcommand mean `run`: `segments product-segmentation --category X --all` runs the
+    job, as the design spells it, and `segments product-segmentation show RUN_ID` shows a run."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("product-segmentation", cls=_RunByDefault)
 def product_segmentation_group() -> None:
     """LLM product segmentation: market segments of a category, and every product placed in one.
 
+    `segments product-segmentation --category "Dimmer Switches" --all` is short for `... run --category ...`.
     `run` asks the LLM (or, without an API key, the deterministic offline provider) in three phases:
     extraction per batch of products, pair-wise consolidation of the batch taxonomies, and refinement of every
     product against the final taxonomy. Every prompt and answer is archived; identical calls are answered from

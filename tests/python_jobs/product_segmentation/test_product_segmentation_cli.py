@@ -56,6 +56,18 @@ def test_run_then_show_as_json_and_as_a_table(catalogue, kit, tmp_path):
     assert all(name in table.stdout for name in names)
 
 
+def test_options_without_a_subcommand_run_the_job(catalogue, kit, tmp_path):
+    ids = ",".join(str(i) for i in kit.product_ids)
+    result = _invoke(
+        "--category", kit.category, "--product-ids", ids, "--provider", "offline",
+        "--archive-root", str(tmp_path / "llm"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_id = result.stdout.strip().splitlines()[-1]
+    shown = json.loads(_invoke("show", run_id, "--json").stdout)
+    assert sorted(row["product_id"] for row in shown["segments"]) == list(kit.product_ids)
+
+
 def test_the_options_must_fit_together(catalogue, kit, tmp_path):
     both = _invoke(
         "run", "--category", kit.category, "--all", "--product-ids", "101", "--provider", "offline"
