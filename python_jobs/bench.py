@@ -28,8 +28,15 @@ from python_jobs.warehouse import Warehouse
 STAGES = ("features", "sample + fit", "assignment", "marts")
 FEATURE_MODELS = ["+customer_features", "+customer_profiles"]
 ASSIGNMENT_MODELS = ["source:ml+,+int_customers_assigned_to_segments"]
-# Everything else built on the job's tables: the marts and the staging models only they read.
-MART_MODELS = ["source:ml+", "--exclude", "+int_customers_assigned_to_segments"]
+# The two marts and the staging models only they read (the rest of their ancestors is built by now).
+MART_MODELS = [
+    "+customer_segments",
+    "+segment_summary",
+    "--exclude",
+    "+int_customers_assigned_to_segments",
+    "+customer_profiles",
+    "+customer_features",
+]
 
 
 def _descendants(root: int) -> list[int]:
