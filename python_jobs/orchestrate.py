@@ -190,7 +190,14 @@ class BuildReport:
         return all(outcome.ok for outcome in self.outcomes)
 
 
-SUMMARY_TABLES = ("marts.customer_profiles", "marts.customer_features", "marts.quarantined_raw_rows")
+SUMMARY_TABLES = (
+    "marts.customer_profiles",
+    "marts.customer_features",
+    "marts.quarantined_raw_rows",
+    "marts.customer_segments",
+    "marts.segment_summary",
+    "marts.product_segments",
+)
 
 
 def run_build(
