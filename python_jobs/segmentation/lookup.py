@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from python_jobs.definitions import AXES
-from python_jobs.segmentation.clustering import nearest_centroids
 from python_jobs.warehouse import Session, Warehouse
 
 
@@ -62,6 +61,9 @@ def _latest_run(session: Session) -> str | None:
 
 
 def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
+    # Imported here: scikit-learn comes with it, and the common case (the mart) should not pay for that.
+    from python_jobs.segmentation.clustering import nearest_centroids
+
     if not session.table_exists("marts", "customer_features"):
         return None
     features = session.fetch_arrow(
