@@ -21,6 +21,13 @@ def _admin_connection():
     return Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_real_llm(monkeypatch):
+    """Tests never reach the real Anthropic API, whatever the shell exports; those that need a key set their own
+    (and point the SDK at the fake Messages API)."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+
 @pytest.fixture
 def duckdb_warehouse(tmp_path, monkeypatch) -> Warehouse:
     """The `local` target pointed at a fresh DuckDB file for this test."""
