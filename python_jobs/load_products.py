@@ -21,7 +21,8 @@ import click
 import pyarrow as pa
 
 from python_jobs.cli_options import target_option
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
+from python_jobs.raw_loading import LoadError, replace_raw_tables
+from python_jobs.raw_schema import RAW_TABLES
 from python_jobs.warehouse import Warehouse
 
 PRODUCTS_TABLE = "products"
@@ -29,10 +30,6 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Plain ASCII numbers only: Python's int() and float() would also take "1_000", "1e3", "inf" or other scripts' digits.
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-class LoadError(ValueError):
-    """The file cannot be loaded; the message names the file, line and column."""
 
 
 @dataclass(frozen=True)
@@ -147,19 +144,8 @@ def read_products(path: Path, columns: ProductColumns, delimiter: str = ",") -> 
 
 
 def write_products(warehouse: Warehouse, table: pa.Table) -> dict[str, int]:
-    """Replace `raw.products` in one transaction; make sure the other raw tables exist.
-
-    Returns the row count of every raw table afterwards, so the caller can say what else is there.
-    """
-    counts: dict[str, int] = {}
-    with warehouse.session() as session:
-        session.replace_table(RAW_SCHEMA, PRODUCTS_TABLE, table)
-        for name, schema in RAW_TABLES.items():
-            if name != PRODUCTS_TABLE and not session.table_exists(RAW_SCHEMA, name):
-                session.create_table(RAW_SCHEMA, name, schema)
-        for name in RAW_TABLES:
-            counts[name] = session.fetchone(f"select count(*) from {RAW_SCHEMA}.{name}")[0]
-    return counts
+    """Replace `raw.products` in one transaction; the other raw tables are created empty if missing."""
+    return replace_raw_tables(warehouse, {PRODUCTS_TABLE: table})
 
 
 @click.command("load-products")

@@ -18,14 +18,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
+from python_jobs.raw_loading import LoadError, replace_raw_tables
+from python_jobs.raw_schema import RAW_TABLES
 from python_jobs.warehouse import Warehouse
 
 ORDER_TABLES = ("orders", "order_items")
-
-
-class LoadError(ValueError):
-    """The file cannot be loaded; the message names the file, line and column."""
 
 
 @dataclass(frozen=True)
@@ -151,16 +148,5 @@ def read_transactions(
 
 
 def write_transactions(warehouse: Warehouse, tables: dict[str, pa.Table]) -> dict[str, int]:
-    """Replace the raw orders and lines in one transaction; make sure the other raw tables exist.
-
-    Returns the row count of every raw table afterwards, so the caller can say what else is there.
-    """
-    counts: dict[str, int] = {}
-    with warehouse.session() as session:
-        session.replace_tables(RAW_SCHEMA, tables)
-        for name, schema in RAW_TABLES.items():
-            if name not in tables and not session.table_exists(RAW_SCHEMA, name):
-                session.create_table(RAW_SCHEMA, name, schema)
-        for name in RAW_TABLES:
-            counts[name] = session.fetchone(f"select count(*) from {RAW_SCHEMA}.{name}")[0]
-    return counts
+    """Replace the raw orders and lines in one transaction; the other raw tables are created empty if missing."""
+    return replace_raw_tables(warehouse, tables)
