@@ -22,8 +22,6 @@ from python_jobs.raw_loading import LoadError, replace_raw_tables
 from python_jobs.raw_schema import RAW_TABLES
 from python_jobs.warehouse import Warehouse
 
-ORDER_TABLES = ("orders", "order_items")
-
 
 @dataclass(frozen=True)
 class TransactionColumns:

@@ -153,5 +153,4 @@ PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done
 UNASSIGNED_SEGMENT = "__UNASSIGNED__"
 OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
 
-RUN_STATUSES = ("running", "succeeded", "failed")
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")
