@@ -56,7 +56,7 @@ def run(args: list[str], env: dict[str, str] | None = None) -> bool:
 
 def postgres_status() -> tuple[bool, str]:
     probe = (
-        "from python_jobs.warehouse import postgres_reachable; ok, why = postgres_reachable(); "
+        "from python_jobs.warehouse.connection import postgres_reachable; ok, why = postgres_reachable(); "
         "print(why); raise SystemExit(0 if ok else 1)"
     )
     result = subprocess.run(

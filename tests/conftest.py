@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from python_jobs.warehouse import Warehouse, postgres_reachable
+from python_jobs.testing.fake_messages_api import FakeMessagesAPI
+from python_jobs.warehouse.connection import Warehouse, postgres_reachable
 
 TARGETS = ["local", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -60,3 +61,10 @@ def warehouse(request) -> Warehouse:
     """Each test using this runs once on DuckDB and once on PostgreSQL."""
     fixture = "duckdb_warehouse" if request.param == "local" else "postgres_warehouse"
     return request.getfixturevalue(fixture)
+
+
+@pytest.fixture
+def fake_messages_api() -> Iterator[FakeMessagesAPI]:
+    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test."""
+    with FakeMessagesAPI() as api:
+        yield api

@@ -77,10 +77,10 @@ from python_jobs.llm.providers import (
     LLMUnavailableError,
     make_provider,
 )
-from python_jobs.ml_schema import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 from python_jobs.product_segmentation import prompts, tables
 from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS
-from python_jobs.warehouse import Session, Warehouse, WarehouseError
+from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError
+from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 
 ARCHIVE_FOLDER = "product_segmentation"
 EXTRACTION, CONSOLIDATION, REFINEMENT = "extraction", "consolidation", "refinement"

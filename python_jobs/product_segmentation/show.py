@@ -12,7 +12,7 @@ from typing import Any
 
 from python_jobs.product_segmentation import tables
 from python_jobs.product_segmentation.tables import FINAL_STAGE
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
 
 SHOWN_STAGES = (FINAL_STAGE, "system", "init")
 # A run in progress holds its DuckDB file for a few milliseconds at a time; wait for those to pass.

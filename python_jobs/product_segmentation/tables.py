@@ -16,9 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from python_jobs.ml_schema import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
-from python_jobs.raw_schema import RAW_SCHEMA
-from python_jobs.warehouse import Session, Warehouse, WarehouseError, quote_identifier
+from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError, quote_identifier
+from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 RUNS = "product_segment_runs"
 TAXONOMIES = "product_segment_taxonomies"

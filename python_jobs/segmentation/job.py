@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from python_jobs.definitions import AXES
-from python_jobs.ml_schema import ML_SCHEMA, ML_TABLES
 from python_jobs.segmentation.clustering import AxisFit, ClusteringParameters, fit_axes
 from python_jobs.segmentation.sampling import CustomerSample, draw_sample
-from python_jobs.warehouse import Session, Warehouse
+from python_jobs.warehouse.connection import Session, Warehouse
+from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES
 
 if TYPE_CHECKING:
     # Only for the annotation: the orchestrator is what imports and registers this job, not the other way round.
-    from python_jobs.orchestrate import JobContext
+    from python_jobs.warehouse.jobs import JobContext
 
-# The job name the `ml` sources give in `meta.segments_job`; register `run_job` under it in orchestrate.JOBS.
+# The job name the `ml` sources give in `meta.segments_job`; register `run_job` under it in `python_jobs.warehouse.jobs.JOBS`.
 JOB_NAME = "cluster_customers"
 RUNS_TABLE = "segmentation_runs"
 # Written in this order inside the final transaction; the run row is updated after them.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from python_jobs.definitions import AXES
-from python_jobs.warehouse import Session, Warehouse
+from python_jobs.warehouse.connection import Session, Warehouse
 
 
 class CustomerNotFoundError(LookupError):

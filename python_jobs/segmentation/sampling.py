@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_jobs.definitions import feature_names
-from python_jobs.warehouse import Session, quote_identifier
+from python_jobs.warehouse.connection import Session, quote_identifier
 
 # Highest tier first; each tier's share of the customers, by percent_rank of lifetime value.
 VALUE_TIERS = ("vip", "high", "mid", "low")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from python_jobs import PROJECT_ROOT, definitions, raw_schema
-from python_jobs.raw_schema import RAW_TABLES
+from python_jobs import PROJECT_ROOT, definitions
+from python_jobs.warehouse import raw_tables
+from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 CUSTOMERS_YML = PROJECT_ROOT / "models" / "marts" / "customers" / "_customers__models.yml"
 RAW_SOURCES_YML = PROJECT_ROOT / "models" / "staging" / "raw" / "_raw__sources.yml"
@@ -87,7 +88,7 @@ def raw_source() -> dict[str, Any]:
 
 
 def test_raw_source_schema_is_the_raw_schema():
-    assert raw_source()["schema"] == raw_schema.RAW_SCHEMA
+    assert raw_source()["schema"] == raw_tables.RAW_SCHEMA
 
 
 def test_raw_source_tables_are_the_raw_tables_in_order():
@@ -102,14 +103,14 @@ def test_raw_source_columns_are_the_raw_table_columns_in_order(table):
 
 
 ACCEPTED_VALUES = {
-    "order_status": raw_schema.ORDER_STATUSES,
-    "sales_channel": raw_schema.SALES_CHANNELS,
-    "event_type": raw_schema.EVENT_TYPES,
-    "page_type": raw_schema.PAGE_TYPES,
-    "device_type": raw_schema.DEVICE_TYPES,
-    "contact_channel": raw_schema.CONTACT_CHANNELS,
-    "complexity": raw_schema.COMPLEXITIES,
-    "topic": raw_schema.TICKET_TOPICS,
+    "order_status": raw_tables.ORDER_STATUSES,
+    "sales_channel": raw_tables.SALES_CHANNELS,
+    "event_type": raw_tables.EVENT_TYPES,
+    "page_type": raw_tables.PAGE_TYPES,
+    "device_type": raw_tables.DEVICE_TYPES,
+    "contact_channel": raw_tables.CONTACT_CHANNELS,
+    "complexity": raw_tables.COMPLEXITIES,
+    "topic": raw_tables.TICKET_TOPICS,
 }
 
 

@@ -1,12 +1,12 @@
 """Fixtures for the LLM layer's tests: the fake Messages API, an archive, and clients wired to both.
 
-Tests in other folders can use the fake server directly: `from python_jobs.llm.testing import FakeMessagesAPI`.
+`fake_messages_api` itself is in tests/conftest.py: the test kit's own tests use it too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pydantic
 import pytest
 
 from python_jobs.llm import AnthropicProvider, LLMCall, LLMClient, LLMConfig, LLMRequest, LocalArchiveStorage
-from python_jobs.llm.testing import FakeMessagesAPI
+from python_jobs.testing.fake_messages_api import FakeMessagesAPI
 
 TEST_API_KEY = "sk-ant-test-dummy-key-0000"
 PREFIX = "product_segmentation/RUN_1"
@@ -49,13 +49,6 @@ def make_request() -> Callable[..., LLMRequest]:
 def api_key() -> str:
     """The dummy key the `make_client` clients send."""
     return TEST_API_KEY
-
-
-@pytest.fixture
-def fake_messages_api() -> Iterator[FakeMessagesAPI]:
-    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test."""
-    with FakeMessagesAPI() as api:
-        yield api
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from python_jobs.llm import (
     LLMUnavailableError,
 )
 from python_jobs.llm.client import JSON_ONLY_INSTRUCTION
-from python_jobs.llm.testing import FakeReply
+from python_jobs.testing.fake_messages_api import FakeReply
 
 VALID = {"label": "snacks", "product_ids": [1, 2]}
 FILE_NAME = re.compile(r"^\d{8}T\d{9}Z_(?P<batch>[A-Za-z0-9_-]+)_a(?P<attempt>\d+)_[0-9a-f]{8}\.json$")

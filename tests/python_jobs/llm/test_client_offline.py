@@ -17,7 +17,7 @@ from python_jobs.llm import (
     make_provider,
 )
 from python_jobs.llm.client import extract_json_object
-from python_jobs.llm.testing import FakeReply
+from python_jobs.testing.fake_messages_api import FakeReply
 
 
 def label_products(payload):

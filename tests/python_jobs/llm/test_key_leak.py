@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from python_jobs.llm import LLMClient, LLMConfig, LLMError, LocalArchiveStorage, make_provider
-from python_jobs.llm.testing import FakeMessagesAPI, FakeReply
+from python_jobs.testing.fake_messages_api import FakeMessagesAPI, FakeReply
 
 LEAK_CANARY = "sk-ant-LEAKCANARY-7f3a9c2e51d84b06"
 VALID = {"label": "snacks", "product_ids": [1, 2]}

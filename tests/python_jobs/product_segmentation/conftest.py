@@ -15,11 +15,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from python_jobs.bench.products import offline_responder
 from python_jobs.llm.config import API_KEY_ENV, LLMConfig
-from python_jobs.llm.testing import FakeMessagesAPI
-from python_jobs.product_segmentation.bench import offline_responder
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.testing.fake_messages_api import FakeMessagesAPI
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 CATEGORY = "Dimmer Switches"
 # Long enough to be redacted by the LLM layer, distinctive enough to grep for.

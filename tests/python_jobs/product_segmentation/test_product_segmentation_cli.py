@@ -7,8 +7,9 @@ import re
 
 from click.testing import CliRunner
 
-from python_jobs.product_segmentation.bench import bench_llm_command, call_depths, run_bench
-from python_jobs.product_segmentation.cli import (
+from python_jobs.bench.products import call_depths, run_bench
+from python_jobs.cli.bench import bench_llm_command
+from python_jobs.cli.products import (
     ProgressDisplay,
     parse_product_ids,
     product_segmentation_group,
@@ -99,8 +100,8 @@ def test_resume_by_cli_refuses_a_done_run(catalogue, kit, tmp_path):
 
 
 def test_the_provider_choices_are_the_llm_layers():
+    from python_jobs.cli.products import PROVIDERS
     from python_jobs.llm.config import PROVIDERS as LLM_PROVIDERS
-    from python_jobs.product_segmentation.cli import PROVIDERS
 
     assert PROVIDERS == LLM_PROVIDERS
 

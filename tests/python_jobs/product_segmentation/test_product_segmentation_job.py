@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from python_jobs.llm.testing import FakeReply
-from python_jobs.product_segmentation.bench import offline_responder, prompt_text, request_task
+from python_jobs.bench.products import offline_responder, prompt_text, request_task
 from python_jobs.product_segmentation.job import (
     CallPlan,
     ProductSegmentationError,
@@ -27,7 +26,8 @@ from python_jobs.product_segmentation.job import (
 from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS
 from python_jobs.product_segmentation.prompts import CONSOLIDATE_TASK, EXTRACT_TASK, REFINE_TASK, parse_prompt
 from python_jobs.product_segmentation.show import run_report
-from python_jobs.warehouse import Warehouse
+from python_jobs.testing.fake_messages_api import FakeReply
+from python_jobs.warehouse.connection import Warehouse
 
 ARCHIVE_NAME = re.compile(r"^\d{8}T\d{9}Z_(b\d{4}|l\d+_m\d{3}|b\d{4}_followup)_a\d_[0-9a-f]{8}\.json$")
 # 10 products in batches of 3 -> 4 extraction calls, 3 merges over 2 levels; refinement in batches of 4 -> 3.

@@ -12,11 +12,11 @@ import pyarrow as pa
 import pytest
 
 from python_jobs.definitions import AXES, feature_names
-from python_jobs.ml_schema import BOOTSTRAP_STABILITY_LEVELS, ML_SCHEMA, ML_TABLES
-from python_jobs.orchestrate import JobContext
 from python_jobs.segmentation import job
 from python_jobs.segmentation.clustering import ClusteringParameters
 from python_jobs.segmentation.job import RESULT_TABLES, cluster_customers
+from python_jobs.warehouse.jobs import JobContext
+from python_jobs.warehouse.ml_tables import BOOTSTRAP_STABILITY_LEVELS, ML_SCHEMA, ML_TABLES
 
 CUSTOMERS = 600
 # Small sub-samples and resamples keep a whole 13-axis run around a second on one core.

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.dbt_invocation import run_dbt
 from python_jobs.definitions import AXES, MAX_SEGMENTS_PER_AXIS, feature_names
-from python_jobs.ml_schema import ML_TABLES
 from python_jobs.segmentation.clustering import nearest_centroids
+from python_jobs.warehouse.dbt_runner import run_dbt
+from python_jobs.warehouse.ml_tables import ML_TABLES
 
 CUSTOMERS = 300
 TIE_CUSTOMER = "tie"

@@ -17,13 +17,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import pyarrow as pa
 
-from python_jobs.cli_options import target_option
-from python_jobs.raw_loading import LoadError, replace_raw_tables
-from python_jobs.raw_schema import RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.ingest.raw_loading import LoadError, replace_raw_tables
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 PRODUCTS_TABLE = "products"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -146,50 +144,3 @@ def read_products(path: Path, columns: ProductColumns, delimiter: str = ",") -> 
 def write_products(warehouse: Warehouse, table: pa.Table) -> dict[str, int]:
     """Replace `raw.products` in one transaction; the other raw tables are created empty if missing."""
     return replace_raw_tables(warehouse, {PRODUCTS_TABLE: table})
-
-
-@click.command("load-products")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--id-col", required=True, help="Column holding the product id (an integer).")
-@click.option("--title-col", required=True, help="Column holding the product title.")
-@click.option("--category-col", help="Column holding the product category.")
-@click.option("--description-col", help="Column holding the product description.")
-@click.option("--brand-col", help="Column holding the brand.")
-@click.option("--price-col", help="Column holding the price (a plain number, e.g. 19.99).")
-@click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
-@target_option
-def load_products_command(
-    file: Path,
-    id_col: str,
-    title_col: str,
-    category_col: str | None,
-    description_col: str | None,
-    brand_col: str | None,
-    price_col: str | None,
-    delimiter: str,
-    target: str,
-) -> None:
-    """Load a product catalogue CSV into raw.products, replacing what was there.
-
-    The file is checked whole first: a missing column, a product id that is not an integer or appears twice, an
-    empty title or an unparseable price refuses it with the file, line and column named, and nothing is
-    written. Then `segments build`.
-    """
-    columns = ProductColumns(
-        id=id_col,
-        title=title_col,
-        category=category_col,
-        description=description_col,
-        brand=brand_col,
-        price=price_col,
-    )
-    try:
-        table = read_products(file, columns, delimiter=delimiter)
-    except LoadError as error:
-        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
-    counts = write_products(Warehouse.from_profile(target), table)
-    click.echo(f"Loaded {table.num_rows:,} products from {file} into raw.{PRODUCTS_TABLE}.")
-    others = {name: count for name, count in counts.items() if name != PRODUCTS_TABLE and count}
-    if others:
-        kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
-        click.echo(f"Kept as they were: {kept}.")

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from python_jobs.cli_options import target_option
-from python_jobs.warehouse import Warehouse, WarehouseError
+from python_jobs.cli.options import target_option
+from python_jobs.warehouse.connection import Warehouse, WarehouseError
 
 if TYPE_CHECKING:
     from python_jobs.product_segmentation.job import RunProgress

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_jobs.dbt_invocation import DbtRun, Echo, load_manifest, run_dbt
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.dbt_runner import DbtRun, Echo, load_manifest, run_dbt
+from python_jobs.warehouse.jobs import JOBS, JobContext, JobFunction
 
 JOB_META_KEY = "segments_job"
 
@@ -53,29 +54,6 @@ class JobStep:
 
 
 Step = DbtStep | JobStep
-
-
-@dataclass
-class JobContext:
-    """What a job is handed: where to read and write, and how to report progress."""
-
-    warehouse: Warehouse
-    dbt_vars: dict[str, Any]
-    echo: Echo
-
-
-JobFunction = Callable[[JobContext], Any]
-
-
-def _cluster_customers(context: JobContext) -> Any:
-    # Imported when the job runs: the planner and the CLI's other commands need no scikit-learn.
-    from python_jobs.segmentation.job import run_job
-
-    return run_job(context)
-
-
-# Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
-JOBS: dict[str, JobFunction] = {"cluster_customers": _cluster_customers}
 
 
 def _meta(node: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +225,7 @@ def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
 
     Their dbt models must build before anyone has run such a job; an empty table gives empty marts.
     """
-    from python_jobs.ml_schema import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+    from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
 
     with warehouse.session() as session:
         session.ensure_schema(ML_SCHEMA)

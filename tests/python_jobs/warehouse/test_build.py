@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from python_jobs.dbt_invocation import DbtRun
-from python_jobs.orchestrate import (
+from python_jobs.warehouse.build import (
     BuildReport,
     DbtStep,
     JobStep,
@@ -16,6 +15,7 @@ from python_jobs.orchestrate import (
     format_report,
     plan_build,
 )
+from python_jobs.warehouse.dbt_runner import DbtRun
 
 P = "segment_warehouse"
 

@@ -10,7 +10,7 @@ import urllib.request
 import anthropic
 import pytest
 
-from python_jobs.llm.testing import FakeMessagesAPI, FakeReply
+from python_jobs.testing.fake_messages_api import FakeMessagesAPI, FakeReply
 
 KEY = "sk-ant-fake-server-test"
 

@@ -11,7 +11,7 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from python_jobs.warehouse import Session, Warehouse, WarehouseError, quote_identifier
+from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError, quote_identifier
 
 UTC = dt.UTC
 

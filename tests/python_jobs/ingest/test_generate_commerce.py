@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.generate import (
+from python_jobs.ingest.generate_commerce import (
     ARCHETYPE_NAMES,
     ARCHETYPES,
     CATEGORIES_CSV,
@@ -25,7 +25,8 @@ from python_jobs.generate import (
     generate_raw_tables,
     write_raw_tables,
 )
-from python_jobs.raw_schema import (
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import (
     COMPLEXITIES,
     CONTACT_CHANNELS,
     DEVICE_TYPES,
@@ -36,7 +37,6 @@ from python_jobs.raw_schema import (
     SALES_CHANNELS,
     TICKET_TOPICS,
 )
-from python_jobs.warehouse import Warehouse
 
 CUSTOMERS = 5_000
 SEED = 7

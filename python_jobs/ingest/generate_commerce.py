@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_jobs import PROJECT_ROOT
-from python_jobs.generate_products import generate_products, product_count
-from python_jobs.raw_schema import (
+from python_jobs.ingest.generate_products import generate_products, product_count
+from python_jobs.warehouse.raw_tables import (
     COMPLEXITIES,
     CONTACT_CHANNELS,
     DEVICE_TYPES,
@@ -49,7 +49,7 @@ from python_jobs.raw_schema import (
 )
 
 if TYPE_CHECKING:
-    from python_jobs.warehouse import Warehouse
+    from python_jobs.warehouse.connection import Warehouse
 
 CATEGORIES_CSV = PROJECT_ROOT / "seeds" / "product_categories.csv"
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from python_jobs.cli import main
 from python_jobs.definitions import AXES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
 
 CUSTOMERS = 400
 

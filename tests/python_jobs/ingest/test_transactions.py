@@ -17,14 +17,14 @@ import pytest
 from click.testing import CliRunner
 
 from python_jobs.cli import main
-from python_jobs.load_transactions import (
+from python_jobs.ingest.transactions import (
     LoadError,
     TransactionColumns,
     read_transactions,
     write_transactions,
 )
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 COLUMNS = TransactionColumns(customer="customer", date="date", amount="amount")
 ORDER_COLUMNS = TransactionColumns(customer="customer", date="date", amount="amount", order="order")

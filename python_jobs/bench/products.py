@@ -23,16 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
 import pyarrow as pa
 
-from python_jobs.cli_options import target_option
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 if TYPE_CHECKING:
-    from python_jobs.llm.testing import FakeReply
     from python_jobs.product_segmentation.job import CallPlan
+    from python_jobs.testing.fake_messages_api import FakeReply
 
 # The LLM layer, the job and the offline handlers (anthropic, pydantic, scikit-learn) are imported where they are
 # used: `segments` imports this module to register the command, and must start quickly for every other command.
@@ -116,8 +114,8 @@ def prompt_text(request_json: dict[str, Any]) -> str:
 
 def offline_responder(request_json: dict[str, Any]) -> FakeReply:
     """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM."""
-    from python_jobs.llm.testing import FakeReply
     from python_jobs.product_segmentation.offline import answer_prompt
+    from python_jobs.testing.fake_messages_api import FakeReply
 
     return FakeReply(text=answer_prompt(prompt_text(request_json)))
 
@@ -326,8 +324,8 @@ def run_bench(
 ) -> tuple[BenchResult, str]:
     """Measure the job against the fake API, then the offline provider; returns the result and its report."""
     from python_jobs.llm.config import API_KEY_ENV, LLMConfig
-    from python_jobs.llm.testing import FakeMessagesAPI
     from python_jobs.product_segmentation.job import CallPlan, SegmentationParams, segment_products
+    from python_jobs.testing.fake_messages_api import FakeMessagesAPI
 
     params = SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size)
     plan = CallPlan.for_products(list(range(1, products + 1)), params)
@@ -376,61 +374,3 @@ def run_bench(
                 result.offline_seconds = time.perf_counter() - started
                 result.offline_products = offline_products
     return result, result.report(batch_size, refine_batch_size, target)
-
-
-@click.command("bench-llm")
-@click.option(
-    "--products", type=click.IntRange(min=1), default=1_000, show_default=True, help="Products to segment."
-)
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    default=0.2,
-    show_default=True,
-    help="Seconds the fake API takes per call.",
-)
-@click.option(
-    "--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Calls in flight at once."
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=40,
-    show_default=True,
-    help="Products per extraction call.",
-)
-@click.option(
-    "--refine-batch-size",
-    type=click.IntRange(min=1),
-    default=40,
-    show_default=True,
-    help="Products per refinement call.",
-)
-@click.option(
-    "--offline-products",
-    type=click.IntRange(min=0),
-    default=10_000,
-    show_default=True,
-    help="Products for the offline provider timing (0 skips it).",
-)
-@target_option
-def bench_llm_command(
-    products: int,
-    delay: float,
-    concurrency: int,
-    batch_size: int,
-    refine_batch_size: int,
-    offline_products: int,
-    target: str,
-) -> None:
-    """Time the product segmentation job against a fake Messages API and with the offline provider.
-
-    Generated dimmer-switch products in a fresh warehouse (a temporary DuckDB file, or a temporary PostgreSQL
-    database); the fake API answers every call after --delay seconds with the offline provider's JSON. Prints
-    calls and rounds per phase beside the ideal schedule, the wall time, a cached re-run, and the offline
-    provider on --offline-products products.
-    """
-    _result, report = run_bench(
-        products, delay, concurrency, batch_size, refine_batch_size, offline_products, target, echo=click.echo
-    )
-    click.echo(report)

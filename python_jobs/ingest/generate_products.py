@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from python_jobs.raw_schema import RAW_TABLES
+from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 FIRST_PRODUCT_ID = 100_001
 MIN_PRODUCTS = 300
@@ -39,7 +39,7 @@ MISSING_BRAND_SHARE = 0.02
 MISSING_DESCRIPTION_SHARE = 0.01
 PRICE_SPREAD = 0.25  # sigma of the log price around the type's median
 
-# The products' random stream: a spawn key no stream of python_jobs.generate uses (they are 0, 1, 2, ...).
+# The products' random stream: a spawn key no stream of `generate_commerce` uses (they are 0, 1, 2, ...).
 _PRODUCTS_STREAM_KEY = 0x70726F64  # "prod"
 
 # Sentences any product's description may end with.

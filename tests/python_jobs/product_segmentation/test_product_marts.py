@@ -19,16 +19,16 @@ import pytest
 import yaml
 
 from python_jobs import PROJECT_ROOT
-from python_jobs.dbt_invocation import DbtRun, run_dbt
-from python_jobs.ml_schema import (
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.dbt_runner import DbtRun, run_dbt
+from python_jobs.warehouse.ml_tables import (
     ML_SCHEMA,
     OUT_OF_SCOPE_SEGMENT,
     PRODUCT_RUN_STAGES,
     PRODUCT_SEGMENTATION_TABLES,
     UNASSIGNED_SEGMENT,
 )
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 PRODUCT_MODELS = [
     "stg_raw__products+",
@@ -324,7 +324,7 @@ def test_empty_ml_tables_give_empty_marts(warehouse):
 def test_unusable_products_are_quarantined_and_a_broken_feed_fails(warehouse):
     """A product without an id or a title, or with a negative price, is quarantined with the reason; three of
     twelve is far above max_quarantined_share, so the share test stops the build."""
-    from python_jobs.load_products import write_products
+    from python_jobs.ingest.products import write_products
 
     names = RAW_TABLES["products"].names
     bad = [

@@ -13,15 +13,15 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from python_jobs.load_products import (
+from python_jobs.cli.data import load_products_command
+from python_jobs.ingest.products import (
     LoadError,
     ProductColumns,
-    load_products_command,
     read_products,
     write_products,
 )
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 COLUMNS = ProductColumns(id="id", title="title")
 ALL_COLUMNS = ProductColumns(

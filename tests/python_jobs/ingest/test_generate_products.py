@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.generate import generate_raw_tables
-from python_jobs.generate_products import (
+from python_jobs.ingest.generate_commerce import generate_raw_tables
+from python_jobs.ingest.generate_products import (
     CATEGORIES,
     CATEGORY_NAMES,
     FIRST_PRODUCT_ID,
@@ -27,7 +27,7 @@ from python_jobs.generate_products import (
     product_count,
     product_truth,
 )
-from python_jobs.raw_schema import RAW_TABLES
+from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 COUNT = 20_000
 SEED = 5

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from python_jobs.raw_loading import LoadError, replace_raw_tables
-from python_jobs.raw_schema import RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.ingest.raw_loading import LoadError, replace_raw_tables
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 
 @dataclass(frozen=True)

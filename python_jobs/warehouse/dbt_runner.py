@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from python_jobs import PROJECT_ROOT
-from python_jobs.warehouse import PROFILES_DIR
+from python_jobs.warehouse.connection import PROFILES_DIR
 
 Echo = Callable[[str], None]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from python_jobs.raw_schema import RAW_SCHEMA, RAW_TABLES
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
 
 class LoadError(ValueError):

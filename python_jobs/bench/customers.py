@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_jobs.dbt_invocation import DbtError, run_dbt
-from python_jobs.warehouse import Warehouse
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.dbt_runner import DbtError, run_dbt
 
 STAGES = ("features", "sample + fit", "assignment", "marts")
 FEATURE_MODELS = ["+customer_features", "+customer_profiles"]

@@ -1,0 +1,53 @@
+"""The `segments` command line: the group, and one module per command group.
+
+- `data`: generate, load-transactions, load-products;
+- `build`: build, demo, dbt;
+- `segmentation`: run cluster-customers, assign;
+- `products`: product-segmentation run|show;
+- `bench`: bench, bench-llm.
+
+Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
+so `segments --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from python_jobs.cli import bench, build, data, products, segmentation
+from python_jobs.warehouse.connection import WarehouseError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Segment Warehouse: raw commerce data in, customer profiles and segments out.
+
+    Typical use: `segments demo` for a first look, or `segments generate` / `segments load-transactions`
+    followed by `segments build`.
+    """
+
+
+for command in (
+    data.generate,
+    data.load_transactions,
+    data.load_products_command,
+    build.build,
+    build.demo,
+    build.dbt,
+    segmentation.run_group,
+    segmentation.assign,
+    products.product_segmentation_group,
+    bench.bench_command,
+    bench.bench_llm_command,
+):
+    main.add_command(command)
+
+
+def run() -> None:
+    try:
+        main()
+    except WarehouseError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

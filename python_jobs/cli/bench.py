@@ -1,0 +1,93 @@
+"""`segments bench` and `segments bench-llm`: the benchmarks of customer and product segmentation."""
+
+from __future__ import annotations
+
+import click
+
+from python_jobs.cli.options import target_option
+
+
+@click.command("bench")
+@click.option("--customers", type=click.IntRange(min=100), default=100_000, show_default=True)
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is shown."
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--agreement/--no-agreement",
+    default=True,
+    show_default=True,
+    help="Also fit k-means on the whole population and report its agreement (ARI) with the SQL assignment.",
+)
+@target_option
+def bench_command(customers: int, repeat: int, seed: int, agreement: bool, target: str) -> None:
+    """Time the segmentation end to end on N generated customers, on a fresh warehouse each run.
+
+    Stages: features (dbt models up to marts.customer_features), sample + fit (the clustering job), assignment
+    (SQL), marts. Prints a table with the median of the runs and the peak memory of the whole process tree. With
+    `--target local` each run gets a fresh DuckDB file in a temporary folder; with `--target postgres` a fresh
+    database `segments_bench` on the PG* server, and the point lookup of one customer's memberships is timed.
+    """
+    from python_jobs.bench.customers import bench
+
+    click.echo(bench(customers, repeat, seed, target, agreement, echo=click.echo))
+
+
+@click.command("bench-llm")
+@click.option(
+    "--products", type=click.IntRange(min=1), default=1_000, show_default=True, help="Products to segment."
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=0.2,
+    show_default=True,
+    help="Seconds the fake API takes per call.",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Calls in flight at once."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per extraction call.",
+)
+@click.option(
+    "--refine-batch-size",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Products per refinement call.",
+)
+@click.option(
+    "--offline-products",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="Products for the offline provider timing (0 skips it).",
+)
+@target_option
+def bench_llm_command(
+    products: int,
+    delay: float,
+    concurrency: int,
+    batch_size: int,
+    refine_batch_size: int,
+    offline_products: int,
+    target: str,
+) -> None:
+    """Time the product segmentation job against a fake Messages API and with the offline provider.
+
+    Generated dimmer-switch products in a fresh warehouse (a temporary DuckDB file, or a temporary PostgreSQL
+    database); the fake API answers every call after --delay seconds with the offline provider's JSON. Prints
+    calls and rounds per phase beside the ideal schedule, the wall time, a cached re-run, and the offline
+    provider on --offline-products products.
+    """
+    from python_jobs.bench.products import run_bench
+
+    _result, report = run_bench(
+        products, delay, concurrency, batch_size, refine_batch_size, offline_products, target, echo=click.echo
+    )
+    click.echo(report)

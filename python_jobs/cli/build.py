@@ -1,0 +1,61 @@
+"""`segments build`, `demo` and `dbt`: the whole DAG, a first look, and dbt itself through dbt-py."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from python_jobs.cli.data import generate_data
+from python_jobs.cli.options import observation_end_callback, target_option
+
+DEMO_CUSTOMERS = 3_000
+
+
+@click.command()
+@click.option(
+    "--observation-end",
+    callback=observation_end_callback,
+    help="Compute profiles as of this date (YYYY-MM-DD). Default: the last order date in the data.",
+)
+@target_option
+def build(observation_end: str | None, target: str) -> None:
+    """Run the whole DAG: dbt models and tests, and the Python jobs between them.
+
+    The order comes from dbt's manifest: tables a job writes are sources whose meta names the job, models it
+    reads are `ml` exposures. Prints each step's progress and a summary; exits non-zero if a step fails.
+    """
+    _build(observation_end, target)
+
+
+def _build(observation_end: str | None, target: str) -> None:
+    from python_jobs.warehouse.build import format_report, run_build
+
+    started = time.perf_counter()
+    report = run_build(target, observation_end=observation_end, echo=click.echo)
+    click.echo(format_report(report))
+    click.echo(f"Total {time.perf_counter() - started:.1f}s.")
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--customers", type=click.IntRange(min=100), default=DEMO_CUSTOMERS, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@target_option
+def demo(customers: int, seed: int, target: str) -> None:
+    """Generate a small demo data set and build everything on it."""
+    generate_data(customers, seed, target)
+    _build(None, target)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@target_option
+def dbt(dbt_args: tuple[str, ...], target: str) -> None:
+    """Run any dbt command through dbt-py with this project's profile, e.g. `segments dbt -- docs generate`."""
+    from python_jobs.warehouse.dbt_runner import run_dbt
+
+    run = run_dbt(list(dbt_args), target=target, echo=click.echo)
+    sys.exit(run.returncode)

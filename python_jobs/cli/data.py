@@ -1,0 +1,142 @@
+"""`segments generate`, `load-transactions` and `load-products`: data into schema `raw`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from python_jobs.cli.options import target_option
+from python_jobs.warehouse.connection import Warehouse
+
+
+@click.command()
+@click.option("--customers", type=click.IntRange(min=1), required=True, help="Number of customers.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same data.")
+@target_option
+def generate(customers: int, seed: int, target: str) -> None:
+    """Write deterministic synthetic commerce data into schema `raw`.
+
+    Customers are drawn from behaviour archetypes (VIP loyalists, deal hunters, one-time buyers, seasonal
+    gifters, churning regulars, support-heavy buyers, steady regulars), with merged duplicate accounts (chains
+    and a few loops), orders and lines, web events and support tickets. All raw tables are replaced in one
+    transaction.
+    """
+    generate_data(customers, seed, target)
+
+
+def generate_data(customers: int, seed: int, target: str) -> None:
+    from python_jobs.ingest.generate_commerce import generate_raw_tables, write_raw_tables
+
+    warehouse = Warehouse.from_profile(target)
+    started = time.perf_counter()
+    click.echo(f"Generating {customers:,} customers (seed {seed})…")
+    tables = generate_raw_tables(customers, seed=seed)
+    click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
+    counts = write_raw_tables(warehouse, tables)
+    for name, count in counts.items():
+        click.echo(f"  raw.{name:<20} {count:>12,} rows")
+    click.echo(f"Done in {time.perf_counter() - started:.1f}s.")
+
+
+@click.command("load-transactions")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--customer-col", required=True, help="Column holding the customer id.")
+@click.option("--date-col", required=True, help="Column holding the transaction date or time.")
+@click.option("--amount-col", required=True, help="Column holding the amount paid.")
+@click.option("--order-col", help="Column holding the order id; lines sharing it make one order.")
+@click.option("--quantity-col", help="Column holding the quantity (1 when absent).")
+@click.option(
+    "--date-format",
+    help="strptime format of the dates, e.g. '%d/%m/%Y %H:%M'. Default: ISO 8601. Times without a zone are UTC.",
+)
+@click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
+@target_option
+def load_transactions(
+    file: Path,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    quantity_col: str | None,
+    date_format: str | None,
+    delimiter: str,
+    target: str,
+) -> None:
+    """Load a transactions CSV (a real shop export) into the raw orders, replacing what was there.
+
+    The file is checked whole first: a missing column, an unparseable date or amount or an empty customer id
+    refuses it with the file, line and column named, and nothing is written. Then `segments build`.
+    """
+    from python_jobs.ingest.raw_loading import LoadError
+    from python_jobs.ingest.transactions import (
+        TransactionColumns,
+        read_transactions,
+        write_transactions,
+    )
+
+    columns = TransactionColumns(customer_col, date_col, amount_col, order_col, quantity_col)
+    try:
+        tables = read_transactions(file, columns, date_format=date_format, delimiter=delimiter)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    counts = write_transactions(Warehouse.from_profile(target), tables)
+    click.echo(
+        f"Loaded {tables['order_items'].num_rows:,} lines as {tables['orders'].num_rows:,} orders "
+        f"from {file} into raw.orders and raw.order_items."
+    )
+    others = {name: count for name, count in counts.items() if name not in tables and count}
+    if others:
+        kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
+        click.echo(f"Kept as they were: {kept}.")
+
+
+@click.command("load-products")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--id-col", required=True, help="Column holding the product id (an integer).")
+@click.option("--title-col", required=True, help="Column holding the product title.")
+@click.option("--category-col", help="Column holding the product category.")
+@click.option("--description-col", help="Column holding the product description.")
+@click.option("--brand-col", help="Column holding the brand.")
+@click.option("--price-col", help="Column holding the price (a plain number, e.g. 19.99).")
+@click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
+@target_option
+def load_products_command(
+    file: Path,
+    id_col: str,
+    title_col: str,
+    category_col: str | None,
+    description_col: str | None,
+    brand_col: str | None,
+    price_col: str | None,
+    delimiter: str,
+    target: str,
+) -> None:
+    """Load a product catalogue CSV into raw.products, replacing what was there.
+
+    The file is checked whole first: a missing column, a product id that is not an integer or appears twice, an
+    empty title or an unparseable price refuses it with the file, line and column named, and nothing is
+    written. Then `segments build`.
+    """
+    from python_jobs.ingest.products import PRODUCTS_TABLE, ProductColumns, read_products, write_products
+    from python_jobs.ingest.raw_loading import LoadError
+
+    columns = ProductColumns(
+        id=id_col,
+        title=title_col,
+        category=category_col,
+        description=description_col,
+        brand=brand_col,
+        price=price_col,
+    )
+    try:
+        table = read_products(file, columns, delimiter=delimiter)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    counts = write_products(Warehouse.from_profile(target), table)
+    click.echo(f"Loaded {table.num_rows:,} products from {file} into raw.{PRODUCTS_TABLE}.")
+    others = {name: count for name, count in counts.items() if name != PRODUCTS_TABLE and count}
+    if others:
+        kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
+        click.echo(f"Kept as they were: {kept}.")
