@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     # Only for the annotation: the orchestrator is what imports and registers this job, not the other way round.
     from python_jobs.warehouse.jobs import JobContext
 
-# The job name the `ml` sources give in `meta.segments_job`; register `run_job` under it in `python_jobs.warehouse.jobs.JOBS`.
+# The job name the `ml` sources give in `meta.segments_job`; `warehouse.jobs.JOBS` registers `run_job` under it.
 JOB_NAME = "cluster_customers"
 RUNS_TABLE = "segmentation_runs"
 # Written in this order inside the final transaction; the run row is updated after them.
