@@ -2,7 +2,8 @@
 
 The mart `marts.customer_segments` is the answer when it holds the customer (a primary-key lookup). When it does
 not (the customer's features were rebuilt after the segments, or only the features were), the customer is placed
-from their `marts.customer_features` row and the latest succeeded run's centroids, with the same nearest-centroid
+from their `marts.customer_features` row and the centroids of the run the marts were built from
+(`intermediate.int_segmentation_runs_latest`), with the same nearest-centroid
 rule as the SQL, so nobody waits for the clustering job.
 """
 
@@ -51,12 +52,11 @@ def _from_mart(session: Session, customer_id: str) -> dict[str, Any] | None:
 
 
 def _latest_run(session: Session) -> str | None:
-    if not session.table_exists("ml", "segmentation_runs"):
+    """The run the marts were built from: the dbt model `int_segmentation_runs_latest` is the one definition of
+    "the latest succeeded run", so a live placement and the mart always use the same centroids."""
+    if not session.table_exists("intermediate", "int_segmentation_runs_latest"):
         return None
-    row = session.fetchone(
-        "select run_id from ml.segmentation_runs where status = 'succeeded' "
-        "order by finished_at desc, run_id desc limit 1"
-    )
+    row = session.fetchone("select run_id from intermediate.int_segmentation_runs_latest")
     return row[0] if row else None
 
 

@@ -17,20 +17,33 @@ import pyarrow as pa
 from python_jobs.definitions import feature_names
 from python_jobs.warehouse.connection import Session, quote_identifier
 
-# Highest tier first; each tier's share of the customers, by percent_rank of lifetime value.
-VALUE_TIERS = ("vip", "high", "mid", "low")
-VALUE_TIER_SHARES = {"vip": 0.05, "high": 0.15, "mid": 0.30, "low": 0.50}
+# The value tiers, highest first, each with the lowest percent_rank of lifetime value it takes: the top 5% are
+# `vip`, the next 15% `high`, the next 30% `mid`, the rest `low`. The SQL below and the shares are both made from
+# this one table.
+VALUE_TIER_FLOORS = (("vip", 0.95), ("high", 0.80), ("mid", 0.50), ("low", 0.0))
+VALUE_TIERS = tuple(tier for tier, _ in VALUE_TIER_FLOORS)
+
+
+def value_tier_shares() -> dict[str, float]:
+    """Each tier's share of the customers, from the floors: {"vip": 0.05, "high": 0.15, ...}."""
+    ceilings = (1.0, *(floor for _, floor in VALUE_TIER_FLOORS[:-1]))
+    return {
+        tier: round(ceiling - floor, 10)
+        for (tier, floor), ceiling in zip(VALUE_TIER_FLOORS, ceilings, strict=True)
+    }
+
+
+def _value_tier_case() -> str:
+    *ranked, (lowest, _) = VALUE_TIER_FLOORS
+    whens = "\n".join(f"            when tier_rank >= {floor!r} then '{tier}'" for tier, floor in ranked)
+    return f"case\n{whens}\n            else '{lowest}'\n        end"
+
 
 # Numerics are cast to double so both backends rank the same values (DuckDB decimals, PostgreSQL numeric).
-_TIERED_CUSTOMERS = """
+_TIERED_CUSTOMERS = f"""
     select
         customer_id,
-        case
-            when tier_rank >= 0.95 then 'vip'
-            when tier_rank >= 0.80 then 'high'
-            when tier_rank >= 0.50 then 'mid'
-            else 'low'
-        end as value_tier
+        {_value_tier_case()} as value_tier
     from (
         select
             cast(customer_id as varchar) as customer_id,

@@ -138,6 +138,22 @@ def test_generate_then_build_gives_profiles_that_match_the_raw_data(target, requ
     )[0]["purchase_value"]
     assert answer["memberships"]["purchase_value"]["segment"] == stored
 
+    # A customer the mart does not hold yet is placed live from their features and the same run's centroids,
+    # exactly as the SQL placed them.
+    mart_row = table(
+        warehouse, f"select * from marts.customer_segments where customer_id = '{answer['customer_id']}'"
+    )
+    with warehouse.session() as session:
+        session.execute("delete from marts.customer_segments where customer_id = ?", [answer["customer_id"]])
+    live = json.loads(invoke("assign", "--customer-id", merge["customer_id"], "--target", target))
+    assert live["source"].startswith("computed from marts.customer_features")
+    assert live["segmentation_run_id"] == mart_row[0]["segmentation_run_id"]
+    for axis in AXES:
+        assert live["memberships"][axis.name]["segment"] == mart_row[0][axis.name]
+        assert live["memberships"][axis.name]["strength"] == pytest.approx(
+            float(mart_row[0][f"{axis.name}_strength"]), abs=1e-3
+        )
+
     # The same inputs give the same outputs: a second build changes nothing.
     before = table(warehouse, "select * from marts.customer_profiles order by customer_id")
     invoke("build", "--target", target)

@@ -12,10 +12,10 @@ import pytest
 
 from python_jobs.definitions import feature_names
 from python_jobs.segmentation.sampling import (
-    VALUE_TIER_SHARES,
     VALUE_TIERS,
     draw_sample,
     value_tier_quotas,
+    value_tier_shares,
 )
 
 POPULATION = 1000
@@ -143,7 +143,7 @@ def test_sample_is_stratified_by_value_tier(warehouse):
     assert sample.population_size == POPULATION
     assert sample.table.num_rows == 333
     assert sample.tier_population == {"vip": 50, "high": 150, "mid": 300, "low": 500}
-    for tier, share in VALUE_TIER_SHARES.items():
+    for tier, share in value_tier_shares().items():
         assert abs(sample.tier_sample[tier] - share * 333) <= 1
     tiers = expected_tiers(profiles)
     drawn = sample.table.to_pydict()
@@ -211,3 +211,7 @@ def test_duckdb_and_postgres_draw_the_same_sample(duckdb_warehouse, postgres_war
     assert on_duckdb.tier_sample == on_postgres.tier_sample
     np.testing.assert_array_equal(on_duckdb.features(feature_names()), on_postgres.features(feature_names()))
     np.testing.assert_array_equal(on_duckdb.first_seen_days(), on_postgres.first_seen_days())
+
+
+def test_value_tier_shares_come_from_the_floors():
+    assert value_tier_shares() == {"vip": 0.05, "high": 0.15, "mid": 0.30, "low": 0.50}
