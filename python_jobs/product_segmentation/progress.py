@@ -40,6 +40,9 @@ from python_jobs.warehouse.connection import Session
 from python_jobs.warehouse.run_owner import HEARTBEAT_SECONDS
 
 _EXAMPLES_KEPT = 20
+# The promise to readers of the run table: its counters include every response the job received more than this
+# long ago (each response is committed at once; see writer.py). A test kills a run to check it.
+PROGRESS_LAG_SECONDS = 1.0
 
 
 def tokens_label(tokens: int, estimated: bool) -> str:
