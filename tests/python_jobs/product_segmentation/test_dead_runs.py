@@ -135,7 +135,9 @@ def test_a_killed_run_is_behind_by_at_most_the_promise_then_abandoned_then_resum
         done = _run_row(warehouse)
         assert (done["stage"], done["calls_done"], done["percent"]) == ("done", done["calls_total"], 100.0)
         summary = json.loads(done["result_summary"])
-        assert summary["cache_hits"] >= len(completed), "an answer received before the kill was paid for again"
+        assert summary["cache_hits"] >= len(completed), (
+            "an answer received before the kill was paid for again"
+        )
         assert api.request_count == summary["provider_calls"] <= done["calls_total"] - len(completed)
 
 
