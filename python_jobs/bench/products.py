@@ -1,6 +1,6 @@
 """`segments bench-llm`: the product segmentation job's call plan, concurrency and speed, without a real LLM.
 
-Two measurements on generated dimmer-switch products in a fresh warehouse:
+Two measurements on dimmer switches from the project's product generator, in a fresh warehouse:
 
 1. The job drives the real Anthropic SDK against `FakeMessagesAPI` on loopback, which answers every call after a
    fixed delay with the offline handlers' JSON for the payload embedded in the prompt. Reported: calls per
@@ -11,26 +11,24 @@ Two measurements on generated dimmer-switch products in a fresh warehouse:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from python_jobs.warehouse.connection import Warehouse
-from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 if TYPE_CHECKING:
-    from python_jobs.product_segmentation.job import CallPlan
-    from python_jobs.testing.fake_messages_api import FakeReply
+    from python_jobs.product_segmentation.plan import CallPlan
 
 # The LLM layer, the job and the offline handlers (anthropic, pydantic, scikit-learn) are imported where they are
 # used: `segments` imports this module to register the command, and must start quickly for every other command.
@@ -38,60 +36,28 @@ if TYPE_CHECKING:
 BENCH_CATEGORY = "Dimmer Switches"
 BENCH_API_KEY = "sk-bench-not-a-real-key-0000000000"
 
-# Kinds of dimmer with the words their titles and descriptions use: what the segments should come out as.
-_KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("Smart Wi-Fi", ("app", "Alexa", "Google Home", "schedule"), ("Wi-Fi", "smart", "hub-free")),
-    ("Z-Wave", ("mesh", "hub", "SmartThings", "scene"), ("Z-Wave", "hub", "mesh")),
-    ("Rotary", ("knob", "classic", "push-on"), ("rotary", "knob", "turn")),
-    ("Slide", ("slider", "preset", "linear"), ("slide", "slider", "fade")),
-    ("Toggle", ("paddle", "toggle", "decorator"), ("toggle", "paddle", "flip")),
-    ("Plug-in", ("lamp", "cord", "table lamp"), ("plug-in", "lamp", "outlet")),
-    ("Touch", ("glass", "touch panel", "capacitive"), ("touch", "glass", "panel")),
-    ("Trailing-edge LED", ("LED", "flicker-free", "low load"), ("LED", "trailing-edge", "flicker-free")),
-)
-_BRANDS = ("Lutron", "Leviton", "Legrand", "Schneider", "Hager", "Aurora", "Varilight", "Kasa", "Shelly")
-_OUT_OF_SCOPE = (
-    ("Garden hose 25 m", "Flexible garden hose with brass fittings and a spray nozzle."),
-    ("Phone case", "Shock absorbing silicone case with a raised camera lip."),
-    ("Coffee grinder", "Burr coffee grinder with 18 grind settings."),
-)
+# The generator's categories make up these shares of its catalogue (Dimmer Switches: 20%); generating this many
+# times the products wanted always yields enough of the category.
+_GENERATED_PER_PRODUCT = 6
 
 
 def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY) -> pa.Table:
-    """`count` deterministic raw.products rows of one category, about 3% of them not dimmers at all."""
-    rng = random.Random(seed)
-    rows = []
-    for product_id in range(1, count + 1):
-        brand = rng.choice(_BRANDS)
-        if rng.random() < 0.03:
-            title, description = rng.choice(_OUT_OF_SCOPE)
-            rows.append(_product_row(product_id, f"{brand} {title}", category, brand, rng, description))
-            continue
-        kind, extras, words = rng.choice(_KINDS)
-        extra = rng.choice(extras)
-        wattage = rng.choice((150, 250, 400, 600, 1000))
-        title = f"{brand} {kind} dimmer switch {wattage}W {extra}"
-        bulbs = rng.choice(("LED", "CFL", "halogen", "incandescent"))
-        wiring = rng.choice(("Single pole.", "3-way.", "Neutral wire required.", "No neutral needed."))
-        description = (
-            f"{kind} dimmer with {rng.choice(words)} control and {extra}; works with {bulbs} bulbs up to "
-            f"{wattage} W. {wiring}"
+    """`count` raw.products rows of one category from the project's own generator (about 5% of them listed
+    under the category without belonging to it, as the generator makes them), renumbered 1..count.
+
+    The generator draws every category; its catalogue is generated large enough and filtered to `category`,
+    so the benchmark segments exactly `count` products and its call plan is known in advance.
+    """
+    from python_jobs.ingest.generate_products import generate_products as generate_catalogue
+
+    catalogue = generate_catalogue(max(count * _GENERATED_PER_PRODUCT, 100), seed=seed)
+    key = pc.utf8_lower(pc.utf8_trim_whitespace(catalogue["category"]))
+    chosen = catalogue.filter(pc.equal(key, category.strip().lower())).slice(0, count)
+    if chosen.num_rows < count:
+        raise ValueError(
+            f"the generator gave only {chosen.num_rows} products of {category!r}, {count} wanted"
         )
-        rows.append(_product_row(product_id, title, category, brand, rng, description))
-    return pa.Table.from_pylist(rows, schema=RAW_TABLES["products"])
-
-
-def _product_row(
-    product_id: int, title: str, category: str, brand: str, rng: random.Random, description: str
-) -> dict[str, Any]:
-    return {
-        "product_id": product_id,
-        "title": title,
-        "category": category,
-        "brand": brand,
-        "price": round(rng.uniform(9, 120), 2),
-        "description": description,
-    }
+    return chosen.set_column(0, "product_id", pa.array(range(1, count + 1), pa.int64()))
 
 
 def phase_names() -> dict[str, str]:
@@ -99,47 +65,6 @@ def phase_names() -> dict[str, str]:
     from python_jobs.product_segmentation.prompts import CONSOLIDATE_TASK, EXTRACT_TASK, REFINE_TASK
 
     return {EXTRACT_TASK: "extraction", CONSOLIDATE_TASK: "consolidation", REFINE_TASK: "refinement"}
-
-
-# ------------------------------------------------------------------------------------------ fake API answers
-
-
-def prompt_text(request_json: dict[str, Any]) -> str:
-    """The user message of a Messages API request body, whether sent as a string or as text blocks."""
-    content = request_json["messages"][-1]["content"]
-    if isinstance(content, str):
-        return content
-    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
-
-
-def offline_responder(request_json: dict[str, Any]) -> FakeReply:
-    """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM."""
-    from python_jobs.product_segmentation.offline import answer_prompt
-    from python_jobs.testing.fake_messages_api import FakeReply
-
-    return FakeReply(text=answer_prompt(prompt_text(request_json)))
-
-
-def paced_offline_responder(delay: float) -> Callable[[dict[str, Any]], FakeReply]:
-    """The offline responder answering `delay` seconds after the request arrived, its own work included.
-
-    The fake server works out a reply before it waits; left as it is, the handlers' time would come on top of
-    the delay and be charged to the job. Run the server with no delay of its own and use this instead.
-    """
-
-    def respond(request_json: dict[str, Any]) -> FakeReply:
-        started = time.perf_counter()
-        reply = offline_responder(request_json)
-        return dataclasses.replace(reply, delay_seconds=max(0.0, delay - (time.perf_counter() - started)))
-
-    return respond
-
-
-def request_task(request_json: dict[str, Any]) -> str:
-    """Which of the three prompts a recorded request carried."""
-    from python_jobs.product_segmentation.prompts import parse_prompt
-
-    return parse_prompt(prompt_text(request_json))[0]
 
 
 def call_depths(arrival_times: list[float], delay: float) -> list[int]:
@@ -324,8 +249,10 @@ def run_bench(
 ) -> tuple[BenchResult, str]:
     """Measure the job against the fake API, then the offline provider; returns the result and its report."""
     from python_jobs.llm.config import API_KEY_ENV, LLMConfig
-    from python_jobs.product_segmentation.job import CallPlan, SegmentationParams, segment_products
+    from python_jobs.product_segmentation.job import start_run
+    from python_jobs.product_segmentation.plan import CallPlan, SegmentationParams
     from python_jobs.testing.fake_messages_api import FakeMessagesAPI
+    from python_jobs.testing.product_responders import paced_offline_responder, request_task
 
     params = SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size)
     plan = CallPlan.for_products(list(range(1, products + 1)), params)
@@ -346,7 +273,7 @@ def run_bench(
                     f"  {products:,} products through the fake Messages API ({plan.calls_total} calls planned)…"
                 )
                 started = time.perf_counter()
-                segment_products(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
+                start_run(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
                 result.wall_seconds = time.perf_counter() - started
                 requests = api.requests
                 result.max_in_flight = api.max_in_flight
@@ -359,7 +286,7 @@ def run_bench(
                 echo("  the same products again (every answer should come from the cache)…")
                 api.reset()
                 started = time.perf_counter()
-                segment_products(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
+                start_run(warehouse, BENCH_CATEGORY, None, config, params, scratch / "llm", echo=quiet)
                 result.rerun_seconds = time.perf_counter() - started
                 result.rerun_requests = api.request_count
 
@@ -367,7 +294,7 @@ def run_bench(
                 echo(f"  {offline_products:,} products through the offline provider…")
                 _write_products(warehouse, generate_products(offline_products, seed=11))
                 started = time.perf_counter()
-                segment_products(
+                start_run(
                     warehouse, BENCH_CATEGORY, None, LLMConfig(provider="offline", max_concurrency=concurrency),
                     params, scratch / "llm-offline", echo=quiet,
                 )  # fmt: skip

@@ -177,7 +177,8 @@ def run_command(
     from python_jobs.product_segmentation.job import (
         ProductSegmentationError,
         SegmentationParams,
-        segment_products,
+        resume_run,
+        start_run,
     )
 
     selected = _selected_products(category, product_ids, product_ids_file, all_products, resume_run_id)
@@ -190,17 +191,22 @@ def run_command(
         raise click.UsageError(str(error)) from None
     display = ProgressDisplay()
     try:
-        run_id = segment_products(
-            warehouse,
-            category,
-            selected,
-            config,
-            SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
-            archive_root=archive_root,
-            resume_run_id=resume_run_id,
-            echo=display.echo,
-            on_progress=display,
-        )
+        if resume_run_id is not None:
+            run_id = resume_run(
+                warehouse, resume_run_id, config, archive_root, echo=display.echo, on_progress=display
+            )
+        else:
+            assert category is not None  # _selected_products insists on it
+            run_id = start_run(
+                warehouse,
+                category,
+                selected,
+                config,
+                SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
+                archive_root,
+                echo=display.echo,
+                on_progress=display,
+            )
     except (ProductSegmentationError, WarehouseError) as error:
         display.finish()
         raise click.ClickException(str(error)) from None

@@ -83,7 +83,8 @@ class LLMCall:
     `file_path` is the archived file whose response was used: for a cache hit that is the earlier run's file.
     `attempt` is the attempt that produced it (for a cache hit, as recorded in that file). `interaction_id` is
     new for every call, cache hits included, so a run can index each of its interactions once. Tokens are those
-    spent by this call over all its attempts: zero for a cache hit. `duration_ms` is the whole call's wall time.
+    spent by this call over all its attempts: zero for a cache hit; `tokens_estimated` when the provider only
+    estimated them (see `ProviderResponse`). `duration_ms` is the whole call's wall time.
     """
 
     parsed: pydantic.BaseModel
@@ -96,6 +97,7 @@ class LLMCall:
     input_tokens: int
     output_tokens: int
     duration_ms: int
+    tokens_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ class LLMClient:
             self, request, key, interaction_id, phase, batch_label, product_ids
         )
         input_tokens = output_tokens = 0
+        tokens_estimated = False
         paths: list[str] = []
         reason = ""
         for number in range(1, self.config.max_attempts + 1):
@@ -257,6 +260,7 @@ class LLMClient:
             assert attempt.response is not None
             input_tokens += attempt.response.input_tokens
             output_tokens += attempt.response.output_tokens
+            tokens_estimated = tokens_estimated or attempt.response.tokens_estimated
             if attempt.parsed is not None:
                 self.archive.remember_cache_key(key, paths[-1])
                 return LLMCall(
@@ -270,6 +274,7 @@ class LLMClient:
                     input_tokens=input_tokens,
                     output_tokens=output_tokens,
                     duration_ms=_elapsed_ms(started),
+                    tokens_estimated=tokens_estimated,
                 )
             reason = attempt.error or "invalid output"
             log.warning(
@@ -354,6 +359,7 @@ class _AttemptArchiver:
                 "product_ids": self._product_ids,
                 "input_tokens": response.input_tokens if response is not None else None,
                 "output_tokens": response.output_tokens if response is not None else None,
+                "tokens_estimated": response.tokens_estimated if response is not None else None,
                 "stop_reason": response.stop_reason if response is not None else None,
                 "valid": attempt.parsed is not None,
                 "error": attempt.error,

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 API_KEY_ENV = "ANTHROPIC_API_KEY"
 PROVIDERS = ("anthropic", "offline")
-OFFLINE_MODEL = "offline-tfidf-v1"
 
 
 class LLMConfigError(ValueError):
@@ -47,6 +46,9 @@ class LLMConfig:
     max_tokens: int = 4096
     base_url: str | None = None
     max_retry_after_seconds: float = 60.0
+    # The name offline answers are attributed to (and cached under). The LLM layer knows no job: the job that
+    # supplies the offline handlers names their logic here, e.g. `dataclasses.replace(config, offline_model=...)`.
+    offline_model: str = "offline"
 
     def __post_init__(self) -> None:
         """Reject values that would only fail later, mid-run, with a less helpful error."""
@@ -54,7 +56,7 @@ class LLMConfig:
             raise LLMConfigError(
                 f"unknown LLM provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}"
             )
-        if not self.model:
+        if not self.model or not self.offline_model:
             raise LLMConfigError("model must not be empty")
         _require(self.max_concurrency >= 1, "max_concurrency must be at least 1")
         _require(self.max_attempts >= 1, "max_attempts must be at least 1")
@@ -67,7 +69,7 @@ class LLMConfig:
     @property
     def effective_model(self) -> str:
         """The model name results are attributed to: the offline provider is its own 'model'."""
-        return OFFLINE_MODEL if self.provider == "offline" else self.model
+        return self.offline_model if self.provider == "offline" else self.model
 
     @classmethod
     def from_environment(

@@ -17,12 +17,17 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import anthropic
 import pydantic
 
-from python_jobs.llm.config import API_KEY_ENV, OFFLINE_MODEL, LLMConfig, LLMConfigError, host_and_port
+from python_jobs.llm.config import API_KEY_ENV, LLMConfig, LLMConfigError, host_and_port
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The Anthropic SDK is imported inside AnthropicProvider only: importing the LLM layer (every `segments` command
+# does, through the jobs it registers) must not pay for the SDK, and offline runs never need it.
 
 # Words by which the API tells an exhausted balance or quota apart from a passing rate limit ('billing_error'
 # is the error type; plain 'billing' is left out, as it can appear in a link to the console's billing page).
@@ -88,13 +93,18 @@ class LLMRequest:
 
 @dataclass(frozen=True)
 class ProviderResponse:
-    """The raw reply: text as the model wrote it, with the usage and stop reason the provider reported."""
+    """The raw reply: text as the model wrote it, with the usage and stop reason the provider reported.
+
+    `tokens_estimated` says the token counts are a guess (the offline provider's characters / 4), not usage a
+    model reported: they must never be added to measured counts as if they were measured.
+    """
 
     text: str
     input_tokens: int
     output_tokens: int
     stop_reason: str | None
     model: str
+    tokens_estimated: bool = False
 
 
 @runtime_checkable
@@ -134,6 +144,8 @@ class AnthropicProvider:
 
     async def complete(self, request: LLMRequest) -> ProviderResponse:
         """Send the system text and one user message; return the text blocks joined, with usage."""
+        import anthropic
+
         try:
             message = await self._client().messages.create(
                 model=self.model,
@@ -173,6 +185,8 @@ class AnthropicProvider:
             await client.close()
 
     def _client(self) -> anthropic.AsyncAnthropic:
+        import anthropic
+
         loop = asyncio.get_running_loop()
         if self._sdk_client is None or self._sdk_loop is not loop:
             self._sdk_client = anthropic.AsyncAnthropic(
@@ -268,7 +282,7 @@ class OfflineProvider:
         self,
         handlers: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]],
         *,
-        model: str = OFFLINE_MODEL,
+        model: str,
     ):
         self.model = model
         self._handlers = dict(handlers)
@@ -286,10 +300,11 @@ class OfflineProvider:
         text = json.dumps(handler(request.payload), sort_keys=True)
         return ProviderResponse(
             text=text,
-            input_tokens=(len(request.system) + len(request.prompt)) // 4,
-            output_tokens=len(text) // 4,
+            input_tokens=estimate_tokens(request.system) + estimate_tokens(request.prompt),
+            output_tokens=estimate_tokens(text),
             stop_reason="end_turn",
             model=self.model,
+            tokens_estimated=True,
         )
 
 
@@ -301,6 +316,11 @@ def make_provider(
     if config.provider == "anthropic":
         return AnthropicProvider(config)
     return OfflineProvider(offline_handlers or {}, model=config.effective_model)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count for text no model has counted: one token per four characters."""
+    return len(text) // 4
 
 
 def mentions_quota(text: str | None) -> bool:

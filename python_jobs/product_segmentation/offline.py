@@ -38,6 +38,10 @@ from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
+# The name the offline provider's answers are attributed to and cached under: change it when the logic below
+# changes what it answers, so answers cached from the old logic are not reused.
+OFFLINE_MODEL = "offline-tfidf-v1"
+
 GENERAL_PREFIX = "General "
 # Cosine of two segments' name+definition tokens at or above which consolidation treats them as one segment.
 MERGE_SIMILARITY = 0.4

@@ -4,6 +4,9 @@ The JSON shape is fixed (other tools read it): `{run_id, taxonomies: [{id, segme
 product_count}], segments: [{product_id, taxonomy_id}]}`. Taxonomies are the run's final entries (in taxonomy
 order), then `__OUT_OF_SCOPE__` and the `__UNASSIGNED__` placeholder; `segments` gives each product's refined
 taxonomy id, so for a run that is not done every product still points at the placeholder.
+
+Looking at a run first marks `abandoned` any run whose process is gone (python_jobs/warehouse/run_owner.py), so a
+killed run is never shown as in progress.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from python_jobs.product_segmentation import tables
+from python_jobs.product_segmentation.progress import tokens_label
+from python_jobs.product_segmentation.runs import mark_abandoned_runs
 from python_jobs.product_segmentation.tables import FINAL_STAGE
 from python_jobs.warehouse.connection import Warehouse
 
@@ -25,6 +30,7 @@ class RunNotFoundError(LookupError):
 
 def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     """The run's final taxonomy with product counts and its product -> taxonomy list, in the fixed JSON shape."""
+    mark_abandoned_runs(warehouse)
     with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
         run = tables.fetch_run(session, run_id)
         if run is None:
@@ -58,6 +64,7 @@ def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
 
 def run_header(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     """The run's row (JSON columns parsed), for the lines above the table."""
+    mark_abandoned_runs(warehouse)
     with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
         run = tables.fetch_run(session, run_id)
     if run is None:
@@ -74,8 +81,12 @@ def format_report(report: dict[str, Any], run: dict[str, Any], *, definition_wid
         f"Run {report['run_id']}: category {run['category']!r}, stage {run['stage']}, {run['percent']:.1f}% "
         f"({run['calls_done']}/{run['calls_total']} calls), {run['total_products']} products",
     ]
-    if run["stage"] == "failed":
-        lines.append(f"  failed ({summary.get('reason', '?')}): {summary.get('message', '')}")
+    tokens = run_tokens(run)
+    if tokens is not None:
+        lines[0] += f", {tokens}"
+    if run["stage"] in ("failed", "abandoned"):
+        lines.append(f"  {run['stage']} ({summary.get('reason', '?')}): {summary.get('message', '')}")
+        lines.append(f"  `segments product-segmentation run --resume {report['run_id']}` continues it.")
     lines += ["", f"  {'segment':<{name_width}}  {'products':>8}  definition"]
     for entry in report["taxonomies"]:
         definition = entry["definition"] or ""
@@ -88,3 +99,16 @@ def format_report(report: dict[str, Any], run: dict[str, Any], *, definition_wid
         for row in report["segments"]
     ]
     return "\n".join(lines)
+
+
+def run_tokens(run: dict[str, Any]) -> str | None:
+    """The tokens a run spent, in words, measured and estimated counts apart; None before it has a summary."""
+    summary = run.get("result_summary") or {}
+    if "input_tokens" not in summary:
+        return None
+    measured = summary["input_tokens"] + summary["output_tokens"]
+    estimated = summary.get("estimated_input_tokens", 0) + summary.get("estimated_output_tokens", 0)
+    parts = [tokens_label(measured, False)] if measured or not estimated else []
+    if estimated:
+        parts.append(tokens_label(estimated, True))
+    return " + ".join(parts)

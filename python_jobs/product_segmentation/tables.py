@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError, quote_identifier
-from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES, add_missing_columns
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 RUNS = "product_segment_runs"
@@ -61,11 +61,14 @@ def qualified(table: str) -> str:
 
 
 def ensure_tables(session: Session) -> None:
-    """Create whichever of the four tables is missing (empty, in the agreed schema), and the unique index."""
+    """Create whichever of the four tables is missing (empty, in the agreed schema), add the columns an older
+    table lacks, and the unique index."""
     session.ensure_schema(ML_SCHEMA)
     for name, schema in PRODUCT_SEGMENTATION_TABLES.items():
         if not session.table_exists(ML_SCHEMA, name):
             session.create_table(ML_SCHEMA, name, schema)
+        else:
+            add_missing_columns(session, name, schema)
     session.execute(
         f"create unique index if not exists product_segment_llm_interactions_file_path "
         f"on {qualified(INTERACTIONS)} (file_path)"
@@ -144,6 +147,16 @@ def fetch_run(session: Session, run_id: str) -> dict[str, Any] | None:
     for name in _JSON_RUN_COLUMNS:
         row[name] = json.loads(row[name]) if row[name] else None
     return row
+
+
+def fetch_unfinished_runs(session: Session, finished_stages: Sequence[str]) -> list[dict[str, Any]]:
+    """Id, stage, owner and heartbeat of every run not at one of `finished_stages`."""
+    placeholders = ", ".join("?" for _ in finished_stages)
+    return session.fetch_arrow(
+        f"select id, stage, owner_host, owner_pid, owner_started_at, heartbeat_at from {qualified(RUNS)} "
+        f"where stage not in ({placeholders}) order by id",
+        list(finished_stages),
+    ).to_pylist()
 
 
 def _with_json_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -239,8 +252,8 @@ def insert_new_interactions(session: Session, rows: list[dict[str, Any]]) -> Non
 
 def fetch_interactions(session: Session, run_id: str) -> list[dict[str, Any]]:
     return session.fetch_arrow(
-        f"select id, run_id, file_path, cache_key, created_at from {qualified(INTERACTIONS)} "
-        "where run_id = ? order by file_path",
+        f"select id, run_id, file_path, cache_key, created_at, input_tokens, output_tokens, tokens_estimated "
+        f"from {qualified(INTERACTIONS)} where run_id = ? order by file_path",
         [run_id],
     ).to_pylist()
 

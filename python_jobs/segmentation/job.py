@@ -4,6 +4,8 @@ A run is all or nothing for its readers. Its `segmentation_runs` row is written 
 short transaction, so a crashed run is visible), no transaction is held open while the models are fitted, and
 then every result row is written in ONE transaction together with the switch to 'succeeded'. dbt reads only the
 latest succeeded run, so it never sees half a run; a failure marks the run 'failed' and writes nothing else.
+The run row names its process (host, pid, start time) and a heartbeat refreshed after every axis; a run whose
+process is gone (killed, the machine restarted) is marked 'abandoned' with the reason by the next run.
 Models are stored as rows (scaling, centroids), never as pickles, so SQL can assign customers to segments.
 """
 
@@ -24,7 +26,8 @@ from python_jobs.definitions import AXES
 from python_jobs.segmentation.clustering import AxisFit, ClusteringParameters, fit_axes
 from python_jobs.segmentation.sampling import CustomerSample, draw_sample
 from python_jobs.warehouse.connection import Session, Warehouse
-from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES
+from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES, add_missing_columns
+from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
 
 if TYPE_CHECKING:
     # Only for the annotation: the orchestrator is what imports and registers this job, not the other way round.
@@ -74,6 +77,8 @@ def cluster_customers(
     started_at = _utc_now()
     run_id = new_run_id(params, started_at)
     with warehouse.session() as session:
+        for abandoned, reason in mark_abandoned_runs(session).items():
+            echo(f"Run {abandoned} marked abandoned: {reason}.")
         _append_run_row(session, run_id, started_at, params)
     echo(f"Segmentation run {run_id}")
     try:
@@ -89,7 +94,7 @@ def cluster_customers(
             {axis.name: sample.features(axis.feature_names) for axis in AXES},
             sample.first_seen_days(),
             params,
-            on_fit=lambda fit, finished: echo(_describe_fit(fit, finished, len(AXES))),
+            on_fit=lambda fit, finished: _after_axis(warehouse, run_id, fit, finished, echo),
         )
         echo(f"  fitted {len(fits)} axes in {time.perf_counter() - phase:.1f}s")
 
@@ -105,6 +110,38 @@ def cluster_customers(
         raise
     echo(f"Run {run_id} succeeded.")
     return run_id
+
+
+def _after_axis(warehouse: Warehouse, run_id: str, fit: AxisFit, finished: int, echo: Echo) -> None:
+    echo(_describe_fit(fit, finished, len(AXES)))
+    with warehouse.session() as session:
+        session.execute(
+            f"update {ML_SCHEMA}.{RUNS_TABLE} set heartbeat_at = ? where run_id = ?", [_utc_now(), run_id]
+        )
+
+
+def mark_abandoned_runs(session: Session) -> dict[str, str]:
+    """Mark 'abandoned' every 'running' run whose process is gone; run id -> reason."""
+    if not session.table_exists(ML_SCHEMA, RUNS_TABLE):
+        return {}
+    add_missing_columns(session, RUNS_TABLE, ML_TABLES[RUNS_TABLE])
+    running = session.fetch_arrow(
+        f"select run_id, owner_host, owner_pid, owner_started_at, heartbeat_at from {ML_SCHEMA}.{RUNS_TABLE} "
+        "where status = 'running'"
+    ).to_pylist()
+    reasons: dict[str, str] = {}
+    for run in running:
+        reason = why_abandoned(
+            run["owner_host"], run["owner_pid"], run["owner_started_at"], run["heartbeat_at"]
+        )
+        if reason is not None:
+            reasons[run["run_id"]] = reason
+            session.execute(
+                f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'abandoned', finished_at = ?, error_message = ? "
+                "where run_id = ? and status = 'running'",
+                [_utc_now(), f"abandoned: {reason}"[:1000], run["run_id"]],
+            )
+    return reasons
 
 
 def _describe_sample(sample: CustomerSample, seconds: float) -> str:
@@ -140,6 +177,7 @@ def _append_run_row(
         "population_size": None,
         "sample_size": None,
         "error_message": None,
+        **ProcessOwner.current().columns(started_at),
     }
     session.append_table(ML_SCHEMA, RUNS_TABLE, pa.Table.from_pylist([row], schema=ML_TABLES[RUNS_TABLE]))
 

@@ -8,14 +8,20 @@ step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from python_jobs.warehouse.connection import Session
 
 ML_SCHEMA = "ml"
 
 _TS = pa.timestamp("us", tz="UTC")
 
 ML_TABLES: dict[str, pa.Schema] = {
-    # One row per run, written at the start ("running") and updated at the end ("succeeded" or "failed").
+    # One row per run, written at the start ("running") and updated at the end ("succeeded" or "failed"), or
+    # marked "abandoned" by a later run when its process died without saying so.
     "segmentation_runs": pa.schema(
         [
             ("run_id", pa.string()),
@@ -26,6 +32,12 @@ ML_TABLES: dict[str, pa.Schema] = {
             ("population_size", pa.int64()),
             ("sample_size", pa.int64()),
             ("error_message", pa.string()),
+            # The process running it (python_jobs/warehouse/run_owner.py), refreshed between axes: a run whose
+            # process is gone is marked `abandoned` by the next run.
+            ("owner_host", pa.string()),
+            ("owner_pid", pa.int64()),
+            ("owner_started_at", _TS),
+            ("heartbeat_at", _TS),
         ]
     ),
     # One row per run and axis: the chosen k and how well the axis separates.
@@ -98,7 +110,7 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
             ("created_at", _TS),
             ("updated_at", _TS),
             ("category", pa.string()),
-            ("stage", pa.string()),  # init, extraction, consolidation, refinement, done, failed
+            ("stage", pa.string()),  # init, extraction, consolidation, refinement, done, failed, abandoned
             ("seg_batches_done", pa.int64()),
             ("seg_batches_total", pa.int64()),
             ("con_batches_done", pa.int64()),
@@ -110,9 +122,15 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
             ("percent", pa.float64()),
             ("total_products", pa.int64()),
             ("processed_products", pa.int64()),
+            ("tokens_estimated", pa.bool_()),  # the run's token counts are estimates (offline provider)
             ("llm_config", pa.string()),  # JSON: provider, model, temperature, concurrency, timeout
             ("processing_params", pa.string()),  # JSON: batch sizes, consolidation levels, attempts...
             ("result_summary", pa.string()),  # JSON: counts, cache hits, invented ids, failure reason
+            # The process running it and its heartbeat (python_jobs/warehouse/run_owner.py).
+            ("owner_host", pa.string()),
+            ("owner_pid", pa.int64()),
+            ("owner_started_at", _TS),
+            ("heartbeat_at", _TS),
         ]
     ),
     # One row per taxonomy entry of a run, at every stage of its making.
@@ -146,11 +164,41 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
             ("file_path", pa.string()),
             ("cache_key", pa.string()),
             ("created_at", _TS),
+            # Tokens of the archived attempt (null for a cache hit: nothing was spent), and whether a model
+            # counted them or the offline provider estimated them (characters / 4).
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("tokens_estimated", pa.bool_()),
         ]
     ),
 }
-PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed")
+PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed", "abandoned")
+CLUSTERING_RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 UNASSIGNED_SEGMENT = "__UNASSIGNED__"
 OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
 
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")
+
+
+# SQL types (the same words on DuckDB and PostgreSQL) of the Arrow types columns were added with.
+_ADDED_COLUMN_TYPES = {pa.string(): "text", pa.int64(): "bigint", pa.bool_(): "boolean", _TS: "timestamptz"}
+
+
+def add_missing_columns(session: Session, table: str, schema: pa.Schema) -> list[str]:
+    """Add to an existing `ml` table the columns of `schema` it lacks (all nullable); returns their names.
+
+    Tables written before a column was defined get it, empty, instead of refusing every later write.
+    """
+    existing = {
+        row[0]
+        for row in session.fetchall(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [ML_SCHEMA, table],
+        )
+    }
+    added = [field for field in schema if field.name not in existing]
+    for field in added:
+        session.execute(
+            f'alter table "{ML_SCHEMA}"."{table}" add column "{field.name}" {_ADDED_COLUMN_TYPES[field.type]}'
+        )
+    return [field.name for field in added]

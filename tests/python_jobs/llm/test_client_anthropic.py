@@ -40,6 +40,7 @@ METADATA_FIELDS = {
     "product_ids",
     "input_tokens",
     "output_tokens",
+    "tokens_estimated",
     "stop_reason",
     "valid",
     "error",

@@ -25,7 +25,7 @@ def label_products(payload):
 
 
 def offline_client(archive, run_id="RUN_1", handlers=None, **overrides):
-    config = LLMConfig(provider="offline", **overrides)
+    config = LLMConfig(provider="offline", **{"offline_model": "offline-tfidf-v1", **overrides})
     provider = make_provider(config, handlers if handlers is not None else {"label_products": label_products})
     return LLMClient(config, provider, archive, run_id, f"product_segmentation/{run_id}")
 

@@ -20,7 +20,7 @@ def test_a_key_in_the_environment_selects_anthropic():
 
 @pytest.mark.parametrize("environ", [{}, {"ANTHROPIC_API_KEY": ""}])
 def test_without_a_key_the_run_is_offline(environ):
-    config = LLMConfig.from_environment(environ=environ)
+    config = LLMConfig.from_environment(environ=environ, offline_model="offline-tfidf-v1")
 
     assert config.provider == "offline"
     assert config.public_dict()["model"] == "offline-tfidf-v1"

@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from python_jobs.bench.products import offline_responder
 from python_jobs.llm.config import API_KEY_ENV, LLMConfig
 from python_jobs.testing.fake_messages_api import FakeMessagesAPI
+from python_jobs.testing.product_responders import offline_responder
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 

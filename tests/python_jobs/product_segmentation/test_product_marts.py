@@ -433,7 +433,7 @@ REFINED_EXISTS = (
 )
 RUN_STAGES = (
     "accepted_values_stg_ml__product_segment_runs_stage__"
-    "init__extraction__consolidation__refinement__done__failed"
+    "init__extraction__consolidation__refinement__done__failed__abandoned"
 )
 ARCHIVE_FILE_UNIQUE = "unique_stg_ml__product_segment_llm_interactions_file_path"
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from python_jobs.bench.products import offline_responder, prompt_text, request_task
 from python_jobs.product_segmentation.job import (
     CallPlan,
     ProductSegmentationError,
@@ -21,12 +20,14 @@ from python_jobs.product_segmentation.job import (
     SegmentationParams,
     merges_per_level,
     placeholder_ids,
-    segment_products,
+    resume_run,
+    start_run,
 )
 from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS
 from python_jobs.product_segmentation.prompts import CONSOLIDATE_TASK, EXTRACT_TASK, REFINE_TASK, parse_prompt
 from python_jobs.product_segmentation.show import run_report
 from python_jobs.testing.fake_messages_api import FakeReply
+from python_jobs.testing.product_responders import offline_responder, prompt_text, request_task
 from python_jobs.warehouse.connection import Warehouse
 
 ARCHIVE_NAME = re.compile(r"^\d{8}T\d{9}Z_(b\d{4}|l\d+_m\d{3}|b\d{4}_followup)_a\d_[0-9a-f]{8}\.json$")
@@ -39,7 +40,7 @@ def _run(
     warehouse: Warehouse, config: Any, archive: Path, params: SegmentationParams = SMALL_BATCHES, **kwargs
 ) -> str:
     kwargs.setdefault("echo", lambda _line: None)
-    return segment_products(
+    return start_run(
         warehouse, "Dimmer Switches", kwargs.pop("product_ids", None), config, params, archive, **kwargs
     )
 
@@ -385,10 +386,9 @@ def test_quota_fails_the_run_and_resume_pays_only_for_the_missing_calls(catalogu
     fake_api.reset()
     fake_api.responder = offline_responder
     seen: list[RunProgress] = []
-    resumed = segment_products(
-        catalogue, None, None, kit.config(fake_api), None, archive, resume_run_id=run_id,
-        echo=lambda _line: None, on_progress=seen.append,
-    )  # fmt: skip
+    resumed = resume_run(
+        catalogue, run_id, kit.config(fake_api), archive, echo=lambda _line: None, on_progress=seen.append
+    )
 
     assert resumed == run_id
     assert _requests_by_task(fake_api) == {EXTRACT_TASK: 0, CONSOLIDATE_TASK: 3, REFINE_TASK: 3}
@@ -424,9 +424,7 @@ def test_a_done_run_cannot_be_resumed(catalogue, kit, tmp_path):
 
     run_id = _run(catalogue, LLMConfig(provider="offline"), tmp_path / "llm")
     with pytest.raises(ProductSegmentationError, match="already done"):
-        segment_products(
-            catalogue, None, None, LLMConfig(provider="offline"), None, tmp_path / "llm", resume_run_id=run_id
-        )
+        resume_run(catalogue, run_id, LLMConfig(provider="offline"), tmp_path / "llm")
 
 
 # ----------------------------------------------------------------------------------- the model's mistakes

@@ -207,3 +207,45 @@ def test_run_job_runs_the_default_parameters_on_the_context_warehouse(duckdb_war
     assert job.run_job(context) == "seg_x"
     assert seen == {"warehouse": duckdb_warehouse, "params": ClusteringParameters(), "echo": print}
     assert job.JOB_NAME == "cluster_customers"
+
+
+def test_a_run_whose_process_died_is_marked_abandoned_by_the_next_run(warehouse):
+    """A 'running' row whose process is gone (a real process, SIGKILLed) is abandoned, with the reason; a
+    running row of a live process (this one) is left alone; the heartbeat moved while the axes were fitted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from python_jobs.warehouse.run_owner import ProcessOwner, process_started_at
+
+    load_population(warehouse)
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    victim_started = process_started_at(victim.pid)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    old = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    dead = ProcessOwner(ProcessOwner.current().host, victim.pid, victim_started)
+    live = ProcessOwner.current()
+    with warehouse.session() as session:
+        for run_id, owner in (("seg_dead", dead), ("seg_live", live)):
+            row = {
+                "run_id": run_id, "started_at": old, "finished_at": None, "status": "running",
+                "parameters": "{}", "population_size": None, "sample_size": None, "error_message": None,
+                **owner.columns(old),
+            }  # fmt: skip
+            session.append_table(
+                ML_SCHEMA, "segmentation_runs", pa.Table.from_pylist([row], ML_TABLES["segmentation_runs"])
+            )
+
+    printed: list[str] = []
+    run_id = cluster_customers(warehouse, FAST, echo=printed.append)
+
+    runs = {row["run_id"]: row for row in rows(warehouse, "segmentation_runs")}
+    assert runs["seg_dead"]["status"] == "abandoned"
+    assert f"pid {victim.pid}" in runs["seg_dead"]["error_message"]
+    assert any("seg_dead marked abandoned" in line for line in printed)
+    assert runs["seg_live"]["status"] == "running"
+    assert runs[run_id]["status"] == "succeeded"
+    assert runs[run_id]["owner_pid"] == os.getpid()
+    assert runs[run_id]["heartbeat_at"] > runs[run_id]["started_at"]
