@@ -1,4 +1,4 @@
-"""The tables the customer clustering job writes to schema `ml`, defined once.
+"""The tables the Python jobs write to schema `ml` (customer clustering, product segmentation), defined once.
 
 Every row carries the `run_id` of the run that wrote it; a run's rows are written in one transaction together with
 its `segmentation_runs` row marked `succeeded`, so dbt (which reads the latest succeeded run) never sees half a
