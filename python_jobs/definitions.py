@@ -22,6 +22,12 @@ class Feature:
     fill_reason: str
 
 
+# The two segment names the product segmentation job writes beside the taxonomy it finds: the system segment of a
+# product that does not belong to the category at all, and the placeholder of a product no answer has placed (yet).
+# The product marts and their tests read them from here through dbt-py.
+OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
+UNASSIGNED_SEGMENT = "__UNASSIGNED__"
+
 # An axis is split into at most this many segments; the naming ladders below have room for every k up to it.
 MAX_SEGMENTS_PER_AXIS = 6
 LADDER_LENGTH = 7

@@ -1,6 +1,8 @@
 -- Fails with every product of a done product segmentation run whose refined taxonomy entry is missing, belongs
 -- to another run, or is not part of the run's final taxonomy: an entry at stage `final` or `system`, or the
 -- `__UNASSIGNED__` placeholder still at `init` (a product may stay unassigned; it is counted, not hidden).
+{%- set unassigned_segment = modules.segments.UNASSIGNED_SEGMENT %}
+
 with
 
 runs as (
@@ -46,5 +48,5 @@ where
     or taxonomies.run_id != done_assignments.run_id
     or not (
         taxonomies.stage in ('final', 'system')
-        or (taxonomies.stage = 'init' and taxonomies.segment_name = '__UNASSIGNED__')
+        or (taxonomies.stage = 'init' and taxonomies.segment_name = '{{ unassigned_segment }}')
     )

@@ -1,4 +1,5 @@
 -- What customers bought, line by line, summarised per customer: category mix, discounts, returns and price level.
+-- Float sums and means go through order_independent_sum/avg: a float sum depends on the order rows come in.
 with
 
 order_items as (
@@ -55,7 +56,8 @@ category_mix as (
     select
         customer_id,
         count(*) as distinct_categories,
-        -sum(case when spend_share > 0 then spend_share * ln(spend_share) else 0 end) as category_entropy,
+        {{ order_independent_sum('case when spend_share > 0 then -spend_share * ln(spend_share) else 0 end') }}
+            as category_entropy,
         max(spend_share) as top_category_spend_share
     from category_shares
     group by customer_id
@@ -73,7 +75,7 @@ item_totals as (
         {{ safe_divide('sum(case when is_returned then net_value else 0 end)', 'sum(net_value)') }}
             as returned_value_share,
         {{ safe_divide('count(*) filter (where is_repeat_category)', 'count(*)') }} as repeat_category_item_share,
-        avg({{ safe_divide('unit_price', 'typical_unit_price') }}) as unit_price_index,
+        {{ order_independent_avg(safe_divide('unit_price', 'typical_unit_price')) }} as unit_price_index,
         {{ safe_divide(
             'count(*) filter (where unit_price >= 1.5 * typical_unit_price)',
             'count(typical_unit_price)'

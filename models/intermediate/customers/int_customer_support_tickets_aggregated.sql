@@ -16,7 +16,7 @@ aggregated as (
         {{ safe_divide("count(*) filter (where contact_channel = 'chat')", 'count(*)') }} as chat_ticket_share,
         {{ safe_divide("count(*) filter (where contact_channel = 'phone')", 'count(*)') }} as phone_ticket_share,
         {{ safe_divide("count(*) filter (where complexity = 'high')", 'count(*)') }} as high_complexity_ticket_share,
-        avg({{ hours_between('opened_at', 'resolved_at') }}) as mean_resolution_hours,
+        {{ order_independent_avg(hours_between('opened_at', 'resolved_at')) }} as mean_resolution_hours,
         avg(satisfaction_score) as mean_satisfaction_score
     from support_tickets
     group by customer_id

@@ -1,7 +1,8 @@
 -- Every customer on every axis, placed in the segment whose centroid is nearest (squared Euclidean distance in
 -- the standardised space of the latest succeeded run), ties going to the lowest segment id. The membership
 -- strength, 1 - nearest / second-nearest distance, is 0 on a boundary between two segments and near 1 close to
--- a centroid. New customers are placed by the next dbt build; the clustering job need not run again.
+-- a centroid. New customers are placed by the next dbt build; the clustering job need not run again. Segment
+-- names come with the centroids from the pivoted model, so nothing here joins the definitions again.
 {%- set axes = modules.segments.AXES %}
 {%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
 
@@ -19,17 +20,16 @@ segment_model as (
 
 ),
 
-segment_definitions as (
-
-    select * from {{ ref('stg_ml__segment_definitions') }}
-
-),
-
 distances as (
 
     select
         customer_features.customer_id,
         segment_model.run_id,
+        {%- for axis in axes %}
+            {%- for slot in slots %}
+                segment_model.{{ axis.name }}__s{{ slot }}__name,
+            {%- endfor %}
+        {%- endfor %}
         {%- for axis in axes %}
             {%- set last_axis = loop.last %}
             {%- for slot in slots %}
@@ -58,6 +58,9 @@ distances_by_axis as (
             run_id,
             '{{ axis.name }}' as axis_name,
             {%- for slot in slots %}
+                {{ axis.name }}__s{{ slot }}__name as segment_name_{{ slot }},
+            {%- endfor %}
+            {%- for slot in slots %}
                 {{ axis.name }}__d{{ slot }} as d{{ slot }},
             {%- endfor %}
             least(
@@ -85,7 +88,12 @@ nearest as (
             {%- for slot in slots %}
                 when d{{ slot }} = nearest_distance then {{ slot }}
             {%- endfor %}
-        end as segment_id
+        end as segment_id,
+        case
+            {%- for slot in slots %}
+                when d{{ slot }} = nearest_distance then segment_name_{{ slot }}
+            {%- endfor %}
+        end as segment_name
     from distances_by_axis
 
 ),
@@ -97,6 +105,7 @@ second_nearest as (
         run_id,
         axis_name,
         segment_id,
+        segment_name,
         nearest_distance,
         least(
             {%- for slot in slots %}
@@ -110,24 +119,19 @@ second_nearest as (
 assigned as (
 
     select
-        second_nearest.customer_id,
-        second_nearest.axis_name,
-        second_nearest.segment_id,
-        segment_definitions.segment_name,
-        second_nearest.run_id,
-        second_nearest.nearest_distance,
-        second_nearest.second_nearest_distance,
+        customer_id,
+        axis_name,
+        segment_id,
+        segment_name,
+        run_id,
+        nearest_distance,
+        second_nearest_distance,
         case
-            when second_nearest.second_nearest_distance > 0
-                then 1 - second_nearest.nearest_distance / second_nearest.second_nearest_distance
+            when second_nearest_distance > 0
+                then 1 - nearest_distance / second_nearest_distance
             else 0
         end as membership_strength
     from second_nearest
-    inner join segment_definitions
-        on
-            second_nearest.run_id = segment_definitions.run_id
-            and second_nearest.axis_name = segment_definitions.axis_name
-            and second_nearest.segment_id = segment_definitions.segment_id
 
 )
 

@@ -1,7 +1,7 @@
 -- One row per segment of the final taxonomy of the latest done run of each category, with the system segment
 -- (`__OUT_OF_SCOPE__`) and the placeholder (`__UNASSIGNED__`): how many of the run's products end in it.
-{%- set out_of_scope_segment = '__OUT_OF_SCOPE__' %}
-{%- set unassigned_segment = '__UNASSIGNED__' %}
+{%- set out_of_scope_segment = modules.segments.OUT_OF_SCOPE_SEGMENT %}
+{%- set unassigned_segment = modules.segments.UNASSIGNED_SEGMENT %}
 
 with
 

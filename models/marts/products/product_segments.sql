@@ -1,7 +1,7 @@
 -- Every product of the latest finished (`done`) product segmentation run of each category, with the segment of
 -- the refined taxonomy it ends in.
-{%- set out_of_scope_segment = '__OUT_OF_SCOPE__' %}
-{%- set unassigned_segment = '__UNASSIGNED__' %}
+{%- set out_of_scope_segment = modules.segments.OUT_OF_SCOPE_SEGMENT %}
+{%- set unassigned_segment = modules.segments.UNASSIGNED_SEGMENT %}
 
 with
 
