@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT
 from python_jobs.product_segmentation.prompts import (
     CONSOLIDATE_TASK,
     EXTRACT_TASK,
     REFINE_TASK,
     parse_prompt,
 )
-from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 

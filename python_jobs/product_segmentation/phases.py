@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT
 from python_jobs.llm.client import LLMCall, LLMClient
 from python_jobs.llm.providers import LLMRequest
 from python_jobs.product_segmentation import prompts, tables
@@ -32,7 +33,6 @@ from python_jobs.product_segmentation.plan import (
 )
 from python_jobs.product_segmentation.progress import PhaseResults, ProgressTracker
 from python_jobs.product_segmentation.runs import Echo, RunRecord, taxonomy_row
-from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT
 
 FINAL_STAGE = tables.FINAL_STAGE
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
+from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 
 EXTRACT_TASK = "extract_taxonomy"
 CONSOLIDATE_TASK = "consolidate_taxonomy"

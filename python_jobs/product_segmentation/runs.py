@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 from python_jobs.llm.config import LLMConfig
 from python_jobs.llm.providers import (
     LLMAuthenticationError,
@@ -34,7 +35,6 @@ from python_jobs.product_segmentation import prompts, tables
 from python_jobs.product_segmentation.plan import CallPlan, SegmentationParams
 from python_jobs.product_segmentation.progress import RunProgress
 from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError
-from python_jobs.warehouse.ml_tables import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
 
 ARCHIVE_FOLDER = "product_segmentation"

@@ -174,8 +174,6 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
 }
 PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed", "abandoned")
 CLUSTERING_RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
-UNASSIGNED_SEGMENT = "__UNASSIGNED__"
-OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
 
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")
 

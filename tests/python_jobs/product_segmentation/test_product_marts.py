@@ -10,23 +10,20 @@ one left `__UNASSIGNED__`. Then the marts are compared row for row, and broken r
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 import yaml
 
 from python_jobs import PROJECT_ROOT
+from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtRun, run_dbt
 from python_jobs.warehouse.ml_tables import (
     ML_SCHEMA,
-    OUT_OF_SCOPE_SEGMENT,
     PRODUCT_RUN_STAGES,
     PRODUCT_SEGMENTATION_TABLES,
-    UNASSIGNED_SEGMENT,
 )
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
 
@@ -36,11 +33,6 @@ PRODUCT_MODELS = [
 ]
 ML_SOURCES_YML = PROJECT_ROOT / "models" / "staging" / "ml" / "_ml__sources.yml"
 ML_MODELS_YML = PROJECT_ROOT / "models" / "staging" / "ml" / "_ml__models.yml"
-SQL_USING_SYSTEM_NAMES = [
-    PROJECT_ROOT / "models" / "marts" / "products" / "product_segments.sql",
-    PROJECT_ROOT / "models" / "marts" / "products" / "product_segment_summary.sql",
-    PROJECT_ROOT / "tests" / "dbt" / "assert_product_runs_end_in_final_taxonomies.sql",
-]
 
 
 def utc(*args: int) -> dt.datetime:
@@ -500,11 +492,3 @@ def test_run_stage_accepted_values_are_the_defined_stages():
     [accepted] = [t["accepted_values"] for t in stage["data_tests"] if isinstance(t, dict)]
 
     assert tuple(accepted["arguments"]["values"]) == PRODUCT_RUN_STAGES
-
-
-@pytest.mark.parametrize("path", SQL_USING_SYSTEM_NAMES, ids=lambda path: Path(path).stem)
-def test_sql_spells_the_system_segments_as_defined(path):
-    names = set(re.findall(r"'(__[A-Z_]+__)'", path.read_text()))
-
-    assert names
-    assert names <= {UNASSIGNED_SEGMENT, OUT_OF_SCOPE_SEGMENT}
