@@ -42,8 +42,8 @@ def write_export(path: Path, lines: int, seed: int = 42) -> int:
             order += 1
             customer = rng.randrange(customers)
             moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start + rng.randrange(366 * 86_400)))
-            for _ in range(min(rng.randint(1, 4), lines - written)):
-                cents = rng.randrange(100, 50_000)
+            # The lines of an order differ in amount, so the file has no exact duplicate lines.
+            for cents in rng.sample(range(100, 50_000), min(rng.randint(1, 4), lines - written)):
                 chunk.append(f"C{customer:08d},{moment},{cents // 100}.{cents % 100:02d},O{order:09d}\n")
                 written += 1
             if len(chunk) >= 100_000:
