@@ -15,32 +15,30 @@ every line (orders, duplicate lines, an order's total) is then computed on those
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from python_jobs.ingest.checked_csv import MAX_ID_CHARACTERS, CheckedCsv, control_character
+from python_jobs.ingest.checked_csv import CheckedCsv
 from python_jobs.ingest.raw_loading import LoadError, replace_raw_tables
+from python_jobs.ingest.transaction_lines import CHUNK_LINES, MAX_AMOUNT, MAX_QUANTITY, LineValues
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import RAW_TABLES
 
-__all__ = ["LoadError", "TransactionColumns", "check_transactions", "read_transactions", "write_transactions"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_QUANTITY",
+    "LoadError",
+    "TransactionColumns",
+    "check_transactions",
+    "read_transactions",
+    "write_transactions",
+]
 
-# The warehouse keeps money as numeric(18, 2) and the raw tables as double precision: up to 10^12 an amount
-# keeps its cents exactly through the double, and even thousands of such amounts summed still fit numeric(18, 2).
-MAX_AMOUNT = Decimal("999999999999.99")
 ON_DUPLICATE = ("error", "keep", "drop")
-# Quantities are counts: a 32-bit range, so that even their sums over many lines stay in the warehouse's bigint.
-MAX_QUANTITY = 2**31 - 1
-_CHUNK_LINES = 65_536
-# Exports repeat dates and amounts a lot (a date-only export has a few hundred distinct dates): parse each once.
-_CACHE_SIZE = 8_192
-_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -81,150 +79,23 @@ class CheckedTransactions:
     duplicates: DuplicateLines
 
 
-def _parse_timestamp(value: str, date_format: str | None) -> dt.datetime:
-    parsed = dt.datetime.strptime(value, date_format) if date_format else dt.datetime.fromisoformat(value)
-    # A time without a zone is taken as UTC, the warehouse's zone.
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
-
-
-def _check_id(source: CheckedCsv, line: int, column: str, value: str, what: str) -> None:
-    if not value:
-        raise source.error(line, column, f"empty {what}")
-    if len(value) > MAX_ID_CHARACTERS:
-        raise source.error(
-            line, column, f"{what} of {len(value):,} characters, longer than the {MAX_ID_CHARACTERS} allowed"
-        )
-    if (control := control_character(value)) is not None:
-        raise source.error(line, column, f"{what} {value[:40]!r} holds a control character ({control})")
-
-
-class _LineParser:
-    """Checks one line's values and collects them, a chunk of lines at a time, into Arrow tables."""
-
-    def __init__(self, source: CheckedCsv, columns: TransactionColumns, date_format: str | None) -> None:
-        self.source, self.columns, self.date_format = source, columns, date_format
-        position = source.position
-        self.customer_at, self.date_at, self.amount_at = (
-            position[columns.customer],
-            position[columns.date],
-            position[columns.amount],
-        )
-        self.order_at = position[columns.order] if columns.order else None
-        self.quantity_at = position[columns.quantity] if columns.quantity else None
-        self.dates: dict[str, dt.datetime] = {}
-        self.amounts: dict[str, float] = {}
-        self._reset()
-
-    def _reset(self) -> None:
-        self.lines: list[int] = []
-        self.item_ids: list[str] = []
-        self.order_ids: list[str] = []
-        self.customers: list[str] = []
-        self.times: list[dt.datetime] = []
-        self.values: list[float] = []
-        self.quantities: list[int] = []
-        self.fingerprints: list[int] = []
-
-    def date(self, line: int, raw: str) -> dt.datetime:
-        try:
-            return _parse_timestamp(raw, self.date_format)
-        except (ValueError, OverflowError):
-            fmt = self.date_format
-            expected = f"format {fmt!r}" if fmt else "ISO 8601 (or pass --date-format)"
-            raise self.source.error(
-                line, self.columns.date, f"cannot parse date {raw!r} as {expected}"
-            ) from None
-
-    def amount(self, line: int, raw: str) -> float:
-        column = self.columns.amount
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise self.source.error(line, column, f"cannot parse amount {raw!r} as a number") from None
-        if not value.is_finite():
-            raise self.source.error(line, column, f"amount {raw!r} is not a finite number")
-        if abs(value) > MAX_AMOUNT:
-            raise self.source.error(
-                line, column, f"amount {raw!r} is beyond the largest the warehouse stores (±{MAX_AMOUNT:,})"
-            )
-        return float(value)
-
-    def quantity(self, line: int, raw: str) -> int:
-        column = self.columns.quantity or ""
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.source.error(line, column, f"cannot parse quantity {raw!r} as an integer") from None
-        if abs(value) > MAX_QUANTITY:
-            raise self.source.error(
-                line, column, f"quantity {raw!r} is beyond the largest allowed ({MAX_QUANTITY:,})"
-            )
-        return value
-
-    def add(self, line: int, fields: list[str]) -> None:
-        columns, source = self.columns, self.source
-        customer_id = fields[self.customer_at].strip()
-        _check_id(source, line, columns.customer, customer_id, "customer id")
-        raw_date = fields[self.date_at].strip()
-        ordered_at = self.dates.get(raw_date)
-        if ordered_at is None:
-            if len(self.dates) >= _CACHE_SIZE:
-                self.dates.clear()
-            ordered_at = self.dates[raw_date] = self.date(line, raw_date)
-        raw_amount = fields[self.amount_at].strip()
-        amount = self.amounts.get(raw_amount)
-        if amount is None:
-            if len(self.amounts) >= _CACHE_SIZE:
-                self.amounts.clear()
-            amount = self.amounts[raw_amount] = self.amount(line, raw_amount)
-        quantity = 1 if self.quantity_at is None else self.quantity(line, fields[self.quantity_at].strip())
-        if self.order_at is None:
-            order_id = f"line-{line}"
-        else:
-            order_id = fields[self.order_at].strip()
-            _check_id(source, line, columns.order or "", order_id, "order id")
-
-        self.lines.append(line)
-        self.item_ids.append(f"{order_id}#{line}")
-        self.order_ids.append(order_id)
-        self.customers.append(customer_id)
-        self.times.append(ordered_at)
-        self.values.append(amount)
-        self.quantities.append(quantity)
-        self.fingerprints.append(hash(tuple(fields)))
-
-    def take_chunk(self) -> pa.Table:
-        chunk = pa.table(
-            {
-                "line": pa.array(self.lines, pa.int64()),
-                "order_item_id": pa.array(self.item_ids, pa.string()),
-                "order_id": pa.array(self.order_ids, pa.string()),
-                "customer_id": pa.array(self.customers, pa.string()),
-                "ordered_at": pa.array(self.times, _TIMESTAMP),
-                "amount": pa.array(self.values, pa.float64()),
-                "quantity": pa.array(self.quantities, pa.int64()),
-                "fingerprint": pa.array(self.fingerprints, pa.int64()),
-            }
-        )
-        self._reset()
-        return chunk
-
-
 def _constant(value: object, type_: pa.DataType, length: int) -> pa.ChunkedArray:
     """A column of one value, its chunks all views of one small buffer, so it costs no memory per row."""
-    block = pa.array([value] * min(length, _CHUNK_LINES), type_)
-    whole, rest = divmod(length, _CHUNK_LINES)
+    block = pa.array([value] * min(length, CHUNK_LINES), type_)
+    whole, rest = divmod(length, CHUNK_LINES)
     return pa.chunked_array([block] * whole + ([block.slice(0, rest)] if rest else []), type_)
 
 
 def _read_lines(source: CheckedCsv, columns: TransactionColumns, date_format: str | None) -> pa.Table:
-    parser = _LineParser(source, columns, date_format)
+    values = LineValues(
+        source, columns.customer, columns.date, columns.amount, columns.order, columns.quantity, date_format
+    )
     chunks: list[pa.Table] = []
     for line, fields in source:
-        parser.add(line, fields)
-        if len(parser.lines) >= _CHUNK_LINES:
-            chunks.append(parser.take_chunk())
-    chunks.append(parser.take_chunk())
+        values.add(line, fields)
+        if len(values) >= CHUNK_LINES:
+            chunks.append(values.take_chunk())
+    chunks.append(values.take_chunk())
     return pa.concat_tables(chunks)
 
 
