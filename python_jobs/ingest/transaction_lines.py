@@ -24,7 +24,7 @@ from python_jobs.ingest.checked_csv import MAX_ID_CHARACTERS, CheckedCsv, contro
 MAX_AMOUNT = Decimal("999999999999.99")
 # Quantities are counts: a 32-bit range, so that even their sums over many lines stay in the warehouse's bigint.
 MAX_QUANTITY = 2**31 - 1
-CHUNK_LINES = 65_536
+CHUNK_LINES = 16_384
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
