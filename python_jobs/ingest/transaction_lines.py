@@ -66,6 +66,9 @@ class LineValues:
         }
         self.at = {key: source.position[name] for key, name in self.names.items() if name}
         self.dates: dict[str, dt.datetime] = {}
+        self._ones = pa.array(
+            np.ones(CHUNK_LINES, np.int64)
+        )  # the quantity without a column: one buffer for all
         self._reset()
 
     def _reset(self) -> None:
@@ -215,7 +218,7 @@ class LineValues:
                 "customer_id": raw["customer"],
                 "ordered_at": times,
                 "amount": amounts,
-                "quantity": quantities if quantities is not None else pa.array(np.ones(len(lines), np.int64)),
+                "quantity": quantities if quantities is not None else self._ones.slice(0, len(lines)),
                 "fingerprint": pa.array(self.fingerprints, pa.int64()),
             }
         )
