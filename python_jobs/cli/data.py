@@ -46,7 +46,9 @@ def generate_data(customers: int, seed: int, target: str) -> None:
 @click.option("--date-col", required=True, help="Column holding the transaction date or time.")
 @click.option("--amount-col", required=True, help="Column holding the amount paid.")
 @click.option("--order-col", help="Column holding the order id; lines sharing it make one order.")
-@click.option("--quantity-col", help="Column holding the quantity (1 when absent).")
+@click.option(
+    "--quantity-col", help="Column holding the quantity, an integer within ±2,147,483,647 (1 when absent)."
+)
 @click.option(
     "--date-format",
     help="strptime format of the dates, e.g. '%d/%m/%Y %H:%M'. Default: ISO 8601. Times without a zone are UTC.",
