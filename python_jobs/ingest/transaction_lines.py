@@ -158,7 +158,21 @@ class LineValues:
     def _dates_in_arrow(self, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
         """The plain ISO times converted; returns (timestamps with zeros where not plain, plain mask)."""
         if self.date_format:
-            return pa.array(np.zeros(len(raw), np.int64)).cast(TIMESTAMP), pa.array(np.zeros(len(raw), bool))
+            # strptime in Python, once per distinct value of the chunk; values that fail go the Python way.
+            distinct, micros = [], []
+            for value in pc.unique(raw).to_pylist():
+                try:
+                    parsed = parse_timestamp(value, self.date_format)
+                except (ValueError, OverflowError):
+                    continue
+                distinct.append(value)
+                micros.append((parsed - _EPOCH) // _ONE_MICROSECOND)
+            position = pc.index_in(raw, pa.array(distinct, pa.string()))
+            found = pc.is_valid(position)
+            times = pa.array(micros, pa.int64()).take(pc.fill_null(position, 0)) if micros else None
+            if times is None:
+                times = pa.array(np.zeros(len(raw), np.int64))
+            return times.cast(TIMESTAMP), found
         naive = pc.match_substring_regex(raw, _PLAIN_NAIVE_TIME)
         zoned = pc.match_substring_regex(raw, _PLAIN_ZONED_TIME)
         filler = pa.scalar("1970-01-01")
