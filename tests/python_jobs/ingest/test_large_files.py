@@ -94,3 +94,13 @@ def test_memory_grows_with_the_values_kept_not_with_python_objects_per_line(tmp_
     assert measured["lines"] == 400_000
     print(f"peak growth {measured['growth'] / size:.1f} times the file")
     assert measured["growth"] < 6 * size, f"{measured['growth'] / size:.1f} times the file"
+
+
+def test_bench_load_loads_its_generated_file_and_measures_the_process(duckdb_warehouse):
+    from python_jobs.bench.loading import report, run_bench
+
+    run = run_bench(2_000, seed=1, target="local", echo=lambda _: None)
+
+    assert "Loaded 2,000 lines as" in run.output
+    assert run.peak_bytes > 10 * 2**20  # a Python process with pyarrow and DuckDB, at least
+    assert "segments bench-load: 2,000 lines" in report(run, "local")
