@@ -4,7 +4,7 @@
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
 - `products`: product-segmentation run|show;
-- `bench`: bench, bench-llm.
+- `bench`: bench, bench-llm, bench-load.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
 so `segments --help` stays quick.
@@ -41,6 +41,7 @@ for command in (
     products.product_segmentation_group,
     bench.bench_command,
     bench.bench_llm_command,
+    bench.bench_load_command,
 ):
     main.add_command(command)
 

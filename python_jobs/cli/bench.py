@@ -1,4 +1,5 @@
-"""`segments bench` and `segments bench-llm`: the benchmarks of customer and product segmentation."""
+"""`segments bench`, `bench-llm` and `bench-load`: the benchmarks of customer and product segmentation, and of
+loading a transactions file."""
 
 from __future__ import annotations
 
@@ -91,3 +92,26 @@ def bench_llm_command(
         products, delay, concurrency, batch_size, refine_batch_size, offline_products, target, echo=click.echo
     )
     click.echo(report)
+
+
+@click.command("bench-load")
+@click.option(
+    "--lines",
+    type=click.IntRange(min=1),
+    default=4_200_000,
+    show_default=True,
+    help="Order lines in the generated export (4,200,000 make about 200 MB).",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated file.")
+@target_option
+def bench_load_command(lines: int, seed: int, target: str) -> None:
+    """Time `segments load-transactions --order-col` on a generated export, with its peak memory.
+
+    The export (customer, time, amount, order id; about 2.5 lines an order) is written to a temporary folder,
+    then loaded by a child process into a fresh DuckDB file (`--target local`) or a fresh, temporary PostgreSQL
+    database (`--target postgres`). Prints the load's wall time and the peak resident memory of the load
+    process and its children, sampled every 50 ms.
+    """
+    from python_jobs.bench.loading import report, run_bench
+
+    click.echo(report(run_bench(lines, seed, target, echo=click.echo), target))

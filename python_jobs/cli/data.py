@@ -46,12 +46,22 @@ def generate_data(customers: int, seed: int, target: str) -> None:
 @click.option("--date-col", required=True, help="Column holding the transaction date or time.")
 @click.option("--amount-col", required=True, help="Column holding the amount paid.")
 @click.option("--order-col", help="Column holding the order id; lines sharing it make one order.")
-@click.option("--quantity-col", help="Column holding the quantity (1 when absent).")
+@click.option(
+    "--quantity-col", help="Column holding the quantity, an integer within ±2,147,483,647 (1 when absent)."
+)
 @click.option(
     "--date-format",
     help="strptime format of the dates, e.g. '%d/%m/%Y %H:%M'. Default: ISO 8601. Times without a zone are UTC.",
 )
 @click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
+@click.option(
+    "--on-duplicate",
+    type=click.Choice(["error", "keep", "drop"]),
+    default="error",
+    show_default=True,
+    help="What to do with exact duplicate lines (every field equal once unquoted): refuse the file naming the "
+    "first two, load them all, or load each once.",
+)
 @target_option
 def load_transactions(
     file: Path,
@@ -62,30 +72,40 @@ def load_transactions(
     quantity_col: str | None,
     date_format: str | None,
     delimiter: str,
+    on_duplicate: str,
     target: str,
 ) -> None:
     """Load a transactions CSV (a real shop export) into the raw orders, replacing what was there.
 
-    The file is checked whole first: a missing column, an unparseable date or amount or an empty customer id
-    refuses it with the file, line and column named, and nothing is written. Then `segments build`.
+    The file (UTF-8, a byte order mark allowed) is checked whole first: a missing column, a wrong field count,
+    a quote left open, an unparseable date or amount or an empty customer id refuses it with the file, line
+    and column named, and nothing is written. So does a value the warehouse cannot store: an amount (or an
+    order's total) beyond ±999,999,999,999.99, a customer or order id longer than 256 characters or holding a
+    control character, a NUL character anywhere, or a line break inside a value. Lines are the file's physical
+    lines. Then `segments build`.
     """
     from python_jobs.ingest.raw_loading import LoadError
     from python_jobs.ingest.transactions import (
         TransactionColumns,
-        read_transactions,
+        check_transactions,
         write_transactions,
     )
 
     columns = TransactionColumns(customer_col, date_col, amount_col, order_col, quantity_col)
     try:
-        tables = read_transactions(file, columns, date_format=date_format, delimiter=delimiter)
+        checked = check_transactions(
+            file, columns, date_format=date_format, delimiter=delimiter, on_duplicate=on_duplicate
+        )
     except LoadError as error:
         raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    tables = checked.tables
     counts = write_transactions(Warehouse.from_profile(target), tables)
     click.echo(
         f"Loaded {tables['order_items'].num_rows:,} lines as {tables['orders'].num_rows:,} orders "
         f"from {file} into raw.orders and raw.order_items."
     )
+    if checked.duplicates.groups:
+        click.echo(f"{checked.duplicates.describe()}.")
     others = {name: count for name, count in counts.items() if name not in tables and count}
     if others:
         kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
@@ -115,9 +135,10 @@ def load_products_command(
 ) -> None:
     """Load a product catalogue CSV into raw.products, replacing what was there.
 
-    The file is checked whole first: a missing column, a product id that is not an integer or appears twice, an
-    empty title or an unparseable price refuses it with the file, line and column named, and nothing is
-    written. Then `segments build`.
+    The file (UTF-8, a byte order mark allowed) is checked whole first: a missing column, a wrong field count,
+    a quote left open, a product id that is not an integer or appears twice, an empty title, an unparseable
+    price or one beyond 999,999,999,999.99, or a NUL character refuses it with the file, line and column named,
+    and nothing is written. Only the description may span lines, 50 at most. Then `segments build`.
     """
     from python_jobs.ingest.products import PRODUCTS_TABLE, ProductColumns, read_products, write_products
     from python_jobs.ingest.raw_loading import LoadError
