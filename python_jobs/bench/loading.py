@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_jobs.bench.customers import _descendants, _rss_bytes
+from python_jobs.bench.memory import process_tree, rss_bytes
 from python_jobs.warehouse.connection import Warehouse
 
 HEADER = "customer_id,ordered_at,amount,order_id"
@@ -66,7 +66,7 @@ class _PeakTreeMemory:
     def _sample(self) -> None:
         while not self._stop.is_set():
             if os.path.isdir("/proc"):
-                total = sum(_rss_bytes(pid) for pid in _descendants(self.pid))
+                total = sum(rss_bytes(pid) for pid in process_tree(self.pid))
                 self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
 
