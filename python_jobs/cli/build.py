@@ -9,6 +9,8 @@ import click
 
 from python_jobs.cli.data import generate_data
 from python_jobs.cli.options import observation_end_callback, target_option
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.locks import writing
 
 DEMO_CUSTOMERS = 3_000
 
@@ -33,7 +35,8 @@ def _build(observation_end: str | None, target: str) -> None:
     from python_jobs.warehouse.build import format_report, run_build
 
     started = time.perf_counter()
-    report = run_build(target, observation_end=observation_end, echo=click.echo)
+    with writing(Warehouse.from_profile(target), "segments build"):
+        report = run_build(target, observation_end=observation_end, echo=click.echo)
     click.echo(format_report(report))
     click.echo(f"Total {time.perf_counter() - started:.1f}s.")
     if not report.ok:
@@ -46,8 +49,9 @@ def _build(observation_end: str | None, target: str) -> None:
 @target_option
 def demo(customers: int, seed: int, target: str) -> None:
     """Generate a small demo data set and build everything on it."""
-    generate_data(customers, seed, target)
-    _build(None, target)
+    with writing(Warehouse.from_profile(target), "segments demo"):
+        generate_data(customers, seed, target)
+        _build(None, target)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -57,5 +61,6 @@ def dbt(dbt_args: tuple[str, ...], target: str) -> None:
     """Run any dbt command through dbt-py with this project's profile, e.g. `segments dbt -- docs generate`."""
     from python_jobs.warehouse.dbt_runner import run_dbt
 
-    run = run_dbt(list(dbt_args), target=target, echo=click.echo)
+    with writing(Warehouse.from_profile(target), "segments dbt"):
+        run = run_dbt(list(dbt_args), target=target, echo=click.echo)
     sys.exit(run.returncode)

@@ -14,6 +14,7 @@ import click
 
 from python_jobs.cli.options import target_option
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
+from python_jobs.warehouse.locks import writing
 
 if TYPE_CHECKING:
     from python_jobs.product_segmentation.job import RunProgress
@@ -190,17 +191,18 @@ def run_command(
         raise click.UsageError(str(error)) from None
     display = ProgressDisplay()
     try:
-        run_id = segment_products(
-            warehouse,
-            category,
-            selected,
-            config,
-            SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
-            archive_root=archive_root,
-            resume_run_id=resume_run_id,
-            echo=display.echo,
-            on_progress=display,
-        )
+        with writing(warehouse, "segments product-segmentation run"):
+            run_id = segment_products(
+                warehouse,
+                category,
+                selected,
+                config,
+                SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
+                archive_root=archive_root,
+                resume_run_id=resume_run_id,
+                echo=display.echo,
+                on_progress=display,
+            )
     except (ProductSegmentationError, WarehouseError) as error:
         display.finish()
         raise click.ClickException(str(error)) from None
@@ -241,7 +243,7 @@ def _stored_provider(
     """A resumed run keeps its provider and model unless told otherwise: they are part of every cache key."""
     from python_jobs.product_segmentation import tables
 
-    with warehouse.session() as session:
+    with warehouse.session(read_only=True) as session:
         run = tables.fetch_run(session, run_id)
     stored = (run or {}).get("llm_config") or {}
     provider = provider or stored.get("provider")

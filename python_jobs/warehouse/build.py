@@ -244,7 +244,7 @@ def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: in
     """Row counts of the headline tables, and a few rows of every test that warned or failed."""
     problems = [p for o in report.outcomes if o.dbt_run for p in o.dbt_run.problems()]
     try:
-        with warehouse.session() as session:
+        with warehouse.session(read_only=True) as session:
             for table in SUMMARY_TABLES:
                 schema, name = table.split(".")
                 if session.table_exists(schema, name):
