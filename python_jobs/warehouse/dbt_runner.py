@@ -95,6 +95,7 @@ def run_dbt(
     env = dict(os.environ)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["NO_COLOR"] = "1"
+    env["DBT_USE_COLORS"] = "false"
     results_file = target_path(target) / "run_results.json"
     started = time.time()
     with _warehouse_access(target, command):
