@@ -31,6 +31,7 @@ FAILURE_TAIL_LINES = 20
 
 @dataclass(frozen=True)
 class NodeResult:
+    index: int
     total: int
     status: str
     text: str
@@ -42,7 +43,9 @@ def parse_result_line(line: str) -> NodeResult | None:
     if not match or match["status"] == "START":
         return None
     rest = _DOTS.sub(" ", _TIMING.sub("", match["rest"])).strip()
-    return NodeResult(int(match["total"]), match["status"], f"{match['status']} {rest}".strip())
+    return NodeResult(
+        int(match["index"]), int(match["total"]), match["status"], f"{match['status']} {rest}".strip()
+    )
 
 
 class StepProgress:
@@ -76,7 +79,9 @@ class DbtOutput:
             self.progress.line(f"    {line}")
         if result is None:
             return
-        self.done += 1
+        # dbt numbers its nodes; results come back out of order across threads, and not every number gets a
+        # result line, so the highest number seen is how far the step has got.
+        self.done = max(self.done, result.index)
         self.total = max(self.total, result.total)
         self.progress.nodes(self.done, self.total)
         if result.status in NOTABLE_STATUSES and not self.verbose:
@@ -107,9 +112,12 @@ class PlainProgress(StepProgress):
         self.echo(f"\n[{number}/{total}] {description}")
 
     def nodes(self, done: int, total: int) -> None:
+        first = not self._total
         self._done, self._total = done, total
         now = time.monotonic()
-        if now - self._last_line >= self.every_seconds and done < total:
+        if first:  # dbt's own start-up (a few seconds) is not the step's progress: count from its first node
+            self._last_line = now
+        elif now - self._last_line >= self.every_seconds and done < total:
             self._last_line = now
             self.echo(f"  … {done} of {total} nodes, {now - self._started:.1f}s")
 
