@@ -64,7 +64,7 @@ class LiveProgress(StepProgress):
     def end_step(self, ok: bool, seconds: float) -> None:
         if self._task is None:
             return
-        nodes = f"{self._done}/{self._total} nodes" if self._total else ""
+        nodes = f"{self._done} nodes" if self._total else ""
         mark = "[green]ok[/green]" if ok else "[bold red]FAILED[/bold red]"
         self._progress.update(
             self._task,
