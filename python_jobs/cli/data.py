@@ -9,6 +9,7 @@ import click
 
 from python_jobs.cli.options import target_option
 from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.locks import writing
 
 
 @click.command()
@@ -31,10 +32,11 @@ def generate_data(customers: int, seed: int, target: str) -> None:
 
     warehouse = Warehouse.from_profile(target)
     started = time.perf_counter()
-    click.echo(f"Generating {customers:,} customers (seed {seed})…")
-    tables = generate_raw_tables(customers, seed=seed)
-    click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
-    counts = write_raw_tables(warehouse, tables)
+    with writing(warehouse, "segments generate"):
+        click.echo(f"Generating {customers:,} customers (seed {seed})…")
+        tables = generate_raw_tables(customers, seed=seed)
+        click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
+        counts = write_raw_tables(warehouse, tables)
     for name, count in counts.items():
         click.echo(f"  raw.{name:<20} {count:>12,} rows")
     click.echo(f"Done in {time.perf_counter() - started:.1f}s.")
@@ -99,7 +101,9 @@ def load_transactions(
     except LoadError as error:
         raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
     tables = checked.tables
-    counts = write_transactions(Warehouse.from_profile(target), tables)
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments load-transactions"):
+        counts = write_transactions(warehouse, tables)
     click.echo(
         f"Loaded {tables['order_items'].num_rows:,} lines as {tables['orders'].num_rows:,} orders "
         f"from {file} into raw.orders and raw.order_items."
@@ -155,7 +159,9 @@ def load_products_command(
         table = read_products(file, columns, delimiter=delimiter)
     except LoadError as error:
         raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
-    counts = write_products(Warehouse.from_profile(target), table)
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments load-products"):
+        counts = write_products(warehouse, table)
     click.echo(f"Loaded {table.num_rows:,} products from {file} into raw.{PRODUCTS_TABLE}.")
     others = {name: count for name, count in counts.items() if name != PRODUCTS_TABLE and count}
     if others:

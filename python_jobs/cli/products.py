@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from python_jobs.cli.options import target_option
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
+from python_jobs.warehouse.locks import writing
 
 if TYPE_CHECKING:
     from python_jobs.product_segmentation.job import RunProgress
@@ -45,12 +46,13 @@ def _product_ids_option(_ctx: click.Context, _param: click.Parameter, value: str
 
 
 class ProgressDisplay:
-    """A live bar on a terminal (one line redrawn with \\r); plain lines when the output is a file or a pipe."""
+    """A live bar on a terminal (rich); plain, throttled lines when the output is a file or a pipe."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty()
-        self._drawn = False
+        self._bar: Any = None
+        self._task: Any = None
         self._last_stage = ""
         self._last_step = -1.0
 
@@ -64,37 +66,52 @@ class ProgressDisplay:
         self._last_stage = progress.stage
 
     def echo(self, text: str) -> None:
-        """A message line that does not get mixed up with the bar."""
-        self.clear()
-        click.echo(text)
+        """A message line, printed above the bar while there is one."""
+        if self._bar is not None:
+            from rich.text import Text
 
-    def clear(self) -> None:
-        if self._drawn:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
-            self._drawn = False
+            self._bar.console.print(Text(text), soft_wrap=True)
+        else:
+            click.echo(text)
 
     def finish(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
     def _draw(self, progress: RunProgress) -> None:
-        filled = int(progress.percent / 100 * BAR_WIDTH)
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {self._line(progress)}   ")
-        self.stream.flush()
-        self._drawn = True
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description:<13}"),
+                BarColumn(bar_width=BAR_WIDTH),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(progress.stage, total=100.0, detail="")
+        self._bar.update(
+            self._task, completed=progress.percent, description=progress.stage, detail=self._detail(progress)
+        )
 
     @staticmethod
-    def _line(progress: RunProgress) -> str:
+    def _detail(progress: RunProgress) -> str:
         return (
-            f"{progress.percent:5.1f}%  {progress.stage:<13} calls {progress.calls_done}/{progress.calls_total}  "
+            f"calls {progress.calls_done}/{progress.calls_total}  "
             f"(extraction {progress.seg_batches_done}/{progress.seg_batches_total}, "
             f"merges {progress.con_batches_done}/{progress.con_batches_total}, "
             f"refinement {progress.ref_batches_done}/{progress.ref_batches_total})"
         )
+
+    @classmethod
+    def _line(cls, progress: RunProgress) -> str:
+        return f"{progress.percent:5.1f}%  {progress.stage:<13} {cls._detail(progress)}"
 
 
 class _RunByDefault(click.Group):
@@ -191,22 +208,23 @@ def run_command(
         raise click.UsageError(str(error)) from None
     display = ProgressDisplay()
     try:
-        if resume_run_id is not None:
-            run_id = resume_run(
-                warehouse, resume_run_id, config, archive_root, echo=display.echo, on_progress=display
-            )
-        else:
-            assert category is not None  # _selected_products insists on it
-            run_id = start_run(
-                warehouse,
-                category,
-                selected,
-                config,
-                SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
-                archive_root,
-                echo=display.echo,
-                on_progress=display,
-            )
+        with writing(warehouse, "segments product-segmentation run"):
+            if resume_run_id is not None:
+                run_id = resume_run(
+                    warehouse, resume_run_id, config, archive_root, echo=display.echo, on_progress=display
+                )
+            else:
+                assert category is not None  # _selected_products insists on it
+                run_id = start_run(
+                    warehouse,
+                    category,
+                    selected,
+                    config,
+                    SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size),
+                    archive_root,
+                    echo=display.echo,
+                    on_progress=display,
+                )
     except (ProductSegmentationError, WarehouseError) as error:
         display.finish()
         raise click.ClickException(str(error)) from None
@@ -247,7 +265,7 @@ def _stored_provider(
     """A resumed run keeps its provider and model unless told otherwise: they are part of every cache key."""
     from python_jobs.product_segmentation import tables
 
-    with warehouse.session() as session:
+    with warehouse.session(read_only=True) as session:
         run = tables.fetch_run(session, run_id)
     stored = (run or {}).get("llm_config") or {}
     provider = provider or stored.get("provider")

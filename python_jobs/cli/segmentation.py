@@ -6,6 +6,7 @@ import click
 
 from python_jobs.cli.options import target_option
 from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.locks import writing
 
 
 @click.group("run")
@@ -68,7 +69,9 @@ def cluster_customers_command(
         bootstrap_resamples=bootstrap_resamples,
         workers=workers,
     )
-    run_id = cluster_customers(Warehouse.from_profile(target), params, echo=click.echo)
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments run cluster-customers"):
+        run_id = cluster_customers(warehouse, params, echo=click.echo)
     click.echo(f"Run {run_id} succeeded.")
 
 

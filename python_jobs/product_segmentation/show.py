@@ -20,8 +20,6 @@ from python_jobs.product_segmentation.tables import FINAL_STAGE
 from python_jobs.warehouse.connection import Warehouse
 
 SHOWN_STAGES = (FINAL_STAGE, "system", "init")
-# A run in progress holds its DuckDB file for a few milliseconds at a time; wait for those to pass.
-LOCK_WAIT_SECONDS = 10.0
 
 
 class RunNotFoundError(LookupError):
@@ -31,7 +29,7 @@ class RunNotFoundError(LookupError):
 def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     """The run's final taxonomy with product counts and its product -> taxonomy list, in the fixed JSON shape."""
     mark_abandoned_runs(warehouse)
-    with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
+    with warehouse.session(read_only=True) as session:
         run = tables.fetch_run(session, run_id)
         if run is None:
             raise RunNotFoundError(f"no product segmentation run {run_id!r}")
@@ -65,7 +63,7 @@ def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
 def run_header(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     """The run's row (JSON columns parsed), for the lines above the table."""
     mark_abandoned_runs(warehouse)
-    with tables.short_session(warehouse, LOCK_WAIT_SECONDS) as session:
+    with warehouse.session(read_only=True) as session:
         run = tables.fetch_run(session, run_id)
     if run is None:
         raise RunNotFoundError(f"no product segmentation run {run_id!r}")

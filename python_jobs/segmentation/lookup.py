@@ -134,7 +134,7 @@ def _pick(rows: list[dict[str, Any]], axis: str, feature: str, column: str) -> f
 def lookup_memberships(warehouse: Warehouse, customer_id: str) -> dict[str, Any]:
     """The customer's segment on every axis, with the membership strength, and where the answer came from."""
     customer_id = customer_id.strip()
-    with warehouse.session() as session:
+    with warehouse.session(read_only=True) as session:
         canonical = _canonical_id(session, customer_id)
         found = _from_mart(session, canonical) or _computed(session, canonical)
     if found is None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from python_jobs.warehouse.build_progress import DbtOutput, PlainProgress, StepProgress
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtRun, Echo, load_manifest, run_dbt
 from python_jobs.warehouse.jobs import JOBS, JobContext, JobFunction
@@ -184,37 +185,50 @@ def run_build(
     observation_end: str | None = None,
     echo: Echo = print,
     jobs: dict[str, JobFunction] | None = None,
+    progress: StepProgress | None = None,
+    verbose: bool = False,
 ) -> BuildReport:
-    """Plan from the manifest, then run every step in order; stop at the first failed step."""
+    """Plan from the manifest, then run every step in order; stop at the first failed step.
+
+    Progress goes to `progress` (default: plain lines through `echo`): one line per step, dbt's warnings and
+    errors, and the jobs' own lines; `verbose` adds every line dbt prints.
+    """
     registry = JOBS if jobs is None else jobs
     dbt_vars = {"observation_end": observation_end} if observation_end else {}
     warehouse = Warehouse.from_profile(target)
     report = BuildReport(target=target)
+    progress = progress or PlainProgress(echo)
 
     _ensure_on_demand_tables(warehouse)
-    echo(f"Planning the build from dbt's manifest ({warehouse.describe()})")
+    progress.line(f"Planning the build from dbt's manifest ({warehouse.describe()})")
     steps = plan_build(load_manifest(target, dbt_vars))
     missing = [s.job for s in steps if isinstance(s, JobStep) and s.job not in registry]
     if missing:
         raise PlanError(f"the manifest names jobs that are not registered: {', '.join(missing)}")
 
-    for number, step in enumerate(steps, start=1):
-        echo(f"\n[{number}/{len(steps)}] {step.description}")
-        started = time.perf_counter()
-        if isinstance(step, DbtStep):
-            dbt_run = run_dbt(
-                step.command(), target=target, dbt_vars=dbt_vars, echo=lambda line: _echo_dbt_line(line, echo)
-            )
-            outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
-        else:
-            try:
-                registry[step.job](JobContext(warehouse=warehouse, dbt_vars=dbt_vars, echo=echo))
-                outcome = StepOutcome(step, True, time.perf_counter() - started)
-            except Exception as error:
-                outcome = StepOutcome(step, False, time.perf_counter() - started, error=str(error))
-        report.outcomes.append(outcome)
-        if not outcome.ok:
-            break
+    try:
+        for number, step in enumerate(steps, start=1):
+            progress.start_step(number, len(steps), step.description)
+            started = time.perf_counter()
+            if isinstance(step, DbtStep):
+                output = DbtOutput(progress, verbose=verbose)
+                dbt_run = run_dbt(step.command(), target=target, dbt_vars=dbt_vars, echo=output)
+                outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
+                if not dbt_run.ok and not verbose:
+                    for line in output.failure_lines():
+                        progress.line(f"    {line}")
+            else:
+                try:
+                    registry[step.job](JobContext(warehouse=warehouse, dbt_vars=dbt_vars, echo=progress.line))
+                    outcome = StepOutcome(step, True, time.perf_counter() - started)
+                except Exception as error:
+                    outcome = StepOutcome(step, False, time.perf_counter() - started, error=str(error))
+            progress.end_step(outcome.ok, outcome.seconds)
+            report.outcomes.append(outcome)
+            if not outcome.ok:
+                break
+    finally:
+        progress.close()
 
     _collect_findings(report, warehouse)
     return report
@@ -234,17 +248,11 @@ def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
                 session.create_table(ML_SCHEMA, name, schema)
 
 
-def _echo_dbt_line(line: str, echo: Echo) -> None:
-    """dbt's result lines are the progress; its START lines only double the output."""
-    if " START " not in line:
-        echo(f"    {line}")
-
-
 def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:
     """Row counts of the headline tables, and a few rows of every test that warned or failed."""
     problems = [p for o in report.outcomes if o.dbt_run for p in o.dbt_run.problems()]
     try:
-        with warehouse.session() as session:
+        with warehouse.session(read_only=True) as session:
             for table in SUMMARY_TABLES:
                 schema, name = table.split(".")
                 if session.table_exists(schema, name):

@@ -13,7 +13,7 @@ import io
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,37 +152,55 @@ class Warehouse:
         return f"PostgreSQL {s['user']}@{s['host']}:{s['port']}/{s['dbname']}"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A connection whose work is committed at the end of the block, or rolled back on an error."""
-        if self.kind == "duckdb":
-            import duckdb
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A connection whose work is committed at the end of the block, or rolled back on an error.
 
-            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                # The profile's DuckDB settings (the memory limit) hold for the jobs as for dbt.
-                connection = duckdb.connect(str(self.duckdb_path), config=self.settings.get("settings", {}))
-            except duckdb.IOException as error:
-                raise WarehouseError(f"cannot open {self.describe()}: {error}") from error
-            session: Session = _DuckDBSession(connection)
-        elif self.kind == "postgres":
-            import psycopg2
+        `read_only=True` opens DuckDB read-only (any number of readers at once, never while a writer has the
+        file: a reader waits briefly, then says who is writing) and runs a read-only transaction on PostgreSQL.
+        A writing session on DuckDB waits for readers' short holds (see `python_jobs.warehouse.locks`).
+        """
+        with ExitStack() as stack:
+            if self.kind == "duckdb":
+                from python_jobs.warehouse.locks import duckdb_access
 
+                if read_only and not self.duckdb_path.exists():
+                    raise WarehouseError(
+                        f"there is no warehouse at {self.duckdb_path} yet: run `segments generate` or "
+                        "`segments demo` first"
+                    )
+                self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(duckdb_access(self.duckdb_path, read_only=read_only))
+                session: Session = _DuckDBSession(self._duckdb_connect(read_only))
+            elif self.kind == "postgres":
+                import psycopg2
+
+                try:
+                    connection = self.postgres_connection()
+                except psycopg2.OperationalError as error:
+                    raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
+                connection.set_session(readonly=read_only)
+                session = _PostgresSession(connection)
+            else:
+                raise WarehouseError(f"unsupported warehouse type {self.kind!r}")
             try:
-                connection = self.postgres_connection()
-            except psycopg2.OperationalError as error:
-                raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
-            session = _PostgresSession(connection)
-        else:
-            raise WarehouseError(f"unsupported warehouse type {self.kind!r}")
+                session.begin()
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    def _duckdb_connect(self, read_only: bool) -> Any:
+        import duckdb
+
+        # The profile's DuckDB settings (the memory limit) hold for the jobs as for dbt.
+        config = self.settings.get("settings", {})
         try:
-            session.begin()
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+            return duckdb.connect(str(self.duckdb_path), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            raise WarehouseError(f"cannot open {self.describe()}: {error}") from error
 
 
 class Session:

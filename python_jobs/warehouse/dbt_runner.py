@@ -11,7 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from python_jobs import PROJECT_ROOT
 from python_jobs.warehouse.connection import PROFILES_DIR
 
 Echo = Callable[[str], None]
+# dbt commands that write target/<target>/run_results.json.
+RESULT_COMMANDS = {"build", "run", "test", "seed", "snapshot"}
 
 
 class DbtError(RuntimeError):
@@ -91,27 +95,52 @@ def run_dbt(
     env = dict(os.environ)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["NO_COLOR"] = "1"
-    # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
-    process = subprocess.Popen(
-        [dbt_py_executable(), *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if echo is not None:
-            echo(line.rstrip("\n"))
-    returncode = process.wait()
-    run = DbtRun(args=list(command), returncode=returncode)
+    env["DBT_USE_COLORS"] = "false"
     results_file = target_path(target) / "run_results.json"
-    if command and command[0] in {"build", "run", "test", "seed"} and results_file.exists():
+    started = time.time()
+    with _warehouse_access(target, command):
+        # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
+        process = subprocess.Popen(
+            [dbt_py_executable(), *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if echo is not None:
+                echo(line.rstrip("\n"))
+        returncode = process.wait()
+    run = DbtRun(args=list(command), returncode=returncode)
+    # A run_results.json older than this command is an earlier command's: a dbt that failed before running
+    # anything writes none, and its step must not report someone else's counts.
+    if (
+        command
+        and command[0] in RESULT_COMMANDS
+        and results_file.exists()
+        and results_file.stat().st_mtime >= started
+    ):
         payload = json.loads(results_file.read_text())
         run.results = payload.get("results", [])
         run.elapsed_seconds = float(payload.get("elapsed_time", 0.0))
     return run
+
+
+@contextmanager
+def _warehouse_access(target: str, command: Sequence[str]) -> Iterator[None]:
+    """A dbt command that may open the DuckDB file holds it the way a writing session does, so a reader
+    polling meanwhile waits instead of making dbt fail. `parse` never opens it."""
+    from python_jobs.warehouse.connection import Warehouse
+    from python_jobs.warehouse.locks import duckdb_access
+
+    warehouse = Warehouse.from_profile(target)
+    if warehouse.kind != "duckdb" or (command and command[0] in {"parse", "--help", "--version"}):
+        yield
+        return
+    with duckdb_access(warehouse.duckdb_path, read_only=False):
+        yield
 
 
 def load_manifest(target: str, dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
