@@ -328,7 +328,7 @@ def mark_abandoned_runs(warehouse: Warehouse, echo: Echo | None = None) -> dict[
     with warehouse.session(read_only=True) as session:
         if not tables.tables_exist(session):
             return {}
-        if "heartbeat_at" not in session._columns(tables.ML_SCHEMA, tables.RUNS):
+        if "heartbeat_at" not in session.column_names(tables.ML_SCHEMA, tables.RUNS):
             return {}
         candidates = tables.fetch_unfinished_runs(session, FINISHED_STAGES)
     reasons: dict[str, str] = {}

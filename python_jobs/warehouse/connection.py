@@ -253,7 +253,7 @@ class Session:
         """Replace a table's rows (and its columns, if they changed) with `data`, in this transaction."""
         self.ensure_schema(schema)
         qualified = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-        if self.table_exists(schema, table) and self._columns(schema, table) == data.schema.names:
+        if self.table_exists(schema, table) and self.column_names(schema, table) == data.schema.names:
             self.execute(f"delete from {qualified}")
         else:
             self.drop_table(schema, table)
@@ -274,7 +274,8 @@ class Session:
     def drop_table(self, schema: str, table: str) -> None:
         self.execute(f"drop table if exists {quote_identifier(schema)}.{quote_identifier(table)}")
 
-    def _columns(self, schema: str, table: str) -> list[str]:
+    def column_names(self, schema: str, table: str) -> list[str]:
+        """The table's columns in order (none when it does not exist)."""
         rows = self.fetchall(
             "select column_name from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
