@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-CI_DATABASE = "segment_warehouse_ci"
-TEST_CUSTOMERS = "2000"
 # Packages installed only for data they ship, without their dependencies: `lifetimes` carries the CDNOW sample
 # the CLV tests reproduce the published BG/NBD and Gamma-Gamma estimates on.
 DATA_PACKAGES = ("lifetimes==0.11.3",)
@@ -72,19 +70,6 @@ def postgres_status() -> tuple[bool, str]:
     return result.returncode == 0, result.stdout.strip() or result.stderr.strip()
 
 
-def recreate_database(name: str) -> None:
-    script = (
-        "import psycopg2, os\n"
-        "c = psycopg2.connect(host=os.environ.get('PGHOST', '127.0.0.1'), "
-        "port=os.environ.get('PGPORT', '5432'), user=os.environ.get('PGUSER', 'postgres'), "
-        "password=os.environ.get('PGPASSWORD') or None, dbname=os.environ.get('PGDATABASE', 'postgres'))\n"
-        "c.autocommit = True\n"
-        f"c.cursor().execute('drop database if exists {name} with (force)')\n"
-        f"c.cursor().execute('create database {name}')\n"
-    )
-    subprocess.run([str(PYTHON), "-c", script], cwd=ROOT, check=True)
-
-
 def test() -> int:
     steps: list[tuple[str, bool]] = []
 
@@ -95,6 +80,16 @@ def test() -> int:
         print(f"--- {name}: {'passed' if ok else 'FAILED'} in {time.perf_counter() - started:.0f}s")
         steps.append((name, ok))
 
+    reachable, detail = postgres_status()
+    if not reachable:
+        print("\n" + "!" * 78)
+        print("!! PostgreSQL is NOT reachable: the PostgreSQL half of the suite will be SKIPPED.")
+        print(f"!! reason: {detail}")
+        print("!! Set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE to point at a server to run it.")
+        print("!" * 78)
+        if os.environ.get("SEGMENTS_REQUIRE_POSTGRES") == "1":
+            steps.append(("PostgreSQL reachable (SEGMENTS_REQUIRE_POSTGRES=1)", False))
+
     step("ruff check", [str(BIN / "ruff"), "check", "."])
     step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
     with tempfile.TemporaryDirectory(prefix="segments-lint-") as lint_dir:
@@ -104,42 +99,15 @@ def test() -> int:
             [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt"],
             env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
         )
-    step("pytest", [str(PYTHON), "-m", "pytest", "-q"])
-
-    with tempfile.TemporaryDirectory(prefix="segments-ci-") as ci_dir:
-        duckdb_env = {"SEGMENTS_DUCKDB_PATH": str(Path(ci_dir) / "ci.duckdb")}
-        segments = str(BIN / "segments")
-        step("DuckDB: generate", [segments, "generate", "--customers", TEST_CUSTOMERS], duckdb_env)
-        step("DuckDB: build (dbt models, data tests, unit tests)", [segments, "build"], duckdb_env)
-
-    reachable, detail = postgres_status()
-    if reachable:
-        recreate_database(CI_DATABASE)
-        pg_env = {"PGDATABASE": CI_DATABASE}
-        step(
-            "PostgreSQL: generate",
-            [segments, "generate", "--customers", TEST_CUSTOMERS, "--target", "postgres"],
-            pg_env,
-        )
-        step(
-            "PostgreSQL: build (dbt models, data tests, unit tests)",
-            [segments, "build", "--target", "postgres"],
-            pg_env,
-        )
-    else:
-        print("\n" + "!" * 78)
-        print("!! PostgreSQL is NOT reachable: the PostgreSQL half of the suite did NOT run.")
-        print(f"!! reason: {detail}")
-        print("!! Set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE to point at a server to run it.")
-        print("!" * 78)
-        if os.environ.get("SEGMENTS_REQUIRE_POSTGRES") == "1":
-            steps.append(("PostgreSQL reachable (SEGMENTS_REQUIRE_POSTGRES=1)", False))
+    # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
+    # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
+    step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"])
 
     banner("Summary")
     for name, ok in steps:
         print(f"  {'passed' if ok else 'FAILED'}  {name}")
     failed = sum(1 for _, ok in steps if not ok)
-    print(f"test steps: {len(steps) - failed} passed, {failed} failed")
+    print(f"steps: {len(steps) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import io
 
-from click.testing import CliRunner
 from rich.console import Console
 
-from python_jobs.cli import main
 from python_jobs.cli.build_display import LiveProgress, render_report
 from python_jobs.warehouse.build import BuildReport, DbtStep, JobStep, StepOutcome
 from python_jobs.warehouse.build_progress import DbtOutput, PlainProgress, parse_result_line
@@ -127,14 +125,12 @@ def test_on_a_terminal_each_step_is_a_live_line_and_the_summary_a_table():
         assert text in table
 
 
-def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(duckdb_warehouse):
-    runner = CliRunner()
-    assert runner.invoke(main, ["generate", "--customers", "300"]).exit_code == 0
-    result = runner.invoke(main, ["build"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert "\x1b" not in result.output
-    assert "\r" not in result.output
+def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(built_duckdb):
+    """The session's build, run by the real `segments build` with its output captured (tests/conftest.py)."""
+    output = built_duckdb.build_output
+    lines = output.splitlines()
+    assert "\x1b" not in output
+    assert "\r" not in output
     assert not any(" of 1" in line and "PASS" in line for line in lines)  # no dbt node lines
     assert [line for line in lines if line.startswith("[")] == [
         "[1/3] dbt build (everything upstream of the Python jobs)",
