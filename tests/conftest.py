@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -189,3 +190,22 @@ def built_copy(built: Built, tmp_path, monkeypatch) -> Iterator[Built]:
     finally:
         admin.cursor().execute(f"drop database if exists {name} with (force)")
         admin.close()
+
+
+def pytest_configure(config) -> None:
+    """Each xdist worker runs dbt with a target/ and logs/ of its own (a manifest is not for sharing)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        work = Path(tempfile.gettempdir()) / f"segments-dbt-{os.getpid()}-{worker}"
+        work.mkdir(parents=True, exist_ok=True)
+        os.environ["SEGMENTS_DBT_DIR"] = str(work)
+
+
+_BUILT_FIXTURES = {"built", "built_copy", "built_duckdb", "built_postgres"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Tests of the shared built warehouses run on one worker, so each target is built once."""
+    for item in items:
+        if _BUILT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("built_warehouses"))

@@ -65,8 +65,14 @@ def dbt_py_executable() -> str:
     return found
 
 
+def dbt_work_dir() -> Path:
+    """Where dbt writes its target/ and logs/: the project folder, or `$SEGMENTS_DBT_DIR` (so that several
+    processes, such as parallel test workers, can run dbt on the same project without sharing a manifest)."""
+    return Path(os.environ.get("SEGMENTS_DBT_DIR") or PROJECT_ROOT)
+
+
 def target_path(target: str) -> Path:
-    return PROJECT_ROOT / "target" / target
+    return dbt_work_dir() / "target" / target
 
 
 def run_dbt(
@@ -88,7 +94,7 @@ def run_dbt(
         "--target-path",
         str(target_path(target)),
         "--log-path",
-        str(PROJECT_ROOT / "logs"),
+        str(dbt_work_dir() / "logs"),
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]

@@ -307,7 +307,7 @@ def test_a_good_file_replaces_the_products_and_creates_the_other_raw_tables(tmp_
     with warehouse.session() as session:
         for name, schema in RAW_TABLES.items():
             assert session.table_exists(RAW_SCHEMA, name), name
-            assert session._columns(RAW_SCHEMA, name) == schema.names, name
+            assert session.column_names(RAW_SCHEMA, name) == schema.names, name
             expected = 1 if name == "products" else 0
             assert session.fetchone(f"select count(*) from {RAW_SCHEMA}.{name}")[0] == expected, name
 

@@ -576,7 +576,7 @@ def test_other_raw_tables_are_created_empty_when_absent(tmp_path, duckdb_warehou
     with duckdb_warehouse.session() as session:
         for name, schema in RAW_TABLES.items():
             assert session.table_exists(RAW_SCHEMA, name), name
-            assert session._columns(RAW_SCHEMA, name) == schema.names, name
+            assert session.column_names(RAW_SCHEMA, name) == schema.names, name
             expected = 1 if name in ("orders", "order_items") else 0
             assert session.fetchone(f"select count(*) from raw.{name}")[0] == expected, name
 

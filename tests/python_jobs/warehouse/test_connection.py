@@ -46,7 +46,7 @@ def run_in_session(warehouse: Warehouse, work: Callable[[Session], None]) -> Non
 
 def columns(warehouse: Warehouse, schema: str, table: str) -> list[str]:
     with warehouse.session() as session:
-        return session._columns(schema, table)
+        return session.column_names(schema, table)
 
 
 def test_replace_table_round_trip_preserves_values(warehouse):
