@@ -28,35 +28,66 @@ class Feature:
 OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
 UNASSIGNED_SEGMENT = "__UNASSIGNED__"
 
-# An axis is split into at most this many segments; the naming ladders below have room for every k up to it.
+# An axis is split into at most this many segments; `SHARED_BAND_SUFFIXES` has suffixes for every k up to it.
 MAX_SEGMENTS_PER_AXIS = 6
 LADDER_LENGTH = 7
 
 
+# Where a ladder's rungs begin, as percentiles of the naming feature over the whole population: a centroid below
+# the 5th percentile takes the first name, from the 5th to the 20th the second, ... from the 95th the seventh. The
+# bands are symmetric around the median, so a centroid at the median takes the middle (fourth) name.
+PERCENTILE_BAND_FLOORS = (0.05, 0.20, 0.40, 0.60, 0.80, 0.95)
+
+# How segments that fall in the same band are told apart: by where each sits among them on the naming feature,
+# lowest first. Two in one band become `<name>_lower` and `<name>_upper`, and so on.
+SHARED_BAND_SUFFIXES: dict[int, tuple[str, ...]] = {
+    2: ("lower", "upper"),
+    3: ("lower", "middle", "upper"),
+    4: ("lowest", "lower", "upper", "highest"),
+    5: ("lowest", "lower", "middle", "upper", "highest"),
+    6: ("lowest", "lower", "lower_middle", "upper_middle", "upper", "highest"),
+}
+
+
+def percentile_band(percentile: float) -> int:
+    """The ladder rung (0..6) of a population percentile in [0, 1]; a band includes its floor."""
+    return sum(percentile >= floor for floor in PERCENTILE_BAND_FLOORS)
+
+
 @dataclass(frozen=True)
 class Ladder:
-    """Segments named by rank along one feature: the centroid lowest on it gets the first name.
+    """Segments named by where their centroid sits in the population on one feature.
 
-    Seven names, low to high, symmetric around the fourth: k segments take the names at evenly spaced rungs
-    (k=2: first and last; k=3: first, middle, last), so the same k always gives the same names.
+    Seven names, low to high. A segment's name is the rung of the band (`PERCENTILE_BAND_FLOORS`) that holds the
+    percentile of its centroid's `feature` in that feature's distribution over all customers: an extreme name is
+    earned by an extreme centroid, whatever k is. Segments of one axis whose centroids fall in the same band keep
+    that band's name with a suffix saying where each sits among them (`SHARED_BAND_SUFFIXES`), so two segments
+    never share a name and no name claims a band its centroid is not in.
     """
 
     feature: str
     names: tuple[str, ...]
 
-    def name(self, centroids: list[dict[str, float]]) -> list[str]:
-        order = sorted(range(len(centroids)), key=lambda i: (centroids[i][self.feature], i))
-        rungs = _rungs(len(centroids))
-        names = [""] * len(centroids)
-        for rank, index in enumerate(order):
-            names[index] = self.names[rungs[rank]]
+    def name(self, centroids: list[dict[str, float]], percentiles: list[float]) -> list[str]:
+        if len(percentiles) != len(centroids):
+            raise ValueError(f"{len(centroids)} centroids but {len(percentiles)} percentiles")
+        bands = [percentile_band(p) for p in percentiles]
+        names = [self.names[band] for band in bands]
+        for band in set(bands):
+            holders = [i for i, candidate in enumerate(bands) if candidate == band]
+            if len(holders) < 2:
+                continue
+            holders.sort(key=lambda i: (centroids[i][self.feature], i))
+            for suffix, index in zip(SHARED_BAND_SUFFIXES[len(holders)], holders, strict=True):
+                names[index] = f"{self.names[band]}_{suffix}"
         return names
 
     def order_key(self, centroid: dict[str, float]) -> float:
         return centroid[self.feature]
 
     def accepted_names(self) -> list[str]:
-        return list(self.names)
+        suffixes = sorted({suffix for group in SHARED_BAND_SUFFIXES.values() for suffix in group})
+        return [*self.names, *(f"{name}_{suffix}" for name in self.names for suffix in suffixes)]
 
 
 @dataclass(frozen=True)
@@ -79,7 +110,8 @@ class Dominant:
     def order_key(self, centroid: dict[str, float]) -> float:
         return max(centroid[feature] for feature, _ in self.labels)
 
-    def name(self, centroids: list[dict[str, float]]) -> list[str]:
+    def name(self, centroids: list[dict[str, float]], percentiles: list[float] | None = None) -> list[str]:
+        """Names from the centroids alone: the dominant share is already a statement about the customer."""
         labels = [self._label(centroid) for centroid in centroids]
         names = list(labels)
         for label in set(labels):
@@ -98,13 +130,6 @@ class Dominant:
         ]
 
 
-def _rungs(k: int) -> list[int]:
-    """Evenly spaced rungs of the ladder for k segments, rounding halves up."""
-    if k == 1:
-        return [LADDER_LENGTH // 2]
-    return [int(i * (LADDER_LENGTH - 1) / (k - 1) + 0.5) for i in range(k)]
-
-
 @dataclass(frozen=True)
 class Axis:
     """A behavioural axis: the clustering job fits one k-means per axis on its features."""
@@ -118,8 +143,23 @@ class Axis:
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
 
-    def segment_names(self, centroids: list[dict[str, float]]) -> list[str]:
-        """Readable names for centroids given in the features' own units, one per centroid."""
+    @property
+    def naming_feature(self) -> str | None:
+        """The feature whose population percentile names the segments (None when the naming does not use one)."""
+        return self.naming.feature if isinstance(self.naming, Ladder) else None
+
+    def segment_names(
+        self, centroids: list[dict[str, float]], percentiles: list[float] | None = None
+    ) -> list[str]:
+        """Readable names for centroids given in the features' own units, one per centroid.
+
+        `percentiles`: per centroid, the population percentile (0..1) of its `naming_feature`; required by a
+        ladder, ignored by a dominant-feature naming.
+        """
+        if isinstance(self.naming, Ladder):
+            if percentiles is None:
+                raise ValueError(f"axis {self.name}: a ladder needs the centroids' population percentiles")
+            return self.naming.name(centroids, percentiles)
         return self.naming.name(centroids)
 
     def accepted_segment_names(self) -> list[str]:
@@ -200,7 +240,7 @@ AXES: tuple[Axis, ...] = (
         Ladder(
             "category_entropy",
             (
-                "no_categories",
+                "single_category",
                 "category_loyalist",
                 "focused",
                 "selective",
@@ -304,12 +344,12 @@ AXES: tuple[Axis, ...] = (
         Ladder(
             "reorder_within_90d_share",
             (
-                "one_off",
-                "rare_returner",
-                "infrequent_returner",
-                "returner",
-                "regular_repeater",
-                "habitual",
+                "no_quick_reorder",
+                "rare_quick_reorder",
+                "occasional_quick_reorder",
+                "regular_reorderer",
+                "frequent_reorderer",
+                "habitual_reorderer",
                 "replenisher",
             ),
         ),
@@ -348,7 +388,7 @@ AXES: tuple[Axis, ...] = (
                 ("chat_ticket_share", "chat_first"),
                 ("phone_ticket_share", "phone_first"),
             ),
-            quiet_name="no_contact",
+            quiet_name="no_support_contact",
             quiet_below=0.5,
         ),
     ),
@@ -375,11 +415,11 @@ AXES: tuple[Axis, ...] = (
         Ladder(
             "tickets_per_order",
             (
-                "no_support",
-                "minimal_support",
+                "least_support",
                 "light_support",
-                "some_support",
-                "support_reliant",
+                "below_typical_support",
+                "typical_support",
+                "above_typical_support",
                 "high_touch",
                 "complex_cases",
             ),
@@ -404,7 +444,15 @@ AXES: tuple[Axis, ...] = (
         ),
         Ladder(
             "spend_trend_log_ratio",
-            ("lapsed", "fading", "cooling", "steady", "warming", "growing", "surging"),
+            (
+                "spend_collapsing",
+                "spend_falling",
+                "spend_easing",
+                "spend_steady",
+                "spend_rising",
+                "spend_growing",
+                "spend_surging",
+            ),
         ),
     ),
     Axis(

@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from python_jobs.definitions import AXES_BY_NAME, AXIS_NAMES, MAX_SEGMENTS_PER_AXIS
 from python_jobs.segmentation import limit_native_threads
+from python_jobs.segmentation.naming import name_segments
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,10 @@ class AxisFit:
     defining_features: list[str]
     sample_customers: list[int]
     labels: np.ndarray = field(repr=False)  # segment id (1..k) of every sampled customer
-    bootstrap_jaccard: list[float] = field(default_factory=list)
-    feature_drop_agreement: float = 0.0
-    time_window_agreement: float = 0.0
+    # All None when the axis has a single segment: one segment cannot be unstable, so it has no robustness.
+    bootstrap_jaccard: list[float | None] = field(default_factory=list)
+    feature_drop_agreement: float | None = 0.0
+    time_window_agreement: float | None = 0.0
     seconds: float = 0.0
 
     @property
@@ -117,16 +119,26 @@ class AxisFit:
         total = sum(self.sample_customers)
         return [count / total for count in self.sample_customers]
 
-    def bootstrap_stability(self) -> list[str]:
-        return [stability_level(value) for value in self.bootstrap_jaccard]
+    @property
+    def has_robustness(self) -> bool:
+        """False for a one-segment axis: nothing was split, so there is nothing whose stability could be measured."""
+        return self.segment_count > 1
 
-    def overall_robustness(self) -> list[float]:
-        """Per segment: its bootstrap Jaccard averaged with the axis agreements (negative ARI counts as 0)."""
+    def bootstrap_stability(self) -> list[str | None]:
+        return [None if value is None else stability_level(value) for value in self.bootstrap_jaccard]
+
+    def overall_robustness(self) -> list[float | None]:
+        """Per segment: its bootstrap Jaccard averaged with the axis agreements (negative ARI counts as 0).
+
+        None for every segment of a one-segment axis (a single segment is trivially "stable": 1.00 would lie).
+        """
+        if not self.has_robustness:
+            return [None] * self.segment_count
         agreements = max(0.0, self.feature_drop_agreement) + max(0.0, self.time_window_agreement)
         return [(jaccard + agreements) / 3.0 for jaccard in self.bootstrap_jaccard]
 
-    def mean_robustness(self) -> float:
-        return float(np.mean(self.overall_robustness()))
+    def mean_robustness(self) -> float | None:
+        return float(np.mean(self.overall_robustness())) if self.has_robustness else None
 
 
 def stability_level(bootstrap_jaccard: float) -> str:
@@ -333,22 +345,37 @@ def time_window_agreement(
 
 
 def fit_axis(
-    axis_name: str, features: np.ndarray, first_seen_days: np.ndarray, params: ClusteringParameters
+    axis_name: str,
+    features: np.ndarray,
+    first_seen_days: np.ndarray,
+    params: ClusteringParameters,
+    weights: np.ndarray | None = None,
 ) -> AxisFit:
     """Worker function: the whole segmentation of one axis from its raw feature matrix (no warehouse access).
+
+    `weights`: how many customers of the population each row stands for (the stratified sample's inverse
+    sampling fractions), so the names place the centroids in the population rather than in the sample; None when
+    the rows are the population. The clustering itself is unweighted.
 
     One native thread: the parallelism is one axis per process, and nested BLAS/OpenMP threads would only fight
     over the same cores.
     """
     started = time.perf_counter()
     with threadpool_limits(limits=1):
-        fit = _fit_axis(axis_name, np.asarray(features, dtype=np.float64), first_seen_days, params)
+        features = np.asarray(features, dtype=np.float64)
+        if weights is None:
+            weights = np.ones(len(features))
+        fit = _fit_axis(axis_name, features, first_seen_days, params, np.asarray(weights, dtype=np.float64))
     fit.seconds = time.perf_counter() - started
     return fit
 
 
 def _fit_axis(
-    axis_name: str, features: np.ndarray, first_seen_days: np.ndarray, params: ClusteringParameters
+    axis_name: str,
+    features: np.ndarray,
+    first_seen_days: np.ndarray,
+    params: ClusteringParameters,
+    weights: np.ndarray,
 ) -> AxisFit:
     axis = AXES_BY_NAME[axis_name]
     axis_index = AXIS_NAMES.index(axis_name)
@@ -357,6 +384,8 @@ def _fit_axis(
         raise ValueError(
             f"axis {axis_name}: expected {len(names)} feature columns, got shape {features.shape}"
         )
+    if weights.shape != (len(features),):
+        raise ValueError(f"axis {axis_name}: {len(features)} rows but {len(weights)} weights")
     means, scales = standardisation(features)
     points = (features - means) / scales
     model, silhouette_by_k = select_k(
@@ -377,7 +406,9 @@ def _fit_axis(
         silhouette=silhouette,
         is_silhouette_poor=silhouette < params.poor_silhouette,
         centroids=centroids,
-        segment_names=axis.segment_names(raw_centroids(names, centroids, means, scales)),
+        segment_names=name_segments(
+            axis_name, raw_centroids(names, centroids, means, scales), features, weights, labels
+        ),
         defining_features=[describe_centroid(names, centroid, means, scales) for centroid in centroids],
         sample_customers=np.bincount(labels, minlength=k).tolist(),
         labels=labels + 1,
@@ -395,6 +426,10 @@ def _measure_robustness(
     axis_index: int,
 ) -> None:
     """Bootstrap, feature-drop and time-window stability, on a seeded sub-sample to bound the cost."""
+    if not fit.has_robustness:
+        fit.bootstrap_jaccard = [None] * fit.segment_count
+        fit.feature_drop_agreement = fit.time_window_agreement = None
+        return
     rng = np.random.default_rng(_random_state(params.seed, axis_index, _FOR_ROBUSTNESS_SAMPLE))
     chosen = np.sort(rng.choice(len(points), size=min(params.robustness_sample, len(points)), replace=False))
     subset, reference, k = points[chosen], labels[chosen], fit.segment_count
@@ -421,6 +456,7 @@ def fit_axes(
     first_seen_days: np.ndarray,
     params: ClusteringParameters,
     on_fit: AxisFinished = lambda fit, finished: None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, AxisFit]:
     """Fit every axis, in parallel worker processes unless `params.workers` is 1; results in input order.
 
@@ -431,7 +467,7 @@ def fit_axes(
     fits: dict[str, AxisFit] = {}
     if params.workers == 1 or len(features_by_axis) == 1:
         for name, features in features_by_axis.items():
-            fits[name] = fit_axis(name, features, first_seen_days, params)
+            fits[name] = fit_axis(name, features, first_seen_days, params, weights)
             on_fit(fits[name], len(fits))
         return {name: fits[name] for name in features_by_axis}
     with ProcessPoolExecutor(
@@ -440,7 +476,7 @@ def fit_axes(
         initializer=limit_native_threads,
     ) as pool:
         futures = [
-            pool.submit(fit_axis, name, features, first_seen_days, params)
+            pool.submit(fit_axis, name, features, first_seen_days, params, weights)
             for name, features in features_by_axis.items()
         ]
         try:

@@ -45,6 +45,10 @@ RESULT_TABLES = (
     "segment_robustness",
 )
 
+# Fewer customers than this are refused: k-means with up to six segments and a bootstrap need a population to
+# describe, and a handful of customers gives segments of one or two people with a meaningless "perfect" stability.
+MIN_CUSTOMERS = 50
+
 Echo = Callable[[str], None]
 # Frozen, so one shared default instance is safe.
 DEFAULT_PARAMETERS = ClusteringParameters()
@@ -86,8 +90,11 @@ def cluster_customers(
         with warehouse.session() as session:
             sample = draw_sample(session, params.sample_size, str(params.seed))
         echo(_describe_sample(sample, time.perf_counter() - phase))
-        if sample.table.num_rows < 2:
-            raise ValueError(f"{sample.table.num_rows} customer(s) with features: too few to segment")
+        if sample.population_size < MIN_CUSTOMERS:
+            raise ValueError(
+                f"{sample.population_size} customer(s) with features: too few to segment "
+                f"(the segmentation needs at least {MIN_CUSTOMERS})"
+            )
 
         phase = time.perf_counter()
         fits = fit_axes(
@@ -95,6 +102,7 @@ def cluster_customers(
             sample.first_seen_days(),
             params,
             on_fit=lambda fit, finished: _after_axis(warehouse, run_id, fit, finished, echo),
+            weights=sample.population_weights(),
         )
         echo(f"  fitted {len(fits)} axes in {time.perf_counter() - phase:.1f}s")
 
@@ -154,9 +162,10 @@ def _describe_sample(sample: CustomerSample, seconds: float) -> str:
 
 def _describe_fit(fit: AxisFit, finished: int, total: int) -> str:
     poor = " (poor)" if fit.is_silhouette_poor else ""
+    robustness = "n/a (one segment)" if fit.mean_robustness() is None else f"{fit.mean_robustness():.2f}"
     return (
         f"  [{finished}/{total}] {fit.axis_name}: k={fit.segment_count}, silhouette {fit.silhouette:.2f}{poor}, "
-        f"robustness {fit.mean_robustness():.2f} ({fit.seconds:.1f}s)"
+        f"robustness {robustness} ({fit.seconds:.1f}s)"
     )
 
 

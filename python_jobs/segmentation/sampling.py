@@ -76,6 +76,19 @@ class CustomerSample:
         """The named feature columns as one float64 matrix, rows in `table` order."""
         return np.column_stack([self.table.column(name).to_numpy().astype(np.float64) for name in names])
 
+    def population_weights(self) -> np.ndarray:
+        """How many customers of the population each sampled row stands for: its tier's population / its sample.
+
+        The quotas are proportional, so the weights are nearly equal; weighting makes "where does this value sit
+        in the population" exact per tier rather than up to the rounding of the quotas.
+        """
+        weight = {
+            tier: self.tier_population[tier] / drawn for tier, drawn in self.tier_sample.items() if drawn > 0
+        }
+        return np.array(
+            [weight[tier] for tier in self.table.column("value_tier").to_pylist()], dtype=np.float64
+        )
+
     def first_seen_days(self) -> np.ndarray:
         """When each sampled customer was first seen; a missing date takes the median, as neither old nor new."""
         days = self.table.column("first_seen_days").to_numpy(zero_copy_only=False).astype(np.float64)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -204,3 +205,106 @@ def test_compiled_features_fill_with_the_defined_value(compiled_customer_feature
     for feature in definitions.FEATURES:
         expected = f"cast(coalesce({feature.name}, {feature.fill_value}) as double precision)"
         assert expected in body, feature.name
+
+
+# ------------------------------------------------------------------------------------------------ naming
+
+
+def ladder_axes() -> list[definitions.Axis]:
+    return [axis for axis in definitions.AXES if isinstance(axis.naming, definitions.Ladder)]
+
+
+def centroids_of(axis: definitions.Axis, values: list[float]) -> list[dict[str, float]]:
+    """Centroids that differ only on the axis's naming feature (the other features do not take part)."""
+    return [dict.fromkeys(axis.feature_names, value) for value in values]
+
+
+def test_percentile_bands_map_to_the_seven_rungs():
+    cases = {0.0: 0, 0.049: 0, 0.05: 1, 0.19: 1, 0.2: 2, 0.39: 2, 0.4: 3, 0.5: 3, 0.59: 3, 0.6: 4}
+    cases |= {0.79: 4, 0.8: 5, 0.949: 5, 0.95: 6, 1.0: 6}
+
+    assert {p: definitions.percentile_band(p) for p in cases} == cases
+
+
+@pytest.mark.parametrize("axis", ladder_axes(), ids=lambda axis: axis.name)
+def test_two_segments_below_the_median_both_get_low_names(axis):
+    # Before: k = 2 always gave the first and the last rung, whatever the values.
+    names = axis.segment_names(centroids_of(axis, [1.0, 2.0]), [0.10, 0.30])
+
+    assert names == [axis.naming.names[1], axis.naming.names[2]]
+
+
+@pytest.mark.parametrize("axis", ladder_axes(), ids=lambda axis: axis.name)
+def test_a_centroid_at_the_median_gets_the_middle_name_for_any_k(axis):
+    for k in range(1, definitions.MAX_SEGMENTS_PER_AXIS + 1):
+        percentiles = [*[0.01, 0.99, 0.1, 0.9, 0.25][: k - 1], 0.5]
+        values = sorted(percentiles)
+        names = axis.segment_names(centroids_of(axis, values), sorted(percentiles))
+
+        assert names[values.index(0.5)] == axis.naming.names[3], k
+
+
+def test_an_extreme_name_needs_an_extreme_centroid():
+    axis = definitions.AXES_BY_NAME["purchase_value"]
+    names = axis.segment_names(centroids_of(axis, [10.0, 90.0, 400.0]), [0.03, 0.55, 0.97])
+
+    assert names == ["minimal_value", "mid_tier", "whale"]
+
+
+def test_segments_in_one_band_are_told_apart_by_where_they_sit_in_it():
+    axis = definitions.AXES_BY_NAME["purchase_value"]
+    # Given out of order: the suffix follows the naming feature, not the position.
+    two = axis.segment_names(centroids_of(axis, [95.0, 80.0]), [0.58, 0.45])
+    three = axis.segment_names(centroids_of(axis, [1.0, 2.0, 3.0, 500.0]), [0.96, 0.97, 0.99, 0.999])
+
+    assert two == ["mid_tier_upper", "mid_tier_lower"]
+    assert three == ["whale_lowest", "whale_lower", "whale_upper", "whale_highest"]
+
+
+@pytest.mark.parametrize("axis", definitions.AXES, ids=lambda axis: axis.name)
+def test_every_name_an_axis_can_give_is_accepted_and_names_never_repeat(axis):
+    rng = np.random.default_rng(0)
+    accepted = set(axis.accepted_segment_names())
+    for _ in range(300):
+        k = int(rng.integers(1, definitions.MAX_SEGMENTS_PER_AXIS + 1))
+        values = np.sort(rng.choice([0.0, 0.5, 1.0], size=k) + rng.uniform(0, 0.01, size=k)).tolist()
+        centroids = [
+            dict(zip(axis.feature_names, rng.uniform(size=len(axis.feature_names)), strict=True))
+            for _ in values
+        ]
+        if isinstance(axis.naming, definitions.Ladder):
+            for centroid, value in zip(centroids, values, strict=True):
+                centroid[axis.naming.feature] = value
+        percentiles = np.sort(rng.uniform(size=k)).tolist()
+        names = axis.segment_names(centroids, percentiles)
+
+        assert len(set(names)) == k, names
+        assert set(names) <= accepted, names
+
+
+def test_a_ladder_cannot_be_named_without_the_population():
+    with pytest.raises(ValueError, match="population percentiles"):
+        definitions.AXES_BY_NAME["purchase_value"].segment_names([{"average_order_value": 1.0}])
+
+
+def test_names_say_what_a_marketer_reads_into_them():
+    names = {name for axis in definitions.AXES for name in axis.accepted_segment_names()}
+
+    # No tickets is not "opted out of contact".
+    assert "no_contact" not in names
+    assert (
+        "no_support_contact" in definitions.AXES_BY_NAME["communication_preference"].accepted_segment_names()
+    )
+    # The lowest share of quick reorders is not "bought once": those customers may have several orders.
+    assert "one_off" not in names
+    # A spend trend says which way spend moves, not how long ago the customer left.
+    trend = definitions.AXES_BY_NAME["loyalty_trajectory"].naming.names
+    assert not {"lapsed", "fading"} & set(trend)
+    assert all(name.startswith("spend_") for name in trend)
+    # A ladder names a place in the population: its lowest rung is not "none" (entropy 0 is one category, and
+    # the typical customer of a shop where most open no ticket needs typical, not "some", support).
+    assert "no_categories" not in names
+    assert definitions.AXES_BY_NAME["problem_complexity"].naming.names[3] == "typical_support"
+    # One name is one meaning: no name on two axes (repurchase and return both had `rare_returner`).
+    every = [name for axis in definitions.AXES for name in set(axis.accepted_segment_names())]
+    assert len(every) == len(set(every))

@@ -205,7 +205,13 @@ def test_rfm_edge_cases_from_a_transactions_file(target, request, tmp_path):
         "--target",
         target,
     )
-    invoke("build", "--target", target, "--observation-end", "2025-06-30")
+    built = CliRunner().invoke(main, ["build", "--target", target, "--observation-end", "2025-06-30"])
+    # Three customers are too few to segment: the clustering step refuses, saying how many there are, after the
+    # models upstream of it (the profiles read below) were built.
+    assert built.exit_code == 1, built.output
+    assert (
+        "3 customer(s) with features: too few to segment (the segmentation needs at least 50)" in built.output
+    )
     rows = table(
         warehouse,
         "select customer_id, total_orders, lifetime_value, rfm_frequency, rfm_recency_days, rfm_age_days, "

@@ -15,6 +15,7 @@ from python_jobs.segmentation.clustering import (
     stability_level,
     standardisation,
 )
+from python_jobs.segmentation.naming import mid_rank_percentiles, segment_percentiles
 
 # Small sub-samples keep each fit well under a second; the defaults are exercised by the job tests.
 FAST = ClusteringParameters(silhouette_sample=800, robustness_sample=800, bootstrap_resamples=5, n_init=2)
@@ -74,7 +75,8 @@ def test_segment_ids_follow_the_naming_key_and_names_come_from_the_axis():
 
     assert np.all(np.diff(raw[:, 0]) > 0)
     np.testing.assert_allclose(raw[:, 0], [0.5, 4.0, 9.0], atol=0.1)
-    assert fit.segment_names == ["rare_buyer", "regular_buyer", "power_buyer"]
+    # Three equal blobs: the centroids sit at the 17th, 50th and 83rd percentiles of the population.
+    assert fit.segment_names == ["infrequent_buyer", "regular_buyer", "very_frequent_buyer"]
     # Labels follow the ids: the first 300 customers (the 0.5-orders blob) are segment 1.
     assert [set(fit.labels[:300]), set(fit.labels[300:600]), set(fit.labels[600:])] == [{1}, {2}, {3}]
 
@@ -88,7 +90,7 @@ def test_dominant_naming_orders_by_the_strongest_share():
     keys = [axis.naming.order_key(dict(zip(axis.feature_names, row, strict=True))) for row in raw]
 
     assert keys == sorted(keys)
-    assert fit.segment_names == ["no_contact", "email_first", "phone_first"]
+    assert fit.segment_names == ["no_support_contact", "email_first", "phone_first"]
 
 
 def test_bootstrap_jaccard_is_near_one_for_blobs_and_lower_for_noise():
@@ -189,6 +191,11 @@ def test_a_tiny_population_is_segmented_without_failing():
     assert identical.segment_count == 1
     assert identical.is_silhouette_poor
     assert identical.segment_names == ["regular_buyer"]  # the middle rung of the ladder
+    # One segment: no robustness to report, rather than a perfect 1.00.
+    assert identical.overall_robustness() == [None]
+    assert identical.mean_robustness() is None
+    assert identical.bootstrap_stability() == [None]
+    assert (identical.feature_drop_agreement, identical.time_window_agreement) == (None, None)
 
 
 def test_nearest_centroid_ties_go_to_the_lowest_segment_id():
@@ -259,3 +266,59 @@ def test_fit_axes_in_process_reports_each_axis_and_keeps_the_order():
 
     assert list(fits) == ["purchase_value", "purchase_frequency"]
     assert finished == [("purchase_value", 1), ("purchase_frequency", 2)]
+
+
+def test_percentiles_are_weighted_mid_ranks_and_a_segment_sits_at_its_members_mean():
+    values = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+
+    np.testing.assert_allclose(
+        mid_rank_percentiles(values, np.ones(6)), [0.25] * 3 + [7 / 12, 9 / 12, 11 / 12]
+    )
+    # The zeros standing for three times as many customers each: 9 of 12 customers, centred at 4.5 / 12.
+    weights = np.array([3.0, 3.0, 3.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(mid_rank_percentiles(values, weights)[[0, 3]], [4.5 / 12, 9.5 / 12])
+    # Segment 0: the zeros and the 1; segment 1: the 2 and the 3.
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    np.testing.assert_allclose(
+        segment_percentiles(values, np.ones(6), labels, 2), [(3 * 0.25 + 7 / 12) / 4, (9 / 12 + 11 / 12) / 2]
+    )
+
+
+def test_a_majority_with_a_few_small_values_is_not_named_as_the_top():
+    # 70% return nothing, 23% a little, 7% a lot. Placed by its raw centroid (0.02, above every zero), the
+    # majority segment was `frequent_returner`; placed by its customers (93% of everyone), it is the middle.
+    rng = np.random.default_rng(13)
+    none = np.zeros((700, 2))
+    little = rng.uniform(0.02, 0.1, size=(230, 2))
+    much = rng.uniform(0.4, 0.8, size=(70, 2))
+    fit = fit_axis("return_behaviour", np.vstack([none, little, much]), first_seen(1000), FAST)
+
+    assert fit.segment_count == 2
+    assert fit.segment_names == ["occasional_returner", "serial_returner"]
+
+
+def test_two_segments_both_below_the_median_are_not_named_lowest_and_highest():
+    # A long tail: 80% of customers near 1 order a month, 20% spread up to 12. k-means splits the bulk from the
+    # tail's top, and both centroids lie in the lower half of the customers or barely above it.
+    rng = np.random.default_rng(11)
+    bulk = rng.normal([1.0, 3.0], 0.3, size=(800, 2))
+    tail = np.column_stack([rng.uniform(3, 12, 200), rng.uniform(5, 30, 200)])
+    fit = fit_axis("purchase_frequency", np.vstack([bulk, tail]), first_seen(1000), FAST)
+    names = AXES_BY_NAME["purchase_frequency"].naming.names
+
+    assert fit.segment_count == 2
+    # The bulk's centroid sits near the median; before, k = 2 named it `rare_buyer` (the lowest rung) anyway.
+    assert fit.segment_names[0] == names[3]
+    assert fit.segment_names[1] in names[5:]
+
+
+def test_names_place_the_centroids_in_the_population_the_weights_describe():
+    # Two blobs; in the population the low one holds nineteen customers for every one of the high one.
+    data = blobs([[1.0, 1.0], [5.0, 5.0]], per_blob=300, spread=0.1, seed=12)
+    weights = np.concatenate([np.full(300, 19.0), np.ones(300)])
+    unweighted = fit_axis("purchase_frequency", data, first_seen(600), FAST)
+    weighted = fit_axis("purchase_frequency", data, first_seen(600), FAST, weights)
+
+    # Equal halves: the 25th and 75th percentiles. Nineteen to one: the 47.5th and the 97.5th.
+    assert unweighted.segment_names == ["occasional_buyer", "frequent_buyer"]
+    assert weighted.segment_names == ["regular_buyer", "power_buyer"]

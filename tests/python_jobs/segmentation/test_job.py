@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.definitions import AXES, feature_names
+from python_jobs.definitions import AXES, Ladder, feature_names
 from python_jobs.segmentation import job
 from python_jobs.segmentation.clustering import ClusteringParameters
 from python_jobs.segmentation.job import RESULT_TABLES, cluster_customers
@@ -182,7 +182,47 @@ def test_a_run_without_customers_fails_with_a_plain_reason(duckdb_warehouse):
 
     [run] = rows(duckdb_warehouse, "segmentation_runs")
     assert (run["status"], run["population_size"]) == ("failed", None)
-    assert run["error_message"] == "ValueError: 1 customer(s) with features: too few to segment"
+    assert run["error_message"] == (
+        "ValueError: 1 customer(s) with features: too few to segment (the segmentation needs at least 50)"
+    )
+
+
+def test_a_population_under_the_minimum_is_refused_with_its_size(duckdb_warehouse):
+    # Before: 3 customers "succeeded" with k = 2, and a one-segment axis reported robustness 1.00.
+    load_population(duckdb_warehouse, customers=49)
+
+    with pytest.raises(
+        ValueError, match=r"^49 customer\(s\) with features: too few to segment \(.*at least 50\)$"
+    ):
+        cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+    [run] = rows(duckdb_warehouse, "segmentation_runs")
+    assert run["status"] == "failed"
+
+    load_population(duckdb_warehouse, customers=50)
+    run_id = cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+    assert rows(duckdb_warehouse, "segmentation_runs", run_id)[0]["status"] == "succeeded"
+
+
+def test_a_one_segment_axis_is_written_without_robustness(duckdb_warehouse):
+    load_population(duckdb_warehouse)
+    with duckdb_warehouse.session() as session:
+        session.execute("update marts.customer_features set tenure_days = 5, days_since_first_order = 3")
+
+    run_id = cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+
+    [axis] = [
+        row
+        for row in rows(duckdb_warehouse, "segment_axes", run_id)
+        if row["axis_name"] == "customer_maturity"
+    ]
+    robustness = [
+        row
+        for row in rows(duckdb_warehouse, "segment_robustness", run_id)
+        if row["axis_name"] == "customer_maturity"
+    ]
+    assert axis["segment_count"] == 1
+    assert (axis["feature_drop_agreement"], axis["time_window_agreement"]) == (None, None)
+    assert [(row["bootstrap_jaccard"], row["overall_robustness"]) for row in robustness] == [(None, None)]
 
 
 def test_worker_processes_give_the_same_result_as_one_process(duckdb_warehouse):
@@ -249,3 +289,25 @@ def test_a_run_whose_process_died_is_marked_abandoned_by_the_next_run(warehouse)
     assert runs[run_id]["status"] == "succeeded"
     assert runs[run_id]["owner_pid"] == os.getpid()
     assert runs[run_id]["heartbeat_at"] > runs[run_id]["started_at"]
+
+
+def test_the_built_warehouse_names_no_majority_segment_as_an_extreme(built):
+    """The generated shop built by `segments build`: a segment holding most customers is central, so it takes
+    no first or last rung (the demo's 82% `minimal_value` on purchase value was the rank naming's k = 2 rule)."""
+    with built.warehouse.session() as session:
+        summary = session.fetch_arrow(
+            "select axis_name, segment_name, customer_share from marts.segment_summary"
+        ).to_pylist()
+    extremes = {
+        axis.name: {axis.naming.names[0], axis.naming.names[-1]}
+        for axis in AXES
+        if isinstance(axis.naming, Ladder)
+    }
+    majorities = [row for row in summary if row["customer_share"] > 0.5 and row["axis_name"] in extremes]
+
+    assert any(row["axis_name"] == "purchase_value" for row in majorities)
+    for row in majorities:
+        base = row["segment_name"]
+        assert not any(base == name or base.startswith(f"{name}_") for name in extremes[row["axis_name"]]), (
+            row
+        )

@@ -50,7 +50,8 @@ def segment_model(rng: np.random.Generator, run_id: str, finished_at: dt.datetim
             k = 2
         model[axis.name] = (means, scales, centroids)
         names = axis.segment_names(
-            [dict(zip(axis.feature_names, means + scales * c, strict=True)) for c in centroids]
+            [dict(zip(axis.feature_names, means + scales * c, strict=True)) for c in centroids],
+            [(position + 0.5) / k for position in range(k)],  # any placement: names only label the rows here
         )
         rows["segment_axes"].append(
             {
