@@ -19,7 +19,8 @@ DEMO_CUSTOMERS = 3_000
 @click.option(
     "--observation-end",
     callback=observation_end_callback,
-    help="Compute profiles as of this date (YYYY-MM-DD). Default: the last order date in the data.",
+    help="Compute profiles as of this date (YYYY-MM-DD). Default: the last order date in the data (never "
+    "after the load time). Refused when before the first order; a warning when over a year after the last.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Print dbt's own lines too (one per model and test).")
 @target_option
@@ -37,9 +38,14 @@ def build(observation_end: str | None, verbose: bool, target: str) -> None:
 
 def _build(observation_end: str | None, target: str, *, verbose: bool = False) -> None:
     from python_jobs.warehouse.build import format_report, run_build
+    from python_jobs.warehouse.observation_end import ObservationEndError, check_observation_end
 
     started = time.perf_counter()
     terminal = sys.stdout.isatty()
+    try:  # refused before the lock and before any step: nothing is rebuilt
+        check_observation_end(Warehouse.from_profile(target), observation_end)
+    except ObservationEndError as error:
+        raise click.ClickException(str(error)) from None
     with writing(Warehouse.from_profile(target), "segments build"):
         if terminal:
             from rich.console import Console

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from python_jobs.cli.options import target_option
+from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
 from python_jobs.warehouse.locks import writing
 
@@ -174,6 +175,7 @@ def product_segmentation_group() -> None:
     show_default=True,
     help="Where prompts and answers are archived (and the cache lives).",
 )
+@no_rebuild_option
 @target_option
 def run_command(
     category: str | None,
@@ -187,9 +189,14 @@ def run_command(
     concurrency: int | None,
     resume_run_id: str | None,
     archive_root: Path,
+    no_rebuild: bool,
     target: str,
 ) -> None:
-    """Segment the products of a category (by id, from a file, or --all); or --resume a run."""
+    """Segment the products of a category (by id, from a file, or --all); or --resume a run.
+
+    Then rebuilds the dbt models downstream of the job's tables (product_segments, product_segment_summary) so
+    the marts follow the run, unless --no-rebuild.
+    """
     from python_jobs.llm.config import LLMConfig, LLMConfigError
     from python_jobs.product_segmentation.job import (
         ProductSegmentationError,
@@ -229,6 +236,11 @@ def run_command(
         display.finish()
         raise click.ClickException(str(error)) from None
     display.finish()
+    if not no_rebuild:
+        from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+
+        with writing(warehouse, "segments product-segmentation run"):
+            rebuild_after_job(warehouse, schema=ML_SCHEMA, tables=PRODUCT_SEGMENTATION_TABLES)
     click.echo(f"See it with: segments product-segmentation show {run_id}" + _target_suffix(target))
     click.echo(run_id)
 

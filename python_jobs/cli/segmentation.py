@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from python_jobs.cli.options import target_option
+from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.locks import writing
 
@@ -47,15 +48,23 @@ def run_group() -> None:
     show_default=True,
     help="Parallel processes (axes are fitted in parallel, one BLAS/OpenMP thread each).",
 )
+@no_rebuild_option
 @target_option
 def cluster_customers_command(
-    sample_size: int, k_min: int, k_max: int, seed: int, bootstrap_resamples: int, workers: int, target: str
+    sample_size: int,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    bootstrap_resamples: int,
+    workers: int,
+    no_rebuild: bool,
+    target: str,
 ) -> None:
     """Fit k-means per behavioural axis on a stratified sample of marts.customer_features.
 
     Writes centroids, scaling, chosen k, silhouettes, segment names and robustness to schema `ml` in one
-    transaction tagged with a run id. Then `segments build` (or `segments dbt -- build -s source:ml+`) places
-    every customer in SQL.
+    transaction tagged with a run id. Then rebuilds the dbt models downstream of those tables (customer_segments,
+    segment_summary, …) so the marts follow the run, unless --no-rebuild.
     """
     from python_jobs.segmentation.job import ClusteringParameters, cluster_customers
 
@@ -72,7 +81,9 @@ def cluster_customers_command(
     warehouse = Warehouse.from_profile(target)
     with writing(warehouse, "segments run cluster-customers"):
         run_id = cluster_customers(warehouse, params, echo=click.echo)
-    click.echo(f"Run {run_id} succeeded.")
+        click.echo(f"Run {run_id} succeeded.")
+        if not no_rebuild:
+            rebuild_after_job(warehouse, job="cluster_customers")
 
 
 @click.command()

@@ -20,6 +20,7 @@ from python_jobs.warehouse.build_progress import DbtOutput, PlainProgress, StepP
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtRun, Echo, load_manifest, run_dbt
 from python_jobs.warehouse.jobs import JOBS, JobContext, JobFunction
+from python_jobs.warehouse.observation_end import check_observation_end
 
 JOB_META_KEY = "segments_job"
 
@@ -192,12 +193,18 @@ def run_build(
 
     Progress goes to `progress` (default: plain lines through `echo`): one line per step, dbt's warnings and
     errors, and the jobs' own lines; `verbose` adds every line dbt prints.
+
+    `observation_end` is checked against the loaded orders first: a date before the first order raises
+    ObservationEndError before anything is rebuilt; a date far past the last order is a warning.
     """
     registry = JOBS if jobs is None else jobs
     dbt_vars = {"observation_end": observation_end} if observation_end else {}
     warehouse = Warehouse.from_profile(target)
     report = BuildReport(target=target)
+    warnings = check_observation_end(warehouse, observation_end)
     progress = progress or PlainProgress(echo)
+    for warning in warnings:
+        progress.line(f"WARNING: {warning}")
 
     _ensure_on_demand_tables(warehouse)
     progress.line(f"Planning the build from dbt's manifest ({warehouse.describe()})")
@@ -231,6 +238,7 @@ def run_build(
         progress.close()
 
     _collect_findings(report, warehouse)
+    report.findings[:0] = [("WARN observation_end", warning, []) for warning in warnings]
     return report
 
 

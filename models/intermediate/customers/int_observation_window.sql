@@ -1,5 +1,7 @@
 -- The one date every profile is computed as of: the `observation_end` var when set, otherwise the last order
--- date in the data. Never the wall clock, so a rebuild of the same data gives the same profiles.
+-- date in the data, capped at the load time (the `loaded_at` var, else the build's wall clock: see load_time())
+-- so it never lies in the future. Orders dated after the load time are quarantined in staging, so the cap only
+-- bites on a clock set wrong; a rebuild of the same data gives the same profiles.
 with
 
 orders as (
@@ -21,7 +23,7 @@ observation_window as (
         {% if var('observation_end') -%}
             cast('{{ var("observation_end") }}' as date)
         {%- else -%}
-            last_order_date
+            least(last_order_date, cast({{ load_time() }} as date))
         {%- endif %} as observation_end
     from last_order
 

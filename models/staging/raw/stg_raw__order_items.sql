@@ -13,10 +13,16 @@ usable as (
         order_item_id,
         order_id,
         product_category,
-        quantity,
-        unit_price,
+        abs(quantity) as quantity,
+        abs(unit_price) as unit_price,
         discount_amount,
-        is_returned
+        is_returned or is_refund as is_returned,
+        is_refund,
+        cast(case
+            when is_refund then abs(quantity) * abs(unit_price)
+            when is_returned then abs(quantity) * unit_price - discount_amount
+            else 0
+        end as numeric(18, 2)) as returned_value
     from checked
     where quarantine_reason is null
 

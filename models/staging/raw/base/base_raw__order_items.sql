@@ -37,11 +37,14 @@ checked as (
             when order_item_id is null then 'missing_order_item_id'
             when order_id is null then 'missing_order_id'
             when quantity is null then 'missing_quantity'
-            when quantity < 0 then 'negative_quantity'
             when quantity = 0 then 'zero_quantity'
             when unit_price is null then 'missing_amount'
-            when unit_price < 0 then 'negative_amount'
-        end as quarantine_reason
+            -- Two minus signs make a positive line: a purchase or a refund? Neither can be told, so set aside.
+            when quantity < 0 and unit_price < 0 then 'negative_quantity_and_amount'
+        end as quarantine_reason,
+        -- A line worth less than nothing (a negative quantity or a negative amount) is a refund: a return of
+        -- the customer's purchase, kept in staging with its magnitudes and `is_refund` (see stg_raw__order_items).
+        coalesce(quantity < 0 or unit_price < 0, false) as is_refund
     from renamed
 
 )

@@ -37,8 +37,10 @@ checked as (
             when customer_id is null then 'missing_customer_id'
             when ordered_at is null then 'missing_timestamp'
             when order_total is null then 'missing_amount'
-            when order_total < 0 then 'negative_amount'
-        end as quarantine_reason
+            when ordered_at > {{ load_time() }} then 'ordered_after_load'
+        end as quarantine_reason,
+        -- A negative total is money paid back: a refund, usable like any order (see stg_raw__orders).
+        coalesce(order_total < 0, false) as is_refund
     from renamed
 
 )
