@@ -1,4 +1,6 @@
-"""`segments product-segmentation run|show` and `segments bench-llm`, through click's test runner."""
+"""`segments product-segmentation run|show` and `segments bench-llm`, through click's test runner.
+
+Runs here pass --no-rebuild: the rebuild of the marts after a job is tests/python_jobs/cli/test_job_rebuilds_downstream.py."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def test_run_then_show_as_json_and_as_a_table(catalogue, kit, tmp_path):
     ids_file.write_text("\n".join(str(i) for i in kit.product_ids) + "\n# trailing comment\n")
     result = _invoke(
         "run", "--category", kit.category, "--product-ids-file", str(ids_file), "--provider", "offline",
-        "--batch-size", "3", "--refine-batch-size", "4", "--archive-root", str(tmp_path / "llm"),
+        "--batch-size", "3", "--refine-batch-size", "4", "--archive-root", str(tmp_path / "llm"), "--no-rebuild",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     run_id = result.stdout.strip().splitlines()[-1]
@@ -61,7 +63,7 @@ def test_options_without_a_subcommand_run_the_job(catalogue, kit, tmp_path):
     ids = ",".join(str(i) for i in kit.product_ids)
     result = _invoke(
         "--category", kit.category, "--product-ids", ids, "--provider", "offline",
-        "--archive-root", str(tmp_path / "llm"),
+        "--archive-root", str(tmp_path / "llm"), "--no-rebuild",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     run_id = result.stdout.strip().splitlines()[-1]
@@ -91,10 +93,11 @@ def test_the_options_must_fit_together(catalogue, kit, tmp_path):
 def test_resume_by_cli_refuses_a_done_run(catalogue, kit, tmp_path):
     archive = str(tmp_path / "llm")
     result = _invoke(
-        "run", "--category", kit.category, "--all", "--provider", "offline", "--archive-root", archive
-    )
+        "run", "--category", kit.category, "--all", "--provider", "offline", "--archive-root", archive,
+        "--no-rebuild",
+    )  # fmt: skip
     run_id = result.stdout.strip().splitlines()[-1]
-    again = _invoke("run", "--resume", run_id, "--archive-root", archive)
+    again = _invoke("run", "--resume", run_id, "--archive-root", archive, "--no-rebuild")
     assert again.exit_code == 1
     assert "already done" in again.output
 
