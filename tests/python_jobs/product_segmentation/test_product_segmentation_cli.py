@@ -1,6 +1,6 @@
 """`segments product-segmentation run|show` and `segments bench-llm`, through click's test runner.
 
-Runs here pass --no-rebuild: the rebuild after a job is tested in tests/python_jobs/cli/test_job_rebuilds_downstream.py."""
+Runs here pass --no-rebuild: the rebuild after a job has its own tests (cli/test_job_rebuilds_downstream.py)."""
 
 from __future__ import annotations
 
