@@ -96,21 +96,13 @@ class CLVFit:
 def fit_and_predict(rfm: RFMColumns, horizon_days: float = HORIZON_DAYS) -> CLVFit:
     """Fit both models on the distinct RFM values (weighted by their counts) and predict for every customer."""
     started = time.perf_counter()
-    triples = np.column_stack([rfm.frequency, rfm.recency, rfm.age])
-    unique_triples, triple_of_customer, triple_counts = np.unique(
-        triples, axis=0, return_inverse=True, return_counts=True
-    )
-    triple_of_customer = triple_of_customer.reshape(-1)
+    unique_triples, triple_of_customer, triple_counts = _distinct_rows(rfm.frequency, rfm.recency, rfm.age)
     # A customer whose first purchase is on observation_end (age 0) adds exactly 0 to the BG/NBD log-likelihood.
     observed = unique_triples[:, 2] > 0
     bgnbd = fit_bgnbd(*unique_triples[observed].T, weights=triple_counts[observed])
 
     # Gamma-Gamma: customers with a repeat day and a positive mean spend on their repeat days.
-    pairs = np.column_stack([rfm.frequency, rfm.monetary_value])
-    unique_pairs, pair_of_customer, pair_counts = np.unique(
-        pairs, axis=0, return_inverse=True, return_counts=True
-    )
-    pair_of_customer = pair_of_customer.reshape(-1)
+    unique_pairs, pair_of_customer, pair_counts = _distinct_rows(rfm.frequency, rfm.monetary_value)
     spending = (unique_pairs[:, 0] > 0) & (unique_pairs[:, 1] > 0)
     gamma_gamma = fit_gamma_gamma(*unique_pairs[spending].T, weights=pair_counts[spending])
     fit_seconds = time.perf_counter() - started
@@ -121,6 +113,18 @@ def fit_and_predict(rfm: RFMColumns, horizon_days: float = HORIZON_DAYS) -> CLVF
     own_spend = np.where(unique_pairs[:, 0] > 0, np.maximum(unique_pairs[:, 1], 0.0), np.nan)
     spend = expected_spend_per_purchase(gamma_gamma, unique_pairs[:, 0], own_spend)[pair_of_customer]
     return CLVFit(bgnbd, gamma_gamma, purchases, spend, fit_seconds, time.perf_counter() - started)
+
+
+def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of some columns, each row's index among them, and their counts: like np.unique(axis=0),
+    but through one integer key per row (each column's rank among its own distinct values), which is much faster
+    for a million rows."""
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    for column in columns:
+        values, rank = np.unique(column, return_inverse=True)
+        key = key * values.size + rank.reshape(-1)
+    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    return np.column_stack([column[first] for column in columns]), inverse.reshape(-1), counts
 
 
 def new_run_id(started_at: dt.datetime) -> str:
