@@ -36,7 +36,7 @@ from python_jobs.clv.models import (
     fit_gamma_gamma,
 )
 from python_jobs.warehouse.connection import Session, Warehouse
-from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES
+from python_jobs.warehouse.ml_tables import CLV_TABLES, ML_SCHEMA
 from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZO
         session.ensure_schema(ML_SCHEMA)
         for name in (RUNS_TABLE, PREDICTIONS_TABLE):
             if not session.table_exists(ML_SCHEMA, name):
-                session.create_table(ML_SCHEMA, name, ML_TABLES[name])
+                session.create_table(ML_SCHEMA, name, CLV_TABLES[name])
         for abandoned, reason in mark_abandoned_runs(session).items():
             echo(f"CLV run {abandoned} marked abandoned: {reason}.")
         session.append_table(ML_SCHEMA, RUNS_TABLE, _running_row(run_id, started_at, horizon_days))
@@ -172,7 +172,7 @@ def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZO
                 pa.array(fit.expected_purchases, pa.float64()),
                 pa.array(fit.expected_spend_per_purchase, pa.float64()),
             ],
-            schema=ML_TABLES[PREDICTIONS_TABLE],
+            schema=CLV_TABLES[PREDICTIONS_TABLE],
         )
         with warehouse.session() as session:
             _append_predictions(session, predictions)
@@ -196,7 +196,7 @@ def _describe(fit: CLVFit) -> str:
 
 
 def _running_row(run_id: str, started_at: dt.datetime, horizon_days: int) -> pa.Table:
-    schema = ML_TABLES[RUNS_TABLE]
+    schema = CLV_TABLES[RUNS_TABLE]
     row = dict.fromkeys(schema.names)
     row.update(
         run_id=run_id,

@@ -1,4 +1,4 @@
-"""The tables the Python jobs write to schema `ml` (customer clustering, product segmentation), defined once.
+"""The tables the Python jobs write to schema `ml` (customer clustering, CLV, product segmentation), defined once.
 
 Every row carries the `run_id` of the run that wrote it; a run's rows are written in one transaction together with
 its `segmentation_runs` row marked `succeeded`, so dbt (which reads the latest succeeded run) never sees half a
@@ -98,7 +98,10 @@ ML_TABLES: dict[str, pa.Schema] = {
             ("overall_robustness", pa.float64()),
         ]
     ),
-    # ---------------------------------------------------------------- CLV (python_jobs/clv/job.py)
+}
+
+# ---------------------------------------------------------------- CLV (python_jobs/clv/job.py)
+CLV_TABLES: dict[str, pa.Schema] = {
     # One row per fit of BG/NBD + Gamma-Gamma, written 'running' at the start and flipped to 'succeeded' in the
     # transaction that writes its predictions; time unit days.
     "clv_models": pa.schema(

@@ -170,3 +170,16 @@ def test_the_build_runs_fit_clv_after_the_rfm_model_and_before_the_clustering(du
     assert "source:ml.clv_models+" in first.exclude
     assert "source:ml.clv_models+" in after_fit.select
     assert "source:ml.segmentation_runs+" in after_fit.exclude
+
+
+def test_the_ml_source_declares_the_columns_the_job_writes():
+    import yaml
+
+    from python_jobs.warehouse.dbt_runner import PROJECT_ROOT
+    from python_jobs.warehouse.ml_tables import CLV_TABLES
+
+    sources = yaml.safe_load((PROJECT_ROOT / "models" / "staging" / "ml" / "_ml__sources.yml").read_text())
+    tables = {table["name"]: table for table in sources["sources"][0]["tables"]}
+    for name, schema in CLV_TABLES.items():
+        assert [column["name"] for column in tables[name]["columns"]] == schema.names, name
+        assert tables[name]["config"]["meta"] == {"segments_job": clv_job.JOB_NAME}
