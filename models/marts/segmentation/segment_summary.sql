@@ -39,9 +39,10 @@ segment_sizes as (
         assignments.segment_id,
         count(*) as customers,
         sum(profiles.lifetime_value) as total_lifetime_value,
-        sum(coalesce(profiles.clv_365d, 0)) as total_clv_365d,
+        -- Summed in exact decimals: a float sum's last digits depend on the order the threads add in.
+        {{ order_independent_sum('coalesce(profiles.clv_365d, 0)') }} as total_clv_365d,
         -- A customer without a prediction counts as 0, not as missing.
-        avg(coalesce(profiles.clv_365d, 0)) as average_clv_365d
+        {{ order_independent_avg('coalesce(profiles.clv_365d, 0)') }} as average_clv_365d
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
