@@ -1,7 +1,9 @@
 """`segments bench`: time each stage of the segmentation end to end on generated data, on a fresh warehouse.
 
 Stages: generate (in a process of its own, counted neither in end to end nor in the peak memory), features
-(dbt models up to marts.customer_features), sample + fit (the clustering job), assignment (the SQL assignment
+(dbt models up to marts.customer_features and marts.customer_profiles, less the CLV fit), clv fit (the fit_clv job:
+read the RFM columns, fit BG/NBD and Gamma-Gamma, predict per customer, write; its fit and prediction seconds are
+printed apart), sample + fit (the clustering job), assignment (the SQL assignment
 and the models it needs), marts (customer_segments and segment_summary). Peak memory is the largest resident
 set of this process and all its descendants together, sampled every 50 ms from /proc. After the timed runs,
 the sample-fitted assignment is compared with k-means fitted on the whole population (same k per axis), and on
@@ -25,8 +27,11 @@ from python_jobs.bench.memory import PeakMemory
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtError, run_dbt
 
-STAGES = ("features", "sample + fit", "assignment", "marts")
+STAGES = ("features", "clv fit", "sample + fit", "assignment", "marts")
 FEATURE_MODELS = ["+customer_features", "+customer_profiles"]
+# The models built on the CLV fit (customer_profiles and what reads it), less the clustering's.
+CLV_OUTPUTS = ["source:ml.clv_models+", "source:ml.customer_clv_predictions+"]
+AFTER_CLV_MODELS = [*CLV_OUTPUTS, "--exclude", "source:ml.segmentation_runs+"]
 ASSIGNMENT_MODELS = ["source:ml+,+int_customers_assigned_to_segments"]
 # The two marts and the staging models only they read (the rest of their ancestors is built by now).
 MART_MODELS = [
@@ -44,6 +49,8 @@ class BenchRun:
     seconds: dict[str, float] = field(default_factory=dict)
     generate_seconds: float = 0.0
     peak_bytes: int = 0
+    # The fit_clv job's line: parameters, fit seconds, prediction seconds.
+    clv_detail: str = ""
 
     @property
     def end_to_end(self) -> float:
@@ -54,7 +61,8 @@ class BenchRun:
 def _timed(run: BenchRun, stage: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
-    run.seconds[stage] = time.perf_counter() - started
+    # A stage timed in several parts adds them up.
+    run.seconds[stage] = run.seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 def _dbt(target: str, *args: str) -> None:
@@ -69,6 +77,7 @@ def _dbt(target: str, *args: str) -> None:
 
 def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]) -> BenchRun:
     """One timed pass: generate, then the four stages, on the warehouse the environment points at."""
+    from python_jobs.clv.job import fit_clv
     from python_jobs.segmentation.job import ClusteringParameters, cluster_customers
 
     warehouse = Warehouse.from_profile(target)
@@ -81,7 +90,14 @@ def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]
     echo(f"    generate      {run.generate_seconds:7.1f}s")
     with PeakMemory() as memory:
         with _timed(run, "features"):
-            _dbt(target, "--select", *FEATURE_MODELS)
+            _dbt(target, "--select", *FEATURE_MODELS, "--exclude", *CLV_OUTPUTS)
+        clv_lines: list[str] = []
+        with _timed(run, "clv fit"):
+            fit_clv(warehouse, echo=clv_lines.append)
+        run.clv_detail = next((line.strip() for line in clv_lines if "BG/NBD on" in line), "")
+        echo(f"    clv fit       {run.seconds['clv fit']:7.1f}s  ({run.clv_detail.rsplit('; ', 1)[-1]})")
+        with _timed(run, "features"):
+            _dbt(target, "--select", *AFTER_CLV_MODELS)
         echo(f"    features      {run.seconds['features']:7.1f}s")
         with _timed(run, "sample + fit"):
             cluster_customers(warehouse, ClusteringParameters(seed=seed), echo=lambda _line: None)
@@ -186,6 +202,7 @@ def bench(
             values = [run.end_to_end if stage == "end to end" else run.seconds[stage] for run in runs]
             cells = "".join(f"{value:9.1f}s" for value in values)
             lines.append(f"  {stage:<22}{statistics.median(values):9.1f}s{cells}")
+        lines.extend(f"  clv, run {i + 1}: {run.clv_detail}" for i, run in enumerate(runs))
         generate = [run.generate_seconds for run in runs]
         lines.append(f"  {'(generate, not counted)':<22}{statistics.median(generate):9.1f}s")
         peaks = [run.peak_bytes / 2**30 for run in runs]

@@ -24,8 +24,10 @@ from python_jobs.cli.options import target_option
 def bench_command(customers: int, repeat: int, seed: int, agreement: bool, target: str) -> None:
     """Time the segmentation end to end on N generated customers, on a fresh warehouse each run.
 
-    Stages: features (dbt models up to marts.customer_features), sample + fit (the clustering job), assignment
-    (SQL), marts. Prints a table with the median of the runs and the peak memory of the whole process tree. With
+    Stages: features (dbt models up to marts.customer_features), clv fit (the fit_clv job: BG/NBD and
+    Gamma-Gamma fitted and every customer predicted; its fit and prediction seconds are printed apart), sample +
+    fit (the clustering job), assignment (SQL), marts. Prints a table with the median of the runs and the peak
+    memory of the whole process tree. With
     `--target local` each run gets a fresh DuckDB file in a temporary folder; with `--target postgres` a fresh
     database `segments_bench` on the PG* server, and the point lookup of one customer's memberships is timed.
     """

@@ -7,8 +7,8 @@ observation, all in one time unit (the warehouse uses days). Customers who share
 contribute identical likelihood terms, so the fits take optional weights: fitting on the distinct triples with
 their counts gives the same estimate as fitting on every customer, at a fraction of the cost.
 
-Parameters are optimised on the log scale (all are positive) with L-BFGS-B from a fixed start, so the same data
-always gives the same parameters.
+Parameters are optimised on the log scale (all are positive) with L-BFGS-B and the analytic gradients of the
+log-likelihoods, from a fixed start, so the same data always gives the same parameters.
 """
 
 from __future__ import annotations
@@ -71,23 +71,78 @@ def _weights(weights: np.ndarray | list[float] | None, size: int) -> np.ndarray:
     return array
 
 
+class _Distinct:
+    """The distinct values of one column and where each row's value sits among them: terms that depend on one
+    column only (gammaln(r + x), log(alpha + T)…) are computed once per distinct value, not once per row."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, inverse = np.unique(values, return_inverse=True)
+        self.inverse = inverse.reshape(-1)
+
+    def __call__(self, function) -> np.ndarray:
+        return function(self.values)[self.inverse]
+
+
+@dataclass
+class _BetaGeoData:
+    frequency: np.ndarray
+    recency: np.ndarray
+    age: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.by_frequency = _Distinct(self.frequency)
+        self.by_recency = _Distinct(self.recency)
+        self.by_age = _Distinct(self.age)
+        self.repeat = self.frequency > 0
+
+
+def _bgnbd_terms(
+    params: tuple[float, float, float, float], data: _BetaGeoData, gradient: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each row's log-likelihood (equation 6 of the paper, in logs) and, if asked, its gradient (4, n)."""
+    r, alpha, a, b = params
+    x, repeat = data.frequency, data.repeat
+    by_x = data.by_frequency
+    # log(b + x - 1) only where x > 0 (1 elsewhere keeps log(0) out).
+    log_b_x1 = by_x(lambda u: np.log(np.where(u > 0, b + u - 1, 1.0)))
+    log_alpha_t = data.by_age(lambda u: np.log(alpha + u))
+    log_alpha_tx = data.by_recency(lambda u: np.log(alpha + u))
+    a1 = by_x(lambda u: special.gammaln(r + u)) - special.gammaln(r) + r * np.log(alpha)
+    a2 = by_x(lambda u: special.betaln(a, b + u)) - special.betaln(a, b)
+    a3 = -(r + x) * log_alpha_t
+    # Only customers with a repeat purchase have the second term.
+    a4 = np.where(repeat, np.log(a) - log_b_x1 - (r + x) * log_alpha_tx, -np.inf)
+    total = np.logaddexp(a3, a4)
+    if not gradient:
+        return a1 + a2 + total, None
+    # The two terms' shares of the sum inside the log: the derivative of a log-sum is their weighted mean.
+    w3, w4 = np.exp(a3 - total), np.exp(a4 - total)
+    inverse_alpha_t = data.by_age(lambda u: 1.0 / (alpha + u))
+    inverse_alpha_tx = data.by_recency(lambda u: 1.0 / (alpha + u))
+    digamma_abx = by_x(lambda u: special.digamma(a + b + u))
+    d_r = by_x(lambda u: special.digamma(r + u)) - special.digamma(r) + np.log(alpha)
+    d_r -= w3 * log_alpha_t + w4 * log_alpha_tx
+    d_alpha = r / alpha - (r + x) * (w3 * inverse_alpha_t + w4 * inverse_alpha_tx)
+    d_a = special.digamma(a + b) - digamma_abx + w4 / a
+    d_b = by_x(lambda u: special.digamma(b + u)) - digamma_abx - special.digamma(b) + special.digamma(a + b)
+    d_b -= w4 * np.exp(-log_b_x1)
+    return a1 + a2 + total, np.vstack([d_r, d_alpha, d_a, d_b])
+
+
 def bgnbd_log_likelihood(
     params: tuple[float, float, float, float], frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
 ) -> np.ndarray:
     """Each customer's log-likelihood under BG/NBD (equation 6 of the paper, in logs)."""
-    r, alpha, a, b = params
-    x, t_x, t = frequency, recency, age
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.betaln(a, b + x) - special.betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + t)
-    repeat = x > 0
-    # Only customers with a repeat purchase have the second term; the where keeps log(0) out of the others.
-    a4 = np.where(
-        repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    data = _BetaGeoData(*_as_arrays(frequency, recency, age))
+    return _bgnbd_terms(params, data, gradient=False)[0]
+
+
+def bgnbd_log_likelihood_gradient(
+    params: tuple[float, float, float, float], frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """Each customer's gradient of `bgnbd_log_likelihood` with respect to (r, alpha, a, b); shape (4, n)."""
+    data = _BetaGeoData(*_as_arrays(frequency, recency, age))
+    return _bgnbd_terms(params, data, gradient=True)[1]
 
 
 def fit_bgnbd(
@@ -106,9 +161,12 @@ def fit_bgnbd(
     if (t_x > t).any() or (t <= 0).any() or (x < 0).any():
         raise CLVFitError("every customer needs 0 <= recency <= age, age > 0 and frequency >= 0")
 
-    def negative(log_params: np.ndarray) -> float:
-        value = -(w * bgnbd_log_likelihood(tuple(np.exp(log_params)), x, t_x, t)).sum()
-        return float(value) if np.isfinite(value) else 1e300
+    data = _BetaGeoData(x, t_x, t)
+
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        rows, row_gradients = _bgnbd_terms(tuple(params), data, gradient=True)
+        return _finite(-(w @ rows), -(row_gradients @ w) * params)
 
     result = _minimise(negative, 4)
     r, alpha, a, b = np.exp(result.x)
@@ -171,6 +229,20 @@ def gamma_gamma_log_likelihood(
     )
 
 
+def gamma_gamma_log_likelihood_gradient(
+    params: tuple[float, float, float], frequency: np.ndarray, mean_spend: np.ndarray
+) -> np.ndarray:
+    """Each customer's gradient of `gamma_gamma_log_likelihood` with respect to (p, q, v); shape (3, n)."""
+    p, q, v = params
+    x, m = frequency, mean_spend
+    digamma_pxq = special.digamma(p * x + q)
+    log_total = np.log(x * m + v)
+    d_p = x * (digamma_pxq - special.digamma(p * x) + np.log(m) + np.log(x) - log_total)
+    d_q = digamma_pxq - special.digamma(q) + np.log(v) - log_total
+    d_v = q / v - (p * x + q) / (x * m + v)
+    return np.vstack([d_p, d_q, d_v])
+
+
 def fit_gamma_gamma(
     frequency: np.ndarray | list[float],
     mean_spend: np.ndarray | list[float],
@@ -185,9 +257,11 @@ def fit_gamma_gamma(
     if w.sum() < 2:
         raise CLVFitError(f"Gamma-Gamma needs at least 2 customers with a repeat purchase, got {w.sum():g}")
 
-    def negative(log_params: np.ndarray) -> float:
-        value = -(w * gamma_gamma_log_likelihood(tuple(np.exp(log_params)), x, m)).sum()
-        return float(value) if np.isfinite(value) else 1e300
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value = -(w * gamma_gamma_log_likelihood(tuple(params), x, m)).sum()
+        gradient = -(gamma_gamma_log_likelihood_gradient(tuple(params), x, m) @ w) * params
+        return _finite(value, gradient)
 
     result = _minimise(negative, 3)
     p, q, v = np.exp(result.x)
@@ -213,22 +287,24 @@ def expected_spend_per_purchase(
     return np.where(known, own, params.population_mean_spend)
 
 
+def _finite(value: float, gradient: np.ndarray) -> tuple[float, np.ndarray]:
+    """A point where the likelihood cannot be evaluated is a very bad one, never a crash of the optimiser."""
+    if not np.isfinite(value) or not np.isfinite(gradient).all():
+        return 1e300, np.zeros_like(gradient)
+    return float(value), gradient
+
+
 def _minimise(negative, dimensions: int) -> optimize.OptimizeResult:
-    start = np.full(dimensions, _START)
+    """L-BFGS-B on the log-parameters with the analytic gradient, to a tight tolerance: with the gradient given,
+    one evaluation costs one pass over the data, so a million customers fit in seconds."""
     result = optimize.minimize(
         negative,
-        start,
+        np.full(dimensions, _START),
+        jac=True,
         method="L-BFGS-B",
         bounds=[(-12.0, 12.0)] * dimensions,
-        options={"maxiter": _MAX_ITERATIONS},
+        options={"maxiter": _MAX_ITERATIONS, "ftol": 1e-15, "gtol": 1e-9},
     )
     if not np.isfinite(result.fun) or result.fun >= 1e300:
         raise CLVFitError("the likelihood could not be evaluated at any parameters tried")
-    # A polish from the L-BFGS-B optimum with Nelder-Mead: cheap, and it settles flat valleys the same way.
-    polished = optimize.minimize(
-        negative,
-        result.x,
-        method="Nelder-Mead",
-        options={"maxiter": _MAX_ITERATIONS, "xatol": 1e-8, "fatol": 1e-10},
-    )
-    return polished if polished.fun <= result.fun else result
+    return result

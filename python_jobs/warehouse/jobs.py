@@ -34,5 +34,11 @@ def _cluster_customers(context: JobContext) -> Any:
     return run_job(context)
 
 
+def _fit_clv(context: JobContext) -> Any:
+    from python_jobs.clv.job import run_job
+
+    return run_job(context)
+
+
 # Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
-JOBS: dict[str, JobFunction] = {"cluster_customers": _cluster_customers}
+JOBS: dict[str, JobFunction] = {"cluster_customers": _cluster_customers, "fit_clv": _fit_clv}

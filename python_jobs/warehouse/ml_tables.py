@@ -1,4 +1,4 @@
-"""The tables the Python jobs write to schema `ml` (customer clustering, product segmentation), defined once.
+"""The tables the Python jobs write to schema `ml` (customer clustering, CLV, product segmentation), defined once.
 
 Every row carries the `run_id` of the run that wrote it; a run's rows are written in one transaction together with
 its `segmentation_runs` row marked `succeeded`, so dbt (which reads the latest succeeded run) never sees half a
@@ -96,6 +96,49 @@ ML_TABLES: dict[str, pa.Schema] = {
             ("feature_drop_agreement", pa.float64()),
             ("time_window_agreement", pa.float64()),
             ("overall_robustness", pa.float64()),
+        ]
+    ),
+}
+
+# ---------------------------------------------------------------- CLV (python_jobs/clv/job.py)
+CLV_TABLES: dict[str, pa.Schema] = {
+    # One row per fit of BG/NBD + Gamma-Gamma, written 'running' at the start and flipped to 'succeeded' in the
+    # transaction that writes its predictions; time unit days.
+    "clv_models": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("started_at", _TS),
+            ("fitted_at", _TS),
+            ("status", pa.string()),
+            ("error_message", pa.string()),
+            ("observation_end", pa.date32()),
+            ("horizon_days", pa.int64()),
+            ("customers", pa.int64()),
+            ("r", pa.float64()),
+            ("alpha", pa.float64()),
+            ("a", pa.float64()),
+            ("b", pa.float64()),
+            ("bgnbd_log_likelihood", pa.float64()),
+            ("bgnbd_converged", pa.bool_()),
+            ("gamma_gamma_customers", pa.int64()),
+            ("p", pa.float64()),
+            ("q", pa.float64()),
+            ("v", pa.float64()),
+            ("gamma_gamma_log_likelihood", pa.float64()),
+            ("gamma_gamma_converged", pa.bool_()),
+            ("owner_host", pa.string()),
+            ("owner_pid", pa.int64()),
+            ("owner_started_at", _TS),
+            ("heartbeat_at", _TS),
+        ]
+    ),
+    # One row per run and customer with RFM columns: the predictions that need the hypergeometric function.
+    "customer_clv_predictions": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("expected_purchases", pa.float64()),
+            ("expected_spend_per_purchase", pa.float64()),
         ]
     ),
 }

@@ -22,11 +22,13 @@ from python_jobs.warehouse.connection import Warehouse
 
 COMPARED_SCHEMAS = ("marts", "ml")
 # Columns that name or time the run that wrote a row: they differ between builds by design.
-RUN_ID_COLUMNS = frozenset({"run_id", "segmentation_run_id"})
-RUN_TIME_COLUMNS = frozenset({"started_at", "finished_at", "created_at", "updated_at", "run_finished_at"})
+RUN_ID_COLUMNS = frozenset({"run_id", "segmentation_run_id", "clv_run_id"})
+RUN_TIME_COLUMNS = frozenset(
+    {"started_at", "finished_at", "fitted_at", "created_at", "updated_at", "run_finished_at"}
+)
 # Columns that name the process that owned the run and its last sign of life (see warehouse/run_owner.py).
 RUN_OWNER_COLUMNS = frozenset({"owner_host", "owner_pid", "owner_started_at", "heartbeat_at"})
-# The tables the clustering job appends a run to: compared run against run, not as a whole.
+# The tables the clustering and CLV jobs append a run to: compared run against run, not as a whole.
 RUN_KEY = "run_id"
 
 
@@ -136,9 +138,9 @@ def test_two_builds_of_unchanged_data_are_identical(built, built_copy):
     invoke("build", "--target", target)
     second, second_runs = snapshot(built_copy.warehouse, runs_to_skip=frozenset(first_runs))
 
-    # The comparison means something only if both builds wrote the marts and a clustering run each.
-    assert len(first_runs) == 1
-    assert len(second_runs - first_runs) == 1
+    # The comparison means something only if both builds wrote the marts, a clustering run and a CLV fit each.
+    assert sorted(run[:4] for run in first_runs) == ["clv_", "seg_"]
+    assert sorted(run[:4] for run in second_runs - first_runs) == ["clv_", "seg_"]
     for table in ("marts.customer_features", "marts.customer_segments", "ml.segment_centroids"):
         assert first[table].rows, table
 

@@ -1,4 +1,5 @@
--- One row per canonical customer: what they bought, when, and what they are likely to be worth.
+-- One row per canonical customer: what they bought, when, and what they are likely to be worth (BG/NBD and
+-- Gamma-Gamma, fitted by the fit_clv job).
 with
 
 customers as (
@@ -37,6 +38,12 @@ observation_window as (
 
 ),
 
+clv as (
+
+    select * from {{ ref('int_customers_clv_predicted') }}
+
+),
+
 joined as (
 
     select
@@ -56,12 +63,11 @@ joined as (
             as days_since_last_purchase,
         {{ dbt.datediff('cast(customers.first_seen_at as date)', 'observation_window.observation_end', 'day') }}
             as tenure_days,
-        -- The customer's own typical gap between purchase days; a default when there is only one purchase day.
-        case
-            when rfm.rfm_frequency > 0
-                then greatest({{ safe_divide('rfm.rfm_recency_days', 'rfm.rfm_frequency') }}, 1.0)
-            else {{ var('default_purchase_gap_days') }}
-        end as expected_purchase_gap_days,
+        clv.probability_alive,
+        clv.expected_purchases as expected_purchases_365d,
+        clv.expected_spend_per_purchase,
+        clv.clv as clv_365d,
+        clv.clv_run_id,
         coalesce(support_tickets.support_tickets, 0) as support_tickets,
         coalesce(web_events.web_sessions, 0) as web_sessions,
         customers.first_seen_at,
@@ -78,16 +84,8 @@ joined as (
         on customers.customer_id = web_events.customer_id
     left join support_tickets
         on customers.customer_id = support_tickets.customer_id
-
-),
-
-scored as (
-
-    select
-        *,
-        -- Chance that an active customer buying at their usual pace would have bought again by now.
-        1 - exp(-1.0 * days_since_last_purchase / expected_purchase_gap_days) as churn_risk_score
-    from joined
+    left join clv
+        on customers.customer_id = clv.customer_id
 
 ),
 
@@ -104,15 +102,13 @@ profiles as (
         cast(average_order_value as numeric(18, 2)) as average_order_value,
         cast(days_since_last_purchase as integer) as days_since_last_purchase,
         cast(tenure_days as integer) as tenure_days,
-        cast(round(cast(churn_risk_score as numeric), 4) as numeric(6, 4)) as churn_risk_score,
-        -- Expected purchase days in the horizon at the customer's own pace, times the chance they are still
-        -- active, times their mean spend per purchase day.
-        cast(
-            (1 - churn_risk_score)
-            * {{ var('clv_horizon_days') }} / expected_purchase_gap_days
-            * lifetime_value / (rfm_frequency + 1)
-            as numeric(18, 2)
-        ) as clv_estimate,
+        cast(probability_alive as double precision) as probability_alive,
+        cast(1 - probability_alive as double precision) as churn_risk,
+        cast(expected_purchases_365d as double precision) as expected_purchases_365d,
+        cast(expected_spend_per_purchase as double precision) as expected_spend_per_purchase,
+        -- Undiscounted: expected purchase days in the next 365 days times the expected spend per purchase day.
+        cast(clv_365d as double precision) as clv_365d,
+        cast(clv_run_id as varchar) as clv_run_id,
         rfm_frequency,
         cast(rfm_recency_days as integer) as rfm_recency_days,
         cast(rfm_age_days as integer) as rfm_age_days,
@@ -123,7 +119,7 @@ profiles as (
         first_order_at,
         last_order_at,
         observation_end
-    from scored
+    from joined
 
 )
 

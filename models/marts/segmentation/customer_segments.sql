@@ -53,7 +53,7 @@ customer_segments as (
         profiles.total_orders,
         profiles.average_order_value,
         profiles.days_since_last_purchase,
-        profiles.churn_risk_score,
+        profiles.churn_risk,
         cast(pivoted.segmentation_run_id as varchar) as segmentation_run_id
     from pivoted
     inner join profiles

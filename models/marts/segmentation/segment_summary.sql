@@ -39,7 +39,10 @@ segment_sizes as (
         assignments.segment_id,
         count(*) as customers,
         sum(profiles.lifetime_value) as total_lifetime_value,
-        avg(profiles.clv_estimate) as average_clv_estimate
+        -- Summed in exact decimals: a float sum's last digits depend on the order the threads add in.
+        {{ order_independent_sum('coalesce(profiles.clv_365d, 0)') }} as total_clv_365d,
+        -- A customer without a prediction counts as 0, not as missing.
+        {{ order_independent_avg('coalesce(profiles.clv_365d, 0)') }} as average_clv_365d
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
@@ -67,9 +70,11 @@ measured as (
         coalesce(segment_sizes.total_lifetime_value, 0) as total_lifetime_value,
         {{ safe_divide('segment_sizes.total_lifetime_value', 'segment_sizes.customers') }}
             as average_lifetime_value,
+        coalesce(segment_sizes.total_clv_365d, 0) as total_clv_365d,
+        coalesce(segment_sizes.average_clv_365d, 0) as average_clv_365d,
         -- Return on a campaign to the segment: the uplift it buys in expected customer value, over its cost.
         {{ safe_divide(
-            var('segment_campaign_uplift_rate') ~ ' * coalesce(segment_sizes.average_clv_estimate, 0) - '
+            var('segment_campaign_uplift_rate') ~ ' * coalesce(segment_sizes.average_clv_365d, 0) - '
             ~ var('segment_contact_cost_per_customer'),
             var('segment_contact_cost_per_customer')
         ) }} as expected_roi,
@@ -110,8 +115,8 @@ validated as (
                     then 'more than {{ var("segment_max_share") * 100 }}% of customers'
             end,
             case
-                when total_lifetime_value < {{ var('segment_min_total_lifetime_value') }}
-                    then 'total lifetime value under {{ var("segment_min_total_lifetime_value") }}'
+                when total_clv_365d < {{ var('segment_min_total_clv') }}
+                    then 'total predicted CLV (365 days) under {{ var("segment_min_total_clv") }}'
             end,
             case
                 when overall_robustness < {{ var('segment_min_robustness') }}
@@ -136,6 +141,8 @@ summary as (
         cast(customer_share as double precision) as customer_share,
         cast(total_lifetime_value as numeric(18, 2)) as total_lifetime_value,
         cast(average_lifetime_value as double precision) as average_lifetime_value,
+        cast(total_clv_365d as double precision) as total_clv_365d,
+        cast(average_clv_365d as double precision) as average_clv_365d,
         cast(expected_roi as double precision) as expected_roi,
         defining_features,
         cast(axis_silhouette as double precision) as axis_silhouette,

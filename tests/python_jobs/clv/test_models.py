@@ -164,3 +164,35 @@ def test_expected_spend_shrinks_toward_the_population_mean():
 def test_data_that_cannot_support_a_fit_is_refused(frequency, recency, age, problem):
     with pytest.raises(CLVFitError, match=problem):
         fit_bgnbd(frequency, recency, age)
+
+
+def test_the_analytic_gradients_match_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    from python_jobs.clv.models import (
+        bgnbd_log_likelihood,
+        bgnbd_log_likelihood_gradient,
+        gamma_gamma_log_likelihood,
+        gamma_gamma_log_likelihood_gradient,
+    )
+
+    x, t_x, t = (
+        np.array([0.0, 1.0, 5.0, 12.0]),
+        np.array([0.0, 3.0, 40.0, 200.0]),
+        np.array([10.0, 50.0, 90.0, 300.0]),
+    )
+    point = np.array([0.4, 8.0, 0.7, 2.5])
+    for i in range(x.size):
+        numeric = approx_fprime(point, lambda q, i=i: bgnbd_log_likelihood(tuple(q), x, t_x, t)[i], 1e-7)
+        assert bgnbd_log_likelihood_gradient(tuple(point), x, t_x, t)[:, i] == pytest.approx(
+            numeric, rel=1e-4
+        )
+    m = np.array([12.5, 30.0, 7.25])
+    spend_point = np.array([6.0, 3.5, 15.0])
+    for i in range(m.size):
+        numeric = approx_fprime(
+            spend_point, lambda q, i=i: gamma_gamma_log_likelihood(tuple(q), x[1:], m)[i], 1e-7
+        )
+        assert gamma_gamma_log_likelihood_gradient(tuple(spend_point), x[1:], m)[:, i] == pytest.approx(
+            numeric, rel=1e-4
+        )
