@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from python_jobs.clv.models import (
     BetaGeoParameters,
+    CLVFitError,
     GammaGammaParameters,
     expected_purchases,
     expected_spend_per_purchase,
@@ -136,9 +137,21 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def run_job(context: JobContext) -> str:
-    """Entry point for the build orchestrator."""
-    return fit_clv(context.warehouse, echo=context.echo)
+def run_job(context: JobContext) -> str | None:
+    """Entry point for the build orchestrator.
+
+    Data that cannot support a fit (too few customers, not one repeat purchase) is no reason to stop the build:
+    the run is recorded as failed, the marts keep the previous fit (or, without one, no CLV columns), and the
+    profiles and segments are still built. Any other failure stops the build as usual.
+    """
+    try:
+        return fit_clv(context.warehouse, echo=context.echo)
+    except CLVFitError as error:
+        context.echo(
+            f"  WARN the CLV models were not fitted: {error}. The marts keep the previous fit, if any "
+            "(probability_alive, churn_risk and clv_365d stay empty without one)."
+        )
+        return None
 
 
 def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZON_DAYS) -> str:
@@ -160,7 +173,7 @@ def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZO
             observation_end = session.fetchone(OBSERVATION_END_QUERY)
         echo(f"  read the RFM columns of {rfm.size:,} customers")
         if rfm.size < 2:
-            raise ValueError(f"{rfm.size} customer(s) with a purchase: too few to fit the CLV models")
+            raise CLVFitError(f"{rfm.size} customer(s) with a purchase: too few to fit the CLV models")
         fit = fit_and_predict(rfm, horizon_days)
         echo(_describe(fit))
 

@@ -17,6 +17,7 @@ from python_jobs.clv.models import (
 )
 from python_jobs.warehouse.build import JobStep, plan_build
 from python_jobs.warehouse.dbt_runner import load_manifest, run_dbt
+from python_jobs.warehouse.jobs import JobContext
 
 CUSTOMER_COLUMNS = (
     "customer_id, rfm_frequency, rfm_recency_days, rfm_age_days, "
@@ -122,6 +123,11 @@ def test_a_failed_fit_leaves_the_previous_one_in_force(built_copy):
     assert [(row["status"], row["r"]) for row in failed] == [("failed", None)]
     assert "at least one customer with a repeat purchase" in failed[0]["error_message"]
     assert failed_predictions == 0
+
+    # In `segments build` the same data is a warning, not a stop: the profiles and segments are still built.
+    warnings: list[str] = []
+    assert clv_job.run_job(JobContext(warehouse=warehouse, dbt_vars={}, echo=warnings.append)) is None
+    assert any("WARN the CLV models were not fitted" in line for line in warnings)
 
     dbt_run = run_dbt(
         ["build", "--select", "source:ml.clv_models+", "--exclude", "source:ml.segmentation_runs+"],

@@ -16,6 +16,7 @@ from python_jobs.ingest.checked_csv import MAX_ID_CHARACTERS
 from python_jobs.ingest.transactions import MAX_AMOUNT, MAX_QUANTITY
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import run_dbt
+from python_jobs.warehouse.ml_tables import CLV_TABLES, ML_SCHEMA
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 TRANSACTION_ARGS = [
@@ -141,6 +142,12 @@ def test_files_at_every_limit_load_and_build(tmp_path, warehouse):
     loaded = invoke("load-products", products, PRODUCT_ARGS, warehouse)
     assert loaded.exit_code == 0, loaded.output
 
+    # The profiles read the CLV job's tables; empty, as before any fit (`segments build` runs the job first).
+    with warehouse.session() as session:
+        session.ensure_schema(ML_SCHEMA)
+        for name, schema in CLV_TABLES.items():
+            if not session.table_exists(ML_SCHEMA, name):
+                session.create_table(ML_SCHEMA, name, schema)
     run = run_dbt(["run", "--select", "+customer_profiles", "+stg_raw__products"], target=warehouse.target)
     assert run.ok, run.problems()
     with warehouse.session() as session:

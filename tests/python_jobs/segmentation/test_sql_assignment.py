@@ -139,9 +139,9 @@ def warehouse_with_segment_models(warehouse):
                 name,
                 pa.Table.from_pylist(older[name] + latest[name] + failed[name], schema=schema),
             )
-    outcome = run_dbt(
-        ["run", "--select", "source:ml+,+int_customers_assigned_to_segments"], target=warehouse.target
-    )
+    # The models between the clustering job's tables and the assignment (the features are written above).
+    between = [f"source:ml.{name}+,+int_customers_assigned_to_segments" for name in ML_TABLES]
+    outcome = run_dbt(["run", "--select", *between], target=warehouse.target)
     assert outcome.ok, "dbt run of the assignment models failed"
     return warehouse, table, model
 
