@@ -96,7 +96,7 @@ def test() -> int:
         # The dbt templater compiles the project; give it a DuckDB file of its own.
         step(
             "sqlfluff lint",
-            [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt"],
+            [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt", "--processes", "2"],
             env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
         )
     # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every

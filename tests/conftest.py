@@ -204,10 +204,8 @@ def pytest_configure(config) -> None:
 _BUILT_FIXTURES = {"built", "built_copy", "built_duckdb", "built_postgres"}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items) -> None:
-    """Tests of the shared built warehouses run on one worker, so each target is built once (before xdist reads
-    the groups, hence tryfirst)."""
-    for item in items:
-        if _BUILT_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("built_warehouses"))
+def pytest_itemcollected(item) -> None:
+    """Tests of the shared built warehouses run on one worker, so each target is built once (marked as each
+    test is collected, before xdist reads the groups)."""
+    if _BUILT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group("built_warehouses"))
