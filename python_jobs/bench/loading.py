@@ -14,14 +14,13 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_jobs.bench.memory import process_tree, rss_bytes
+from python_jobs.bench.memory import PeakMemory
 from python_jobs.warehouse.connection import Warehouse
 
 HEADER = "customer_id,ordered_at,amount,order_id"
@@ -51,32 +50,6 @@ def write_export(path: Path, lines: int, seed: int = 42) -> int:
                 chunk.clear()
         handle.write("".join(chunk))
     return path.stat().st_size
-
-
-class _PeakTreeMemory:
-    """Samples the resident memory of a process and its descendants in a background thread (Linux /proc)."""
-
-    def __init__(self, pid: int, interval_seconds: float = 0.05) -> None:
-        self.pid = pid
-        self.interval = interval_seconds
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            if os.path.isdir("/proc"):
-                total = sum(rss_bytes(pid) for pid in process_tree(self.pid))
-                self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> _PeakTreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @dataclass
@@ -118,7 +91,7 @@ def run_bench(lines: int, seed: int, target: str, echo: Callable[[str], None] = 
             process = subprocess.Popen(
                 command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
             )
-            with _PeakTreeMemory(process.pid) as memory:
+            with PeakMemory(process.pid) as memory:
                 output, _ = process.communicate()
             load_seconds = time.perf_counter() - started
             if process.returncode != 0:

@@ -37,9 +37,11 @@ def rss_bytes(pid: int) -> int:
 
 
 class PeakMemory:
-    """Samples the resident memory of this process tree in a background thread; Linux only (0 elsewhere)."""
+    """Samples the resident memory of a process tree (this process's, or `pid`'s) in a background thread; Linux
+    only (0 elsewhere)."""
 
-    def __init__(self, interval_seconds: float = 0.05) -> None:
+    def __init__(self, pid: int | None = None, interval_seconds: float = 0.05) -> None:
+        self.pid = os.getpid() if pid is None else pid
         self.interval = interval_seconds
         self.peak = 0
         self._stop = threading.Event()
@@ -48,7 +50,7 @@ class PeakMemory:
     def _sample(self) -> None:
         while not self._stop.is_set():
             if os.path.isdir("/proc"):
-                total = sum(rss_bytes(pid) for pid in process_tree(os.getpid()))
+                total = sum(rss_bytes(pid) for pid in process_tree(self.pid))
                 self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
 

@@ -38,7 +38,8 @@ from python_jobs.clv.models import (
 )
 from python_jobs.warehouse.connection import Session, Warehouse
 from python_jobs.warehouse.ml_tables import CLV_TABLES, ML_SCHEMA
-from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
+from python_jobs.warehouse.run_owner import ProcessOwner
+from python_jobs.warehouse.run_owner import mark_abandoned_runs as shared_mark_abandoned_runs
 
 if TYPE_CHECKING:
     from python_jobs.warehouse.jobs import JobContext
@@ -272,20 +273,4 @@ def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: 
 
 def mark_abandoned_runs(session: Session) -> dict[str, str]:
     """Mark 'abandoned' every 'running' CLV run whose process is gone; run id -> reason."""
-    running = session.fetch_arrow(
-        f"select run_id, owner_host, owner_pid, owner_started_at, heartbeat_at from {ML_SCHEMA}.{RUNS_TABLE} "
-        "where status = 'running'"
-    ).to_pylist()
-    reasons: dict[str, str] = {}
-    for run in running:
-        reason = why_abandoned(
-            run["owner_host"], run["owner_pid"], run["owner_started_at"], run["heartbeat_at"]
-        )
-        if reason is not None:
-            reasons[run["run_id"]] = reason
-            session.execute(
-                f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'abandoned', fitted_at = ?, error_message = ? "
-                "where run_id = ? and status = 'running'",
-                [_utc_now(), f"abandoned: {reason}"[:1000], run["run_id"]],
-            )
-    return reasons
+    return shared_mark_abandoned_runs(session, ML_SCHEMA, RUNS_TABLE, "fitted_at")

@@ -27,7 +27,8 @@ from python_jobs.segmentation.clustering import AxisFit, ClusteringParameters, f
 from python_jobs.segmentation.sampling import CustomerSample, draw_sample
 from python_jobs.warehouse.connection import Session, Warehouse
 from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES, add_missing_columns
-from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
+from python_jobs.warehouse.run_owner import ProcessOwner
+from python_jobs.warehouse.run_owner import mark_abandoned_runs as shared_mark_abandoned_runs
 
 if TYPE_CHECKING:
     # Only for the annotation: the orchestrator is what imports and registers this job, not the other way round.
@@ -133,23 +134,7 @@ def mark_abandoned_runs(session: Session) -> dict[str, str]:
     if not session.table_exists(ML_SCHEMA, RUNS_TABLE):
         return {}
     add_missing_columns(session, RUNS_TABLE, ML_TABLES[RUNS_TABLE])
-    running = session.fetch_arrow(
-        f"select run_id, owner_host, owner_pid, owner_started_at, heartbeat_at from {ML_SCHEMA}.{RUNS_TABLE} "
-        "where status = 'running'"
-    ).to_pylist()
-    reasons: dict[str, str] = {}
-    for run in running:
-        reason = why_abandoned(
-            run["owner_host"], run["owner_pid"], run["owner_started_at"], run["heartbeat_at"]
-        )
-        if reason is not None:
-            reasons[run["run_id"]] = reason
-            session.execute(
-                f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'abandoned', finished_at = ?, error_message = ? "
-                "where run_id = ? and status = 'running'",
-                [_utc_now(), f"abandoned: {reason}"[:1000], run["run_id"]],
-            )
-    return reasons
+    return shared_mark_abandoned_runs(session, ML_SCHEMA, RUNS_TABLE, "finished_at")
 
 
 def _describe_sample(sample: CustomerSample, seconds: float) -> str:

@@ -17,7 +17,12 @@ import datetime as dt
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from python_jobs.warehouse.connection import quote_identifier
+
+if TYPE_CHECKING:
+    from python_jobs.warehouse.connection import Session
 
 # How often a running job refreshes its heartbeat, at least.
 HEARTBEAT_SECONDS = 2.0
@@ -116,3 +121,25 @@ def why_abandoned(
 def _aware(timestamp: dt.datetime) -> dt.datetime:
     """Timestamps read back from a warehouse may come without a zone; they are stored in UTC."""
     return timestamp if timestamp.tzinfo is not None else timestamp.replace(tzinfo=dt.UTC)
+
+
+def mark_abandoned_runs(session: Session, schema: str, table: str, ended_column: str) -> dict[str, str]:
+    """Mark 'abandoned' every 'running' row of a job's runs table whose owner process is gone, stamping
+    `ended_column` and the reason; run id -> reason. (The clustering and CLV jobs share this rule.)"""
+    runs = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    running = session.fetch_arrow(
+        f"select run_id, owner_host, owner_pid, owner_started_at, heartbeat_at from {runs} where status = 'running'"
+    ).to_pylist()
+    reasons: dict[str, str] = {}
+    for run in running:
+        reason = why_abandoned(
+            run["owner_host"], run["owner_pid"], run["owner_started_at"], run["heartbeat_at"]
+        )
+        if reason is not None:
+            reasons[run["run_id"]] = reason
+            session.execute(
+                f"update {runs} set status = 'abandoned', {quote_identifier(ended_column)} = ?, error_message = ? "
+                "where run_id = ? and status = 'running'",
+                [utc_now(), f"abandoned: {reason}"[:1000], run["run_id"]],
+            )
+    return reasons
