@@ -289,19 +289,27 @@ def raw_centroids(
 
 
 def bootstrap_jaccard(
-    points_std: np.ndarray, reference: np.ndarray, k: int, resamples: int, seed: int, axis_index: int
+    points_std: np.ndarray,
+    reference: np.ndarray,
+    k: int,
+    resamples: int,
+    seed: int,
+    axis_index: int,
+    n_init: int = 1,
 ) -> list[float]:
     """Per segment, the mean over bootstrap refits of its best Jaccard match among the refit's clusters.
 
     Only the distinct points drawn into a resample are compared (a point drawn twice is still one customer).
-    A segment absent from the points cannot be shown to be stable, so it scores 0 for that resample.
+    A segment absent from the points cannot be shown to be stable, so it scores 0 for that resample. Each refit
+    takes `n_init` starts, as the reference fit did: a refit stuck in a local optimum the reference escaped
+    would be counted as instability of the segments.
     """
     rng = np.random.default_rng(_random_state(seed, axis_index, _FOR_BOOTSTRAP))
     totals = np.zeros(k)
     for resample in range(resamples):
         drawn = rng.integers(0, len(points_std), size=len(points_std))
         present = np.unique(drawn)
-        model = _kmeans(k, 1, _random_state(seed, axis_index, _FOR_BOOTSTRAP, resample))
+        model = _kmeans(k, n_init, _random_state(seed, axis_index, _FOR_BOOTSTRAP, resample))
         predicted = model.fit(points_std[drawn]).predict(points_std[present])
         overlap = np.zeros((k, k))
         np.add.at(overlap, (reference[present], predicted), 1)
@@ -438,7 +446,7 @@ def _measure_robustness(
         # duplicate centre, which the agreement scores below already count against the segmentation.
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit.bootstrap_jaccard = bootstrap_jaccard(
-            subset, reference, k, params.bootstrap_resamples, params.seed, axis_index
+            subset, reference, k, params.bootstrap_resamples, params.seed, axis_index, params.n_init
         )
         fit.feature_drop_agreement = feature_drop_agreement(
             subset, reference, k, params.n_init, params.seed, axis_index
@@ -451,12 +459,20 @@ def _measure_robustness(
 AxisFinished = Callable[[AxisFit, int], None]
 
 
+@dataclass(frozen=True)
+class AxisData:
+    """What one axis is fitted on: the raw features of the customers it can place, when each was first seen,
+    and (optionally) how many customers of the population each row stands for."""
+
+    features: np.ndarray
+    first_seen_days: np.ndarray
+    weights: np.ndarray | None = None
+
+
 def fit_axes(
-    features_by_axis: Mapping[str, np.ndarray],
-    first_seen_days: np.ndarray,
+    data_by_axis: Mapping[str, AxisData],
     params: ClusteringParameters,
     on_fit: AxisFinished = lambda fit, finished: None,
-    weights: np.ndarray | None = None,
 ) -> dict[str, AxisFit]:
     """Fit every axis, in parallel worker processes unless `params.workers` is 1; results in input order.
 
@@ -465,19 +481,19 @@ def fit_axes(
     deadlock, and spawn behaves the same on every platform.
     """
     fits: dict[str, AxisFit] = {}
-    if params.workers == 1 or len(features_by_axis) == 1:
-        for name, features in features_by_axis.items():
-            fits[name] = fit_axis(name, features, first_seen_days, params, weights)
+    if params.workers == 1 or len(data_by_axis) == 1:
+        for name, data in data_by_axis.items():
+            fits[name] = fit_axis(name, data.features, data.first_seen_days, params, data.weights)
             on_fit(fits[name], len(fits))
-        return {name: fits[name] for name in features_by_axis}
+        return {name: fits[name] for name in data_by_axis}
     with ProcessPoolExecutor(
-        max_workers=min(params.workers, len(features_by_axis)),
+        max_workers=min(params.workers, len(data_by_axis)),
         mp_context=get_context("spawn"),
         initializer=limit_native_threads,
     ) as pool:
         futures = [
-            pool.submit(fit_axis, name, features, first_seen_days, params, weights)
-            for name, features in features_by_axis.items()
+            pool.submit(fit_axis, name, data.features, data.first_seen_days, params, data.weights)
+            for name, data in data_by_axis.items()
         ]
         try:
             for future in as_completed(futures):
@@ -488,4 +504,4 @@ def fit_axes(
             for future in futures:
                 future.cancel()
             raise
-    return {name: fits[name] for name in features_by_axis}
+    return {name: fits[name] for name in data_by_axis}
