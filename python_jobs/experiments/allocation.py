@@ -62,7 +62,7 @@ def _split(variants: list[str], weights: list[float]) -> _Split:
         total += weight
         cumulative.append(total)
     # The last bound is infinite, so rounding in the running total can never leave a number past the end.
-    return _Split(tuple(variants), tuple(cumulative[:-1]) + (math.inf,))
+    return _Split(tuple(variants), (*cumulative[:-1], math.inf))
 
 
 class WeightsInForce:
@@ -96,7 +96,9 @@ class WeightsInForce:
                 splits[experiment_id][segment_key] = _split(variants, [weights[v] for v in variants])
             if EXPERIMENT_WIDE not in splits[experiment_id]:
                 variants = sorted({v for split in splits[experiment_id].values() for v in split.variants})
-                splits[experiment_id][EXPERIMENT_WIDE] = _split(variants, [1.0 / len(variants)] * len(variants))
+                splits[experiment_id][EXPERIMENT_WIDE] = _split(
+                    variants, [1.0 / len(variants)] * len(variants)
+                )
         return cls(splits)
 
     def split(self, experiment_id: str, segment_key: str) -> _Split:
@@ -126,4 +128,6 @@ class Allocator:
         variant_id = self._existing(experiment_id, visitor_id)
         if variant_id is not None:
             return Allocation(variant_id, segment_key, is_new=False)
-        return Allocation(split.variant_at(hashed_uniform(experiment_id, visitor_id)), segment_key, is_new=True)
+        return Allocation(
+            split.variant_at(hashed_uniform(experiment_id, visitor_id)), segment_key, is_new=True
+        )

@@ -111,7 +111,9 @@ def simulate(
         assignments += shown
         conversions += outcomes.binomial(shown, rates)
         if remaining > 0 and policy != "uniform":
-            weights = _updated_weights(policy, assignments, conversions, min_samples_per_segment, draws, outcomes)
+            weights = _updated_weights(
+                policy, assignments, conversions, min_samples_per_segment, draws, outcomes
+            )
     return SimulationRun(
         policy=policy,
         assignments=assignments,
@@ -158,7 +160,9 @@ class Comparison:
 def _run_seed(
     scenario: Scenario, seed: int, visitors: int, batch_size: int, draws: int
 ) -> dict[str, SimulationRun]:
-    return {policy: simulate(scenario, policy, visitors, batch_size, seed, draws=draws) for policy in POLICIES}
+    return {
+        policy: simulate(scenario, policy, visitors, batch_size, seed, draws=draws) for policy in POLICIES
+    }
 
 
 def compare_policies(

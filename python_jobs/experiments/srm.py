@@ -3,7 +3,7 @@
 A mismatch means the assignment or its logging is broken (a variant that crashes before logging, bots filtered
 in one arm only, a redirect that loses visitors), and every conversion rate of the experiment is then suspect. The
 test is Pearson's chi-square of the observed assignment counts of one period against the counts the weights
-expected (`total × weight`); p < 0.001 raises an alert, so a healthy experiment checked every day raises a false
+expected (`total * weight`); p < 0.001 raises an alert, so a healthy experiment checked every day raises a false
 one about once in three years.
 
 Check one period per version of the weights: when the weights changed during a period, pass the mean of the

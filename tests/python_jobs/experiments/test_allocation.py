@@ -88,7 +88,9 @@ def test_a_new_visitor_is_placed_from_the_hash_on_the_cumulative_weights_in_vari
         visitor = f"v{number}"
         u = hashed_uniform("checkout", visitor)
         expected = "A" if u < 0.05 else "B" if u < 0.55 else "C" if u < 0.85 else "D"
-        assert allocator.allocate("checkout", visitor, "source:instagram|device:mobile").variant_id == expected
+        assert (
+            allocator.allocate("checkout", visitor, "source:instagram|device:mobile").variant_id == expected
+        )
 
 
 def test_new_visitors_are_distributed_as_the_weights_say():
@@ -121,8 +123,14 @@ def test_an_unknown_experiment_is_a_clear_error():
     ("rows", "message"),
     [
         ([("e", "", "A", 0.5), ("e", "", "B", 0.4)], r"experiment 'e', segment '': weights add up to 0.9"),
-        ([("e", "s", "A", 1.2), ("e", "s", "B", -0.2)], r"experiment 'e', segment 's', variant 'B'.*negative"),
-        ([("e", "", "A", 0.5), ("e", "", "A", 0.5)], r"experiment 'e', segment '', variant 'A' appears twice"),
+        (
+            [("e", "s", "A", 1.2), ("e", "s", "B", -0.2)],
+            r"experiment 'e', segment 's', variant 'B'.*negative",
+        ),
+        (
+            [("e", "", "A", 0.5), ("e", "", "A", 0.5)],
+            r"experiment 'e', segment '', variant 'A' appears twice",
+        ),
     ],
 )
 def test_weights_that_cannot_be_used_are_refused_naming_the_row(rows, message):

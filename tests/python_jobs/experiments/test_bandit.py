@@ -120,7 +120,7 @@ def test_the_floor_on_random_weights_of_fifty_variants():
 
 
 def test_a_floor_the_variants_cannot_all_have_is_refused():
-    with pytest.raises(ValueError, match="floor of 0.3 .* 4 variants"):
+    with pytest.raises(ValueError, match=r"floor of 0\.3 .* 4 variants"):
         apply_floor(np.array([[0.25, 0.25, 0.25, 0.25]]), floor=0.3)
 
 
@@ -134,7 +134,9 @@ def test_a_small_segment_learns_from_the_pooled_experiment():
     np.testing.assert_array_equal(result.weights[0], result.experiment_weights)
     assert result.weights[0, 1] == pytest.approx(0.99)
     # With its own data it would have favoured A.
-    alone = segment_weights(assignments[:1], conversions[:1], min_samples_per_segment=1, burn_in_per_variant=1)
+    alone = segment_weights(
+        assignments[:1], conversions[:1], min_samples_per_segment=1, burn_in_per_variant=1
+    )
     assert alone.weights[0, 0] > 0.9
 
 
