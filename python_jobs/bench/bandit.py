@@ -77,10 +77,18 @@ def _scenario_lines(comparison: Comparison) -> list[str]:
         )
     to_uniform = comparison.regret_ratio("per_segment", "uniform")
     to_wide = comparison.regret_ratio("per_segment", "experiment_wide")
-    lines.append(
-        f"  per-segment regret: {to_uniform:.3f}x uniform (target at most {TARGET_RATIO_TO_UNIFORM}: "
-        f"{'met' if to_uniform <= TARGET_RATIO_TO_UNIFORM else 'NOT met'}), {to_wide:.3f}x experiment-wide"
-    )
+    if scenario.segments_differ:
+        met = "met" if to_uniform <= TARGET_RATIO_TO_UNIFORM else "NOT met"
+        below = "below" if to_wide < 1 else "NOT below"
+        lines.append(
+            f"  per-segment regret: {to_uniform:.3f}x uniform (target at most {TARGET_RATIO_TO_UNIFORM}: {met}), "
+            f"{to_wide:.3f}x experiment-wide (target below it: {below})"
+        )
+    else:
+        lines.append(
+            f"  per-segment regret: {to_uniform:.3f}x uniform, {to_wide:.3f}x experiment-wide (the control: one "
+            "variant is best everywhere, so learning per segment only splits the data)"
+        )
     return lines
 
 

@@ -20,8 +20,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-# The segment key of the experiment as a whole: no segmentation fields, nothing joined.
-EXPERIMENT_WIDE = ""
+# The segment key of the experiment as a whole. Segment keys are `field:value` pairs joined by `|`; this one has no
+# colon, so it can never be taken for a segment.
+EXPERIMENT_WIDE = "all"
 
 _WEIGHT_TOLERANCE = 1e-6
 

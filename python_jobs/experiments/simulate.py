@@ -34,6 +34,11 @@ class Scenario:
     conversion_rates: np.ndarray  # (S, V), true rates
 
     @property
+    def segments_differ(self) -> bool:
+        """Whether the segments' best variants differ (learning per segment can pay)."""
+        return len(set(self.conversion_rates.argmax(axis=1).tolist())) > 1
+
+    @property
     def best_rates(self) -> np.ndarray:
         return self.conversion_rates.max(axis=1)
 

@@ -37,6 +37,8 @@ def test_bench_bandit_prints_regret_lift_and_latency():
             == 2
         )
     assert re.search(r"^  uniform split .* 1\.000 .* \+0\.0%$", output, re.M)
+    assert len(re.findall(r"x uniform \(target at most 0\.25: (met|NOT met)\)", output)) == 1
+    assert len(re.findall(r"\(the control: one variant is best everywhere", output)) == 1
     assert re.search(r"allocation in process: 2,000 calls .* median [\d.]+ µs, p99 [\d.]+ µs", output)
     assert re.search(r"simulation time: [\d.]+ s on 1 worker$", output, re.M)
 
