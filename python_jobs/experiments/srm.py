@@ -6,8 +6,9 @@ test is Pearson's chi-square of the observed assignment counts of one period aga
 expected (`total * weight`); p < 0.001 raises an alert, so a healthy experiment checked every day raises a false
 one about once in three years.
 
-Check one period per version of the weights: when the weights changed during a period, pass the mean of the
-weights in force weighted by the assignments made under each.
+The weights change as the bandit learns, so the expectation of a period must follow the weights in force at
+each moment: when they changed during a period, pass the expected counts (the assignments made under each version
+times its weights, summed) instead of weights; only the proportions matter.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def sample_ratio_mismatch(
     alert_p_value: float = SRM_ALERT_P_VALUE,
     min_expected: float = MIN_EXPECTED_PER_VARIANT,
 ) -> SampleRatioCheck:
-    """Test observed counts (..., variants) against the weights in force (same shape, or broadcastable).
+    """Test observed counts (..., variants) against the weights in force or the expected counts (same shape, or
+    broadcastable).
 
     A variant of weight 0 is left out of the test while it has no assignments; any assignment to it is a
     mismatch (p = 0). A period whose expected count in some variant of positive weight is under `min_expected`

@@ -63,6 +63,15 @@ def test_the_statistic_matches_scipy_period_by_period_and_segment_by_segment():
             assert check.p_value[period, segment] == pytest.approx(stats.chisquare(counts, expected).pvalue)
 
 
+def test_a_period_whose_weights_changed_is_tested_against_the_counts_each_version_expected():
+    # 1,000 visitors under 50/50, then 3,000 under 20/80: 500 + 600 and 500 + 2,400 expected.
+    expected_counts = 1_000 * np.array([0.5, 0.5]) + 3_000 * np.array([0.2, 0.8])
+    observed = np.array([1_110, 2_890])
+    assert not sample_ratio_mismatch(observed, expected_counts).is_mismatch
+    # Against the latest weights alone the same, healthy period would look broken.
+    assert sample_ratio_mismatch(observed, np.array([0.2, 0.8])).is_mismatch
+
+
 def test_too_few_assignments_to_test_raise_no_alert():
     # 8 assignments at 25% each expect 2 a variant: too few for the chi-square approximation.
     check = sample_ratio_mismatch(np.array([8, 0, 0, 0]), np.full(4, 0.25))
