@@ -12,7 +12,10 @@ allocator uses for segments without weights of their own.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,14 @@ import numpy as np
 import pyarrow as pa
 
 from python_jobs.experiments.allocation import EXPERIMENT_WIDE, WeightsInForce
-from python_jobs.experiments.bandit import SegmentWeights
+from python_jobs.experiments.bandit import (
+    DEFAULT_BURN_IN_PER_VARIANT,
+    DEFAULT_DRAWS,
+    DEFAULT_FLOOR,
+    DEFAULT_MIN_SAMPLES_PER_SEGMENT,
+    SegmentWeights,
+    segment_weights,
+)
 
 if TYPE_CHECKING:
     from python_jobs.warehouse.connection import Session, Warehouse
@@ -109,6 +119,50 @@ class WeightRun:
             repeated = sorted({value for value in values if values.count(value) > 1})
             if repeated:
                 raise ValueError(f"experiment {self.experiment_id!r}: {name} {repeated[0]!r} appears twice")
+
+    @classmethod
+    def from_counts(
+        cls,
+        experiment_id: str,
+        segment_keys: Sequence[str],
+        variant_ids: Sequence[str],
+        assignments: np.ndarray,
+        conversions: np.ndarray,
+        computed_at: dt.datetime,
+        seed: int,
+        min_samples_per_segment: int = DEFAULT_MIN_SAMPLES_PER_SEGMENT,
+        floor: float = DEFAULT_FLOOR,
+        draws: int = DEFAULT_DRAWS,
+    ) -> WeightRun:
+        """Compute the weights of one experiment from its counts (segments x variants) and record how."""
+        parameters = {
+            "draws": draws,
+            "seed": seed,
+            "floor": floor,
+            "burn_in_per_variant": DEFAULT_BURN_IN_PER_VARIANT,
+            "min_samples_per_segment": min_samples_per_segment,
+        }
+        digest = hashlib.sha256(f"{experiment_id}|{uuid.uuid4().hex}".encode()).hexdigest()[:8]
+        assignments = np.asarray(assignments)
+        conversions = np.asarray(conversions)
+        return cls(
+            run_id=f"weights_{computed_at.astimezone(dt.UTC):%Y%m%dT%H%M%S}_{digest}",
+            experiment_id=experiment_id,
+            computed_at=computed_at,
+            segment_keys=tuple(segment_keys),
+            variant_ids=tuple(variant_ids),
+            assignments=assignments,
+            conversions=conversions,
+            result=segment_weights(
+                assignments,
+                conversions,
+                min_samples_per_segment=min_samples_per_segment,
+                floor=floor,
+                draws=draws,
+                seed=seed,
+            ),
+            parameters=parameters,
+        )
 
 
 def weight_run_tables(run: WeightRun) -> dict[str, pa.Table]:

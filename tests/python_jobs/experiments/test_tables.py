@@ -4,6 +4,7 @@ PostgreSQL: all of a run or nothing, and the latest run in force."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -140,3 +141,23 @@ def test_a_run_whose_keys_do_not_match_its_counts_is_refused():
             result=segment_weights(ASSIGNMENTS, CONVERSIONS, seed=1),
             parameters={},
         )
+
+
+def test_a_run_computed_from_counts_records_its_parameters_and_is_reproducible():
+    computed_at = dt.datetime(2026, 11, 27, 12, 30, 5, tzinfo=dt.UTC)
+    first = WeightRun.from_counts(
+        "checkout", SEGMENTS, VARIANTS, ASSIGNMENTS, CONVERSIONS, computed_at, seed=5
+    )
+    again = WeightRun.from_counts(
+        "checkout", SEGMENTS, VARIANTS, ASSIGNMENTS, CONVERSIONS, computed_at, seed=5
+    )
+    np.testing.assert_array_equal(first.result.weights, again.result.weights)
+    assert first.run_id != again.run_id
+    assert re.fullmatch(r"weights_20261127T123005_[0-9a-f]{8}", first.run_id)
+    assert first.parameters == {
+        "draws": 10_000,
+        "seed": 5,
+        "floor": 0.01,
+        "burn_in_per_variant": 100,
+        "min_samples_per_segment": 100,
+    }
