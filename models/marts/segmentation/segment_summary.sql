@@ -164,6 +164,10 @@ validated as (
                     then 'robustness under {{ var("segment_min_robustness") }}'
             end,
             case
+                when feature_drop_agreement < {{ var('segment_min_feature_stability') }}
+                    then 'feature stability under {{ var("segment_min_feature_stability") }}'
+            end,
+            case
                 when expected_roi < {{ var('segment_min_expected_roi') }}
                     then 'expected ROI under {{ var("segment_min_expected_roi") }}'
             end

@@ -347,3 +347,24 @@ def test_the_built_warehouse_names_no_majority_segment_as_an_extreme(built):
         assert not any(base == name or base.startswith(f"{name}_") for name in extremes[row["axis_name"]]), (
             row
         )
+
+
+def test_the_built_summary_shows_explicit_segments_and_judges_feature_stability(built):
+    with built.warehouse.session(read_only=True) as session:
+        summary = session.fetch_arrow(
+            "select axis_name, segment_name, customers, is_clustered, is_viable, not_viable_because, "
+            "feature_drop_agreement from marts.segment_summary"
+        ).to_pylist()
+        one_purchase_day = session.fetchone(
+            "select count(*) from marts.customer_features where has_orders and not has_repeat_purchase"
+        )[0]
+
+    cadence = {row["segment_name"]: row for row in summary if row["axis_name"] == "purchase_cadence"}
+    assert cadence["one_time_buyer"]["customers"] == one_purchase_day > 0
+    assert cadence["one_time_buyer"]["is_clustered"] is False
+    for row in summary:
+        if not row["is_clustered"]:
+            assert (row["is_viable"], row["not_viable_because"]) == (None, None), row
+            continue
+        unstable = row["feature_drop_agreement"] is not None and row["feature_drop_agreement"] < 0.3
+        assert ("feature stability under 0.3" in (row["not_viable_because"] or "")) == unstable, row
