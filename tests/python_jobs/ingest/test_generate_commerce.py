@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.ingest.generate_commerce import (
+from python_jobs.ingest.generate import (
     ARCHETYPE_NAMES,
     ARCHETYPES,
     CATEGORIES_CSV,

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.ingest.generate_commerce import generate_raw_tables
-from python_jobs.ingest.generate_products import (
+from python_jobs.ingest.generate import generate_raw_tables
+from python_jobs.ingest.generate.products import (
     CATEGORIES,
     CATEGORY_NAMES,
     FIRST_PRODUCT_ID,
