@@ -4,6 +4,7 @@
 - `archetypes`: the behaviour archetypes customers are drawn from (`assign_archetypes` tells who is who);
 - `window`: the fixed time window and each archetype's calendar; `draws`: random streams and vectorised draws;
 - `accounts`: who behaves, and the duplicate and looping accounts merged into them;
+- `purchases`: when customers buy, repeat purchases with drop-out (BG/NBD-like);
 - `orders`, `web`, `support`: orders and their lines, web sessions and events, support tickets;
 - `dirt`: the messy values and defective rows real sources carry; `tables`: everything as Arrow tables;
 - `products` (with `product_types` and the `catalogue_*` modules): the product catalogue.

@@ -16,7 +16,10 @@ class Archetype:
     name: str
     share: float
     # What they buy and for how much.
-    mean_orders: float  # Poisson mean of orders over the two-year window; 1 means exactly one order
+    # Repeat purchases over the whole window while active, mean of a gamma across customers (0: never back),
+    # and the chance of leaving for good after a repeat purchase, mean of a beta across customers (see purchases).
+    purchase_rate: float
+    dropout_probability: float
     browser_share: float  # share that only browses and never orders
     extra_items_per_order: float  # Poisson mean of items beyond the first (at most 4 items)
     premium_factor: float  # median unit price relative to the category's typical price
@@ -48,7 +51,8 @@ class Archetype:
 ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         "vip_loyalist", 0.06,
-        mean_orders=18, browser_share=0.0, extra_items_per_order=1.0, premium_factor=1.8,
+        purchase_rate=40, dropout_probability=0.03,
+        browser_share=0.0, extra_items_per_order=1.0, premium_factor=1.8,
         price_growth=0.5, discount_propensity=0.05, discount_rate=0.10, category_breadth=8,
         return_rate=0.04, weekend_share=0.22, holiday_share=0.20, activity_trend=1.2,
         quiet_final_days=0, holiday_gift_share=0.25, tickets_mean=0.6, preferred_channel="phone",
@@ -57,7 +61,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "deal_hunter", 0.15,
-        mean_orders=8, browser_share=0.06, extra_items_per_order=0.8, premium_factor=0.7,
+        purchase_rate=16, dropout_probability=0.12,
+        browser_share=0.06, extra_items_per_order=0.8, premium_factor=0.7,
         price_growth=0.0, discount_propensity=0.75, discount_rate=0.30, category_breadth=11,
         return_rate=0.06, weekend_share=0.40, holiday_share=0.35, activity_trend=0.0,
         quiet_final_days=0, holiday_gift_share=0.30, tickets_mean=0.3, preferred_channel="chat",
@@ -66,7 +71,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "one_time_buyer", 0.22,
-        mean_orders=1, browser_share=0.0, extra_items_per_order=0.4, premium_factor=1.0,
+        purchase_rate=0, dropout_probability=1.0,
+        browser_share=0.0, extra_items_per_order=0.4, premium_factor=1.0,
         price_growth=0.0, discount_propensity=0.15, discount_rate=0.15, category_breadth=2,
         return_rate=0.10, weekend_share=0.30, holiday_share=0.18, activity_trend=0.0,
         quiet_final_days=0, holiday_gift_share=0.30, tickets_mean=0.2, preferred_channel="email",
@@ -75,7 +81,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "seasonal_gifter", 0.10,
-        mean_orders=4, browser_share=0.10, extra_items_per_order=0.8, premium_factor=1.15,
+        purchase_rate=8, dropout_probability=0.2,
+        browser_share=0.10, extra_items_per_order=0.8, premium_factor=1.15,
         price_growth=0.0, discount_propensity=0.20, discount_rate=0.15, category_breadth=3,
         return_rate=0.05, weekend_share=0.50, holiday_share=0.92, activity_trend=0.0,
         quiet_final_days=0, holiday_gift_share=0.70, tickets_mean=0.3, preferred_channel="email",
@@ -84,7 +91,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "churning_regular", 0.12,
-        mean_orders=7, browser_share=0.04, extra_items_per_order=0.6, premium_factor=1.0,
+        purchase_rate=14, dropout_probability=0.1,
+        browser_share=0.04, extra_items_per_order=0.6, premium_factor=1.0,
         price_growth=-0.3, discount_propensity=0.12, discount_rate=0.12, category_breadth=3,
         return_rate=0.08, weekend_share=0.25, holiday_share=0.15, activity_trend=-1.0,
         quiet_final_days=240, holiday_gift_share=0.25, tickets_mean=0.7, preferred_channel="chat",
@@ -93,7 +101,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "support_heavy", 0.07,
-        mean_orders=5, browser_share=0.06, extra_items_per_order=0.6, premium_factor=1.05,
+        purchase_rate=10, dropout_probability=0.12,
+        browser_share=0.06, extra_items_per_order=0.6, premium_factor=1.05,
         price_growth=0.0, discount_propensity=0.12, discount_rate=0.12, category_breadth=5,
         return_rate=0.28, weekend_share=0.30, holiday_share=0.17, activity_trend=0.0,
         quiet_final_days=0, holiday_gift_share=0.25, tickets_mean=6.0, preferred_channel="phone",
@@ -102,7 +111,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     Archetype(
         "steady_regular", 0.28,
-        mean_orders=6, browser_share=0.08, extra_items_per_order=0.6, premium_factor=1.0,
+        purchase_rate=12, dropout_probability=0.1,
+        browser_share=0.08, extra_items_per_order=0.6, premium_factor=1.0,
         price_growth=0.0, discount_propensity=0.12, discount_rate=0.12, category_breadth=4,
         return_rate=0.06, weekend_share=0.29, holiday_share=0.17, activity_trend=0.0,
         quiet_final_days=0, holiday_gift_share=0.25, tickets_mean=0.3, preferred_channel="email",

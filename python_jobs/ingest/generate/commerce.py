@@ -4,7 +4,9 @@ The warehouse needs data whose customer segments are known in advance, so that t
 be checked against them. Every customer is drawn from one of the `ARCHETYPES`; the archetypes
 differ clearly on what the features in `python_jobs.definitions` measure (how often, how much,
 what, when, how they browse and how they complain). The archetype itself never reaches the raw
-tables: `assign_archetypes` tells a test or an evaluation who is who.
+tables: `assign_archetypes` tells a test or an evaluation who is who. When customers buy follows a
+BG/NBD-like process with real drop-out (`purchases`): one-time buyers, a loyal core, and most customers quiet
+for months by the window's end.
 
 The data is as dirty as the sources it imitates, so staging has work to do:
 

@@ -12,7 +12,8 @@ from python_jobs import PROJECT_ROOT
 from python_jobs.ingest.generate.accounts import MergePlan, Population, attribute_to_duplicates
 from python_jobs.ingest.generate.archetypes import archetype_column
 from python_jobs.ingest.generate.draws import pick_uniform, poisson_by_group
-from python_jobs.ingest.generate.window import END_US, START_US, is_holiday_season, sample_times
+from python_jobs.ingest.generate.purchases import draw_purchases
+from python_jobs.ingest.generate.window import END_US, START_US, is_holiday_season, times_at_positions
 
 CATEGORIES_CSV = PROJECT_ROOT / "seeds" / "product_categories.csv"
 
@@ -52,21 +53,12 @@ class Orders:
         return self.by_owner[first[owners] + pick_uniform(rng, self.per_owner[owners])]
 
 
-def _order_counts(rng: np.random.Generator, population: Population) -> np.ndarray:
-    """At least one order for buyers (exactly one when the mean is one), none for browsers."""
-    extra_mean = archetype_column("mean_orders")[population.archetype] - 1.0
-    counts = 1 + rng.poisson(extra_mean)
-    cycle_counts = 1 + rng.integers(0, 2, size=population.size)  # an order or two
-    counts = np.where(population.is_cycle_account, cycle_counts, counts)
-    return np.where(population.is_browser, 0, counts).astype(np.int64)
-
-
 def generate_orders(rng: np.random.Generator, population: Population, plan: MergePlan) -> Orders:
-    per_owner = _order_counts(rng, population)
-    owner = np.repeat(np.arange(population.size), per_owner)
-    ordered_at = sample_times(rng, population.archetype[owner])
+    purchases = draw_purchases(rng, population)
+    ordered_at = times_at_positions(rng, population.archetype[purchases.owner], purchases.position)
     chronological = np.argsort(ordered_at, kind="stable")
-    owner, ordered_at = owner[chronological], ordered_at[chronological]
+    owner, ordered_at = purchases.owner[chronological], ordered_at[chronological]
+    per_owner = np.bincount(owner, minlength=population.size).astype(np.int64)
     identity = attribute_to_duplicates(rng, plan, owner, ordered_at)
     by_owner = np.argsort(owner, kind="stable")
     return Orders(owner, identity, ordered_at, per_owner, by_owner)

@@ -50,11 +50,20 @@ _DAY_CDF = np.cumsum(np.stack([_day_weights(archetype) for archetype in ARCHETYP
 
 def sample_times(rng: np.random.Generator, archetype_codes: np.ndarray) -> np.ndarray:
     """Timestamps (µs) in the window, the day drawn from each row's archetype calendar."""
-    uniform = rng.random(len(archetype_codes))
+    return times_at_positions(rng, archetype_codes, rng.random(len(archetype_codes)))
+
+
+def times_at_positions(
+    rng: np.random.Generator, archetype_codes: np.ndarray, positions: np.ndarray
+) -> np.ndarray:
+    """Timestamps (µs) at calendar positions in [0, 1): the share of each row's archetype activity before them.
+
+    Evenly spread positions give times that follow the archetype's calendar (trend, weekends, holidays, quiet end).
+    """
     days = np.zeros(len(archetype_codes), dtype=np.int64)
     for code in range(len(ARCHETYPES)):
         rows = np.flatnonzero(archetype_codes == code)
-        days[rows] = np.searchsorted(_DAY_CDF[code], uniform[rows], side="right")
+        days[rows] = np.searchsorted(_DAY_CDF[code], positions[rows], side="right")
     days = np.minimum(days, _WINDOW_DAYS - 1)
     seconds = rng.integers(0, 86_400, size=len(archetype_codes))
     return START_US + days * US_PER_DAY + seconds * US_PER_SECOND
