@@ -6,7 +6,8 @@
 - `accounts`: who behaves, and the duplicate and looping accounts merged into them;
 - `purchases`: when customers buy, repeat purchases with drop-out (BG/NBD-like);
 - `orders`, `web`, `support`: orders and their lines, web sessions and events, support tickets;
-- `dirt`: the messy values and defective rows real sources carry; `tables`: everything as Arrow tables;
+- `refunds`: refund orders paying back returned lines; `dirt`: messy values, the odd row without a customer id;
+- `bad_rows`: a few unusable rows per table, one per quarantine reason; `tables`: everything as Arrow tables;
 - `products` (with `product_types` and the `catalogue_*` modules): the product catalogue.
 """
 

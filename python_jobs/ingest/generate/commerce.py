@@ -14,7 +14,10 @@ The data is as dirty as the sources it imitates, so staging has work to do:
   sometimes in chains; a few `X…` accounts merge into each other in a loop;
 * about 0.5% of customer ids in orders, events and tickets carry stray spaces;
 * about 5% of enum values come in mixed case or padded with spaces;
-* a handful of orders and web events have no customer id, a handful of items a negative quantity.
+* a few returned lines are paid back by a refund order of their own, a negative total and a line with a
+  negative quantity (`refunds`): staging counts them as returns;
+* a handful of orders and web events have no customer id, and from 1,000 customers on, a few rows of each
+  table are unusable in every way staging quarantines (`bad_rows`).
 
 Duplicate and looping accounts are accounts like any other, so they have rows in `customers` too.
 
@@ -31,6 +34,7 @@ import pyarrow as pa
 
 from python_jobs.ingest.generate.accounts import build_population, merge_cycle_sizes, plan_merges
 from python_jobs.ingest.generate.archetypes import archetype_codes
+from python_jobs.ingest.generate.bad_rows import plant_bad_rows
 from python_jobs.ingest.generate.dirt import GUARANTEED_DIRT_MIN_CUSTOMERS
 from python_jobs.ingest.generate.draws import random_streams
 from python_jobs.ingest.generate.orders import generate_items, generate_orders, load_categories
@@ -79,13 +83,16 @@ def generate_raw_tables(customers: int, seed: int = 42) -> dict[str, pa.Table]:
 
     first_activity = first_activity_times(len(identity_ids), plan, orders, web, tickets)
     del web
-    return {
+    tables = {
         "customers": customers_table(streams["customers"], population, plan, identity_ids, first_activity),
         "customer_id_merges": merges_table(plan, identity_ids),
         "orders": orders_table,
         "order_items": items_table,
         "web_events": web_table,
         "support_tickets": tickets_table,
+    }
+    return {
+        **plant_bad_rows(streams["bad_rows"], tables, guaranteed_dirt),
         # From a random stream of its own: the other tables are the same with or without products.
         "products": generate_products(product_count(customers), seed=seed),
     }

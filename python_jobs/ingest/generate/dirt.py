@@ -1,4 +1,4 @@
-"""How the data gets dirty: messy enums, stray spaces, and the few rows picked to carry a defect."""
+"""How the data gets dirty but stays usable: messy enums, stray spaces; and the few rows picked to carry a defect."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import pyarrow.compute as pc
 STRAY_SPACE_SHARE = 0.005
 MESSY_ENUM_SHARE = 0.05
 NULL_CUSTOMER_SHARE = 0.0002
-NEGATIVE_QUANTITY_SHARE = 0.0002
 # Below this size a data set is a quick experiment: dirty rows appear only at their natural rate.
 GUARANTEED_DIRT_MIN_CUSTOMERS = 1_000
 
 
-def _dirty_count(rows: int, share: float, guaranteed: bool) -> int:
+def dirty_count(rows: int, share: float, guaranteed: bool) -> int:
     count = round(rows * share)
     return min(rows, max(count, 1 if guaranteed else 0))
 
@@ -55,5 +54,5 @@ def with_stray_spaces(rng: np.random.Generator, ids: pa.Array) -> pa.Array:
 def random_rows(rng: np.random.Generator, rows: int, share: float, guaranteed: bool) -> np.ndarray:
     """A mask over `rows` picking the few rows a dirty-data rule applies to."""
     mask = np.zeros(rows, dtype=bool)
-    mask[rng.choice(rows, size=_dirty_count(rows, share, guaranteed), replace=False)] = True
+    mask[rng.choice(rows, size=dirty_count(rows, share, guaranteed), replace=False)] = True
     return mask

@@ -8,7 +8,17 @@ import numpy as np
 
 # Random streams ---------------------------------------------------------------------------------
 
-_STREAMS = ("archetypes", "population", "merges", "orders", "items", "web", "tickets", "customers")
+_STREAMS = (
+    "archetypes",
+    "population",
+    "merges",
+    "orders",
+    "items",
+    "web",
+    "tickets",
+    "customers",
+    "bad_rows",
+)
 
 
 def random_streams(seed: int) -> dict[str, np.random.Generator]:

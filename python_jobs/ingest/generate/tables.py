@@ -8,7 +8,6 @@ import pyarrow.compute as pc
 
 from python_jobs.ingest.generate.accounts import MergePlan, Population
 from python_jobs.ingest.generate.dirt import (
-    NEGATIVE_QUANTITY_SHARE,
     NULL_CUSTOMER_SHARE,
     messy_enum,
     random_rows,
@@ -16,6 +15,7 @@ from python_jobs.ingest.generate.dirt import (
 )
 from python_jobs.ingest.generate.draws import draw_codes
 from python_jobs.ingest.generate.orders import Categories, Items, Orders, order_totals
+from python_jobs.ingest.generate.refunds import plan_refunds
 from python_jobs.ingest.generate.support import Tickets
 from python_jobs.ingest.generate.web import WebEvents
 from python_jobs.ingest.generate.window import US_PER_DAY, US_PER_SECOND
@@ -152,12 +152,23 @@ def orders_and_items_tables(
     identity_ids: pa.Array,
     guaranteed_dirt: bool,
 ) -> tuple[pa.Table, pa.Table]:
-    order_count, item_count = len(orders.owner), len(items.order)
+    """Purchases and refund orders in one table, in time order (ids grow with time), and their lines."""
+    purchase_count = len(orders.owner)
+    status = draw_codes(rng, ORDER_STATUS_PROBABILITIES, purchase_count)
+    refunds = plan_refunds(rng, orders, items, status == ORDER_STATUSES.index("completed"), guaranteed_dirt)
+    refund_count = len(refunds.item)
+    refund_order = items.order[refunds.item]
+
+    ordered_at = np.concatenate([orders.ordered_at, refunds.refunded_at])
+    chronological = np.argsort(ordered_at, kind="stable")
+    row_of = np.empty_like(chronological)
+    row_of[chronological] = np.arange(len(chronological))
+    order_count = purchase_count + refund_count
     order_ids = _format_ids("O", np.arange(1, order_count + 1), 9)
-    # The source system keeps the total it charged even when an item line is later corrupted.
-    order_total = order_totals(items, order_count)
-    quantity = items.quantity.copy()
-    quantity[random_rows(rng, item_count, NEGATIVE_QUANTITY_SHARE, guaranteed_dirt)] *= -1
+
+    identity = np.concatenate([orders.identity, orders.identity[refund_order]])[chronological]
+    status = np.concatenate([status, np.full(refund_count, ORDER_STATUSES.index("refunded"))])[chronological]
+    order_total = np.concatenate([order_totals(items, purchase_count), -refunds.value])[chronological]
     orders_table = _table(
         "orders",
         {
@@ -165,29 +176,38 @@ def orders_and_items_tables(
             "customer_id": _activity_customer_ids(
                 rng,
                 identity_ids,
-                orders.identity,
+                identity,
                 random_rows(rng, order_count, NULL_CUSTOMER_SHARE, guaranteed_dirt),
             ),
-            "ordered_at": _timestamps(orders.ordered_at),
-            "order_status": messy_enum(
-                rng, draw_codes(rng, ORDER_STATUS_PROBABILITIES, order_count), ORDER_STATUSES
-            ),
+            "ordered_at": _timestamps(ordered_at[chronological]),
+            "order_status": messy_enum(rng, status, ORDER_STATUSES),
             "sales_channel": messy_enum(
                 rng, draw_codes(rng, SALES_CHANNEL_PROBABILITIES, order_count), SALES_CHANNELS
             ),
             "order_total": pa.array(order_total),
         },
     )
+
+    # A refund line: the purchased line's category, the units paid back as a negative quantity.
+    item_order = row_of[np.concatenate([items.order, purchase_count + np.arange(refund_count)])]
+    in_order = np.argsort(item_order, kind="stable")
+    item_count = len(item_order)
     items_table = _table(
         "order_items",
         {
             "order_item_id": _format_ids("I", np.arange(1, item_count + 1), 10),
-            "order_id": order_ids.take(pa.array(items.order)),
-            "product_category": pa.array(categories.names).take(pa.array(items.category)),
-            "quantity": pa.array(quantity, pa.int64()),
-            "unit_price": pa.array(items.unit_price),
-            "discount_amount": pa.array(items.discount_amount),
-            "is_returned": pa.array(items.is_returned),
+            "order_id": order_ids.take(pa.array(item_order[in_order])),
+            "product_category": pa.array(categories.names).take(
+                pa.array(np.concatenate([items.category, items.category[refunds.item]])[in_order])
+            ),
+            "quantity": pa.array(np.concatenate([items.quantity, -refunds.quantity])[in_order], pa.int64()),
+            "unit_price": pa.array(np.concatenate([items.unit_price, refunds.unit_refund])[in_order]),
+            "discount_amount": pa.array(
+                np.concatenate([items.discount_amount, np.zeros(refund_count)])[in_order]
+            ),
+            "is_returned": pa.array(
+                np.concatenate([items.is_returned, np.ones(refund_count, bool)])[in_order]
+            ),
         },
     )
     return orders_table, items_table

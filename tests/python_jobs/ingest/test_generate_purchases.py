@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from python_jobs.clv.models import fit_bgnbd
-from python_jobs.ingest.generate import ARCHETYPE_NAMES, assign_archetypes, generate_raw_tables
+from python_jobs.ingest.generate import ARCHETYPE_NAMES, WINDOW_END, assign_archetypes, generate_raw_tables
 from python_jobs.ingest.generate.accounts import Population
 from python_jobs.ingest.generate.purchases import draw_purchases
 
@@ -86,7 +86,7 @@ def test_the_same_seed_gives_the_same_purchases() -> None:
 
 @pytest.fixture(scope="module")
 def purchase_days() -> duckdb.DuckDBPyConnection:
-    """Completed purchase days per real customer (duplicates followed to their customer), with the archetype."""
+    """Completed purchase days in the window per real customer (duplicates followed to their customer)."""
     tables = generate_raw_tables(CUSTOMERS, seed=SEED)
     connection = duckdb.connect()
     for name in ("orders", "customer_id_merges"):
@@ -109,7 +109,8 @@ def purchase_days() -> duckdb.DuckDBPyConnection:
         "select coalesce(canonical.customer_id, trim(orders.customer_id)) as customer_id, "
         "cast(ordered_at as date) as purchase_date "
         "from orders left join canonical on trim(orders.customer_id) = canonical.account "
-        "where lower(trim(order_status)) = 'completed' and order_total > 0 group by all"
+        "where lower(trim(order_status)) = 'completed' and order_total > 0 and ordered_at < ? group by all",
+        [f"{WINDOW_END}+00"],
     )
     connection.execute(
         "create table rfm as "
