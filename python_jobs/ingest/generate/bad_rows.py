@@ -89,7 +89,7 @@ def _allowance(rows: int) -> int:
 def _spoil_rows(rng: np.random.Generator, table: pa.Table, defects: tuple, eligible: pa.Array) -> pa.Table:
     """Replace distinct eligible rows, one per defect while the allowance lasts, by their spoilt version."""
     defects = defects[: _allowance(table.num_rows)]
-    candidates = np.flatnonzero(eligible.to_numpy(zero_copy_only=False))
+    candidates = pc.indices_nonzero(eligible.combine_chunks()).to_numpy()
     if not defects or len(candidates) < len(defects):
         return table
     rows = np.sort(rng.choice(candidates, size=len(defects), replace=False))
@@ -97,14 +97,14 @@ def _spoil_rows(rng: np.random.Generator, table: pa.Table, defects: tuple, eligi
     spoilt = [defect(row) for row, (_, defect) in zip(original, defects, strict=True)]
     is_spoilt = np.zeros(table.num_rows, dtype=bool)
     is_spoilt[rows] = True
-    columns = []
-    for field in table.schema:
-        column = table[field.name].combine_chunks()
+    mask = pa.array(is_spoilt)
+    for index, field in enumerate(table.schema):
         values = [row[field.name] for row in spoilt]
         if values != [row[field.name] for row in original]:
-            column = pc.replace_with_mask(column, pa.array(is_spoilt), pa.array(values, field.type))
-        columns.append(column)
-    return pa.Table.from_arrays(columns, schema=table.schema)
+            column = table[field.name].combine_chunks()
+            replaced = pc.replace_with_mask(column, mask, pa.array(values, field.type))
+            table = table.set_column(index, field, replaced)
+    return table
 
 
 def _customer_without_id(rng: np.random.Generator, customers: pa.Table) -> pa.Table:
