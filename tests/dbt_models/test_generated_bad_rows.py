@@ -66,8 +66,7 @@ def test_planted_refunds_are_returns_and_bad_rows_are_quarantined_for_every_reas
         "select source_table, quarantine_reason, count(*) as n from marts.quarantined_raw_rows group by 1, 2",
     )
     found = {(row["source_table"], row["quarantine_reason"]) for row in quarantined}
-    # Products come from the catalogue generator, which plants no unusable rows.
-    expected = {reason for reason in _reasons_in_staging() if reason[0] != "products"}
+    expected = _reasons_in_staging()
     assert expected - found == set()
     assert found <= expected
     # The only quarantined order lines are the planted ones: no refund line is among them.

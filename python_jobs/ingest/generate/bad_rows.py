@@ -2,9 +2,10 @@
 
 Each is what a broken export really produces: an id, a timestamp or an amount lost, an order dated after the load,
 a zero quantity, a line with both a negative quantity and a negative price (bought or paid back?), a ticket resolved
-before it was opened, a customer row without its id, and merge rows that contradict themselves (an account merged
-into itself, into two accounts, or the same merge recorded twice). Staging sets them aside in
-`marts.quarantined_raw_rows`, one row per defect, with the reason named in its `base_raw__*` model.
+before it was opened, a customer row without its id, a product without an id or a title or with a negative price,
+and merge rows that contradict themselves (an account merged into itself, into nobody, into two accounts, or the
+same merge recorded twice). Staging sets them aside in `marts.quarantined_raw_rows`, one row per defect, with the
+reason named in its `base_raw__*` model.
 
 A table gets at most one planted row per `ROWS_PER_BAD_ROW` rows, so a build stays well under its limit on the
 quarantined share (1%); reasons are planted in the order listed until a table's allowance is spent, so a small
@@ -42,6 +43,10 @@ def _negative_quantity_and_price(row: dict) -> dict:
     return {**row, "quantity": -abs(row["quantity"]), "unit_price": -abs(row["unit_price"])}
 
 
+def _negative_price(row: dict) -> dict:
+    return {**row, "price": -abs(row["price"])}
+
+
 def _resolved_before_opened(row: dict) -> dict:
     return {**row, "resolved_at": row["opened_at"] - dt.timedelta(microseconds=US_PER_HOUR)}
 
@@ -72,6 +77,11 @@ _DEFECTS: dict[str, tuple[tuple[str, Defect], ...]] = {
         ("missing_timestamp", _without("opened_at")),
         ("resolved_before_opened", _resolved_before_opened),
     ),
+    "products": (
+        ("missing_product_id", _without("product_id")),
+        ("missing_title", _without("title")),
+        ("negative_price", _negative_price),
+    ),
 }
 # Rows that must already hold what the defect changes.
 _ELIGIBLE: dict[str, Callable[[pa.Table], pa.Array]] = {
@@ -79,6 +89,7 @@ _ELIGIBLE: dict[str, Callable[[pa.Table], pa.Array]] = {
     "order_items": lambda table: pc.greater(table["quantity"], 0),
     "web_events": lambda table: pc.is_valid(table["customer_id"]),
     "support_tickets": lambda table: pc.is_valid(table["resolved_at"]),
+    "products": lambda table: pc.is_valid(table["title"]),
 }
 
 

@@ -90,12 +90,10 @@ def generate_raw_tables(customers: int, seed: int = 42) -> dict[str, pa.Table]:
         "order_items": items_table,
         "web_events": web_table,
         "support_tickets": tickets_table,
-    }
-    return {
-        **plant_bad_rows(streams["bad_rows"], tables, guaranteed_dirt),
         # From a random stream of its own: the other tables are the same with or without products.
         "products": generate_products(product_count(customers), seed=seed),
     }
+    return plant_bad_rows(streams["bad_rows"], tables, guaranteed_dirt)
 
 
 def write_raw_tables(warehouse: Warehouse, tables: dict[str, pa.Table]) -> dict[str, int]:

@@ -527,6 +527,9 @@ def test_every_quarantine_reason_has_a_planted_row() -> None:
         "tickets missing_customer_id": "select count(*) from support_tickets where customer_id is null",
         "tickets missing_timestamp": "select count(*) from support_tickets where opened_at is null",
         "tickets resolved_before_opened": "select count(*) from support_tickets where resolved_at < opened_at",
+        "products missing_product_id": "select count(*) from products where product_id is null",
+        "products missing_title": "select count(*) from products where title is null",
+        "products negative_price": "select count(*) from products where price < 0",
     }
     missing = [reason for reason, sql in checks.items() if connection.execute(sql).fetchone()[0] < 1]
     assert missing == []
@@ -538,6 +541,7 @@ def test_every_quarantine_reason_has_a_planted_row() -> None:
         "order_items": ("order_item_id", "order_id", "quantity", "unit_price"),
         "web_events": ("event_id", "customer_id", "occurred_at"),
         "support_tickets": ("ticket_id", "customer_id", "opened_at"),
+        "products": ("product_id", "title"),
     }
     for name, columns in required.items():
         defective = sum(tables[name][column].null_count for column in columns)
