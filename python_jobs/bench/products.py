@@ -48,7 +48,7 @@ def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY)
     The generator draws every category; its catalogue is generated large enough and filtered to `category`,
     so the benchmark segments exactly `count` products and its call plan is known in advance.
     """
-    from python_jobs.ingest.generate_products import generate_products as generate_catalogue
+    from python_jobs.ingest.generate import generate_products as generate_catalogue
 
     catalogue = generate_catalogue(max(count * _GENERATED_PER_PRODUCT, 100), seed=seed)
     key = pc.utf8_lower(pc.utf8_trim_whitespace(catalogue["category"]))

@@ -28,7 +28,7 @@ def generate(customers: int, seed: int, target: str) -> None:
 
 
 def generate_data(customers: int, seed: int, target: str) -> None:
-    from python_jobs.ingest.generate_commerce import generate_raw_tables, write_raw_tables
+    from python_jobs.ingest.generate import generate_raw_tables, write_raw_tables
 
     warehouse = Warehouse.from_profile(target)
     started = time.perf_counter()
