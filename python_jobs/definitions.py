@@ -323,12 +323,13 @@ AXES: tuple[Axis, ...] = (
                 HAS_REPEAT_PURCHASE,
             ),
         ),
-        # November and December are a sixth of the year: a share near 0.17 is buying all year round.
+        # Named by the typical gap between purchase days, in plain calendar words; a segment that places most of
+        # its orders in November and December is a holiday-season buyer whatever its gaps.
         ValueBands(
-            "holiday_season_order_share",
-            (0.08, 0.30, 0.50, 0.80),
-            ("mostly_outside_holidays", "year_round", "holiday_leaning", "seasonal", "holiday_only"),
-            none_name="no_holiday_orders",
+            "mean_days_between_purchases",
+            (10, 45, 120, 240),
+            ("weekly_or_more", "monthly", "every_few_months", "twice_yearly", "yearly_or_less"),
+            override=("holiday_season_order_share", 0.5, "holiday_season_buyer"),
         ),
     ),
     Axis(
@@ -340,9 +341,18 @@ AXES: tuple[Axis, ...] = (
                 "days_since_first_order", "Days from the first purchase day to observation_end.", *_ORDERS
             ),
         ),
-        Ladder(
+        # Time with the shop has a meaning of its own: under three months is new, over four years a veteran.
+        ValueBands(
             "tenure_days",
-            ("brand_new", "new", "developing", "established", "mature", "long_standing", "veteran"),
+            (91, 182, 365, 730, 1461),
+            (
+                "new_under_3_months",
+                "new_3_to_6_months",
+                "first_year",
+                "one_to_two_years",
+                "two_to_four_years",
+                "veteran_over_4_years",
+            ),
         ),
     ),
     Axis(

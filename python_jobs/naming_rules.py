@@ -107,6 +107,9 @@ class ValueBands:
     floors: tuple[float, ...]
     names: tuple[str, ...]
     none_name: str | None = None
+    # (feature, floor, name): a centroid at or above `floor` on another feature of the axis takes `name`, when
+    # that feature says more about the segment than the bands do (most of a customer's orders in the holidays).
+    override: tuple[str, float, str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.floors) + 1 or list(self.floors) != sorted(self.floors):
@@ -120,6 +123,9 @@ class ValueBands:
     ) -> list[str]:
         values = [centroid[self.feature] for centroid in centroids]
         names = [self.names[sum(value >= floor for floor in self.floors)] for value in values]
+        if self.override is not None:
+            feature, floor, name = self.override
+            names = [name if c[feature] >= floor else n for n, c in zip(names, centroids, strict=True)]
         if self.none_name is not None and zero_shares is not None:
             names = [
                 self.none_name if share > 0.5 else name
@@ -131,7 +137,8 @@ class ValueBands:
         return centroid[self.feature]
 
     def accepted_names(self) -> list[str]:
-        return _with_suffixes([*self.names, *([self.none_name] if self.none_name else [])])
+        extra = [name for name in (self.none_name, self.override and self.override[2]) if name]
+        return _with_suffixes([*self.names, *extra])
 
 
 @dataclass(frozen=True)

@@ -323,3 +323,47 @@ def test_names_say_what_a_marketer_reads_into_them():
     assert len(every) == len(set(every))
     explicit = {name for axis in definitions.AXES for name in axis.unclustered_segment_names()}
     assert not explicit & set(every)
+
+
+def test_a_collapse_is_named_a_collapse_even_when_it_is_the_majority():
+    axis = definitions.AXES_BY_NAME["loyalty_trajectory"]
+    # Spend fell to 2% of the half-year before (ln 0.02 = -3.9) for the bigger segment, which a percentile
+    # would have put in the middle ("easing"); the other segment doubled its spend.
+    centroids = [
+        {"spend_trend_log_ratio": -3.9, "order_count_trend": -2.0},
+        {"spend_trend_log_ratio": 0.69, "order_count_trend": 1.0},
+    ]
+
+    assert axis.segment_names(centroids, [0.3, 0.8]) == ["spend_collapsing", "spend_growing"]
+
+
+def test_value_bands_include_their_floor():
+    axis = definitions.AXES_BY_NAME["customer_maturity"]
+    centroids = [{"tenure_days": days, "days_since_first_order": 0.0} for days in (90.0, 91.0, 365.0, 2000.0)]
+
+    assert axis.segment_names(centroids, [0.1, 0.2, 0.5, 0.9]) == [
+        "new_under_3_months",
+        "new_3_to_6_months",
+        "one_to_two_years",
+        "veteran_over_4_years",
+    ]
+
+
+def test_a_holiday_season_buyer_is_named_so_whatever_the_gaps():
+    axis = definitions.AXES_BY_NAME["purchase_cadence"]
+    centroids = [
+        {"weekend_order_share": 0.3, "holiday_season_order_share": 0.12, "mean_days_between_purchases": 30.0},
+        {"weekend_order_share": 0.3, "holiday_season_order_share": 0.75, "mean_days_between_purchases": 30.0},
+        {
+            "weekend_order_share": 0.3,
+            "holiday_season_order_share": 0.10,
+            "mean_days_between_purchases": 300.0,
+        },
+    ]
+
+    assert axis.segment_names(centroids, [0.3, 0.5, 0.9]) == [
+        "monthly",
+        "holiday_season_buyer",
+        "yearly_or_less",
+    ]
+    assert set(axis.segment_names(centroids, [0.3, 0.5, 0.9])) <= set(axis.accepted_segment_names())
