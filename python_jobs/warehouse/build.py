@@ -181,7 +181,7 @@ class BuildReport:
         if self.ok:
             return "Build succeeded."
         failed = next((number for number, o in enumerate(self.outcomes, start=1) if not o.ok), 0)
-        text = f"Build FAILED at step {failed} of {self.steps}"
+        text = f"Build FAILED at step {failed} of {self.steps or len(self.outcomes)}"
         if self.restored is not None:
             return f"{text}; {self.restored.describe()}."
         if self.restore_error is not None:

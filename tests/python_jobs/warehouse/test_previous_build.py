@@ -46,6 +46,7 @@ def _setup(session: Session) -> None:
         "insert into marts.customer_profiles values ('c1', 14.75, date '2026-01-03'), "
         "('c2', 7.00, date '2026-02-01'), ('c3', null, null)"
     )
+    session.execute("create index customer_profiles_by_last_order on marts.customer_profiles (last_order)")
     session.execute("create table ml.runs (run_id varchar, status varchar)")
     session.execute("insert into ml.runs values ('r1', 'succeeded')")
 
@@ -79,6 +80,18 @@ def _contents(warehouse: Warehouse) -> dict[str, list]:
         }
 
 
+def _indexes(warehouse: Warehouse) -> list[str]:
+    """The names of the indexes on marts.customer_profiles that are not a constraint's own."""
+    sql = (
+        "select index_name from duckdb_indexes() where schema_name = 'marts' and table_name = 'customer_profiles'"
+        if warehouse.kind == "duckdb"
+        else "select indexname from pg_indexes where schemaname = 'marts' and tablename = 'customer_profiles' "
+        "and indexname not like '%pkey'"
+    )
+    with warehouse.session(read_only=True) as session:
+        return sorted(row[0] for row in session.fetchall(sql))
+
+
 def _exists(warehouse: Warehouse, relation: Relation) -> bool:
     with warehouse.session(read_only=True) as session:
         return session.table_exists(relation.schema, relation.name)
@@ -94,6 +107,7 @@ def test_a_restore_puts_every_relation_back_and_drops_what_the_build_created(war
         _setup(session)
     before = _contents(warehouse)
     assert before["profiles"][0][0] == "c1"
+    assert _indexes(warehouse) == ["customer_profiles_by_last_order"]
 
     kept = PreviousBuild.keep(warehouse, RELATIONS)
     with warehouse.session() as session:
@@ -119,7 +133,8 @@ def test_a_restore_puts_every_relation_back_and_drops_what_the_build_created(war
         assert session.fetchall("select run_id from ml.runs order by run_id") == [("r1",), ("r2",)], (
             "a job's own run record is not dbt's to put back"
         )
-    # The constraints came back with the rows.
+    # The constraints and indexes came back with the rows.
+    assert _indexes(warehouse) == ["customer_profiles_by_last_order"]
     for refused in ("('c1', 1.00, null)", "(null, 1.00, null)"):
         with pytest.raises(CONSTRAINT_ERRORS), warehouse.session() as session:
             session.execute(f"insert into marts.customer_profiles values {refused}")
