@@ -187,9 +187,14 @@ class PreviousBuild:
         for schema in self.schemas:
             if schema in schemas_before:
                 continue
-            left = session.fetchone(
-                "select count(*) from information_schema.tables where table_schema = ?", [schema]
+            # On PostgreSQL anything at all in it (a sequence, a function) keeps it, since `drop schema` would fail.
+            sql = (
+                "select count(*) from information_schema.tables where table_schema = ?"
+                if session.kind == "duckdb"
+                else "select (select count(*) from pg_class where relnamespace = to_regnamespace(?)) "
+                "+ (select count(*) from pg_proc where pronamespace = to_regnamespace(?))"
             )
+            left = session.fetchone(sql, [schema] if session.kind == "duckdb" else [schema, schema])
             if left is not None and left[0] == 0:
                 session.execute(f"drop schema if exists {quote_identifier(schema)}")
 
@@ -228,8 +233,9 @@ class _DuckDBPreviousBuild(PreviousBuild):
 
     def discard(self) -> None:
         for path in self._files(self.copy_path):
-            with suppress(FileNotFoundError):
-                path.unlink()
+            for leftover in (path, path.with_name(path.name + ".partial")):
+                with suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def _restore(self) -> RestoreSummary:
         summary = RestoreSummary()

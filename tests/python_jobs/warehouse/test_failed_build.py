@@ -11,7 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from python_jobs.cli.data import generate_data
+from python_jobs.segmentation.clustering import ClusteringParameters
+from python_jobs.segmentation.job import cluster_customers
 from python_jobs.warehouse.build import BuildReport, run_build
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import load_manifest
@@ -19,14 +23,21 @@ from python_jobs.warehouse.jobs import JOBS, JobContext
 from python_jobs.warehouse.previous_build import Relation, built_relations
 
 CUSTOMERS = 300
+# The real clustering job, with less of the robustness work that makes the default run take seconds.
+QUICK = ClusteringParameters(bootstrap_resamples=2, n_init=1, workers=1)
 
 
 class JobError(RuntimeError):
     pass
 
 
+def _quick_clustering(context: JobContext) -> str:
+    return cluster_customers(context.warehouse, QUICK, echo=context.echo)
+
+
 def _build(target: str, observation_end: str | None = None, **jobs: Any) -> BuildReport:
-    return run_build(target, observation_end=observation_end, echo=lambda _: None, jobs={**JOBS, **jobs})
+    registry = {**JOBS, "cluster_customers": _quick_clustering, **jobs}
+    return run_build(target, observation_end=observation_end, echo=lambda _: None, jobs=registry)
 
 
 def _tables(warehouse: Warehouse) -> list[Relation]:
@@ -83,6 +94,14 @@ def test_a_first_build_that_fails_leaves_no_half_built_relations(warehouse):
     assert not schemas & {"staging", "intermediate", "marts"}
     assert not any(schema.endswith("previous_build") for schema in schemas)
 
+    # Ctrl-C in the middle of a job: the same, and the interruption goes on to stop the command.
+    def interrupted_fit(context: JobContext) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _build(warehouse.target, fit_clv=interrupted_fit)
+    assert _existing(warehouse, relations) == []
+
 
 def test_a_failed_build_leaves_every_dbt_table_as_the_previous_build_left_it(warehouse):
     target = warehouse.target
@@ -115,7 +134,7 @@ def test_a_failed_build_leaves_every_dbt_table_as_the_previous_build_left_it(war
 
     # 2. The clustering run is written, but is broken in a way the dbt step after it refuses.
     def clustering_the_marts_refuse(context: JobContext) -> None:
-        JOBS["cluster_customers"](context)
+        _quick_clustering(context)
         with context.warehouse.session() as session:
             latest = session.fetchone(
                 "select run_id from ml.segmentation_runs where status = 'succeeded' "
