@@ -215,6 +215,9 @@ def run_build(
 
     `observation_end` is checked against the loaded orders first: a date before the first order raises
     ObservationEndError before anything is rebuilt; a date far past the last order is a warning.
+
+    Every relation dbt builds is kept as it was before the first step (`PreviousBuild`); when a step fails, or
+    the build is interrupted, they are all put back, so the marts never disagree with each other.
     """
     registry = JOBS if jobs is None else jobs
     dbt_vars = {"observation_end": observation_end} if observation_end else {}
@@ -252,6 +255,7 @@ def run_build(
     if report.ok:
         previous.discard()
     else:
+        progress.line("\nA step failed: putting the warehouse back as it was before this build…")
         try:
             report.restored = previous.restore()
         except Exception as error:
