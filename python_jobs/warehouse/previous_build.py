@@ -203,6 +203,7 @@ class _DuckDBPreviousBuild(PreviousBuild):
     """The copy is the database file, taken while nobody writes it."""
 
     ATTACHED_AS = SUFFIX
+    copied = False
 
     @property
     def copy_path(self) -> Path:
@@ -221,7 +222,8 @@ class _DuckDBPreviousBuild(PreviousBuild):
 
         self.discard()
         database = self.warehouse.duckdb_path
-        if not database.exists():
+        self.copied = database.exists()
+        if not self.copied:
             return
         # A shared hold: readers may go on reading, nobody writes while the bytes are copied.
         with duckdb_access(database, read_only=True):
@@ -243,8 +245,10 @@ class _DuckDBPreviousBuild(PreviousBuild):
             session.execute("set enable_progress_bar = false")
             before: dict[Relation, str] = {}
             schemas_before: set[str] = set()
+            if self.copied and not self.copy_path.exists():
+                raise WarehouseError(f"the copy of the previous build, {self.copy_path}, has disappeared")
             # Attached for this connection only: it is gone when the session closes.
-            if self.copy_path.exists():
+            if self.copied:
                 session.execute(f"attach ? as {self.ATTACHED_AS} (read_only)", [str(self.copy_path)])
                 before = self._definitions(session)
                 schemas_before = {
