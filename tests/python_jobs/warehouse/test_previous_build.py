@@ -11,7 +11,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from python_jobs.warehouse.connection import Session, Warehouse
+from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError
 from python_jobs.warehouse.previous_build import PreviousBuild, Relation, built_relations
 
 CATEGORIES = Relation("raw", "categories")
@@ -226,3 +226,19 @@ def test_the_relations_are_dbts_own_parents_first():
     assert relations.index(Relation("staging", "stg")) < relations.index(Relation("marts", "mart"))
     assert relations.index(Relation("raw", "cats")) < relations.index(Relation("marts", "mart"))
     assert relations.index(Relation("marts", "mart")) < relations.index(Relation("marts", "customer_list"))
+
+
+def test_a_duckdb_restore_without_its_copy_changes_nothing(duckdb_warehouse):
+    with duckdb_warehouse.session() as session:
+        _setup(session)
+    kept = PreviousBuild.keep(duckdb_warehouse, RELATIONS)
+    with duckdb_warehouse.session() as session:
+        _what_a_failed_build_does(session)
+    after_the_failure = _contents(duckdb_warehouse)
+    kept.copy_path.unlink()
+
+    with pytest.raises(WarehouseError, match="has disappeared"):
+        kept.restore()
+
+    assert _contents(duckdb_warehouse) == after_the_failure
+    assert _exists(duckdb_warehouse, NEW_MART)
