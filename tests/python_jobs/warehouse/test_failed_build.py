@@ -127,10 +127,10 @@ def test_a_failed_build_leaves_every_dbt_table_as_the_previous_build_left_it(war
     assert [outcome.ok for outcome in report.outcomes] == [True, True, True, False]
     assert seen_by_the_job["marts.customer_profiles"] != before["marts.customer_profiles"]
     assert seen_by_the_job["marts.customer_features"] != before["marts.customer_features"]
+    assert _rows(warehouse, tables) == before
     assert report.ending().startswith(
         "Build FAILED at step 4 of 5; the marts were restored to the previous build"
     )
-    assert _rows(warehouse, tables) == before
 
     # 2. The clustering run is written, but is broken in a way the dbt step after it refuses.
     def clustering_the_marts_refuse(context: JobContext) -> None:
@@ -149,10 +149,10 @@ def test_a_failed_build_leaves_every_dbt_table_as_the_previous_build_left_it(war
     report = _build(target, cluster_customers=clustering_the_marts_refuse, observation_end=earlier)
 
     assert [outcome.ok for outcome in report.outcomes] == [True, True, True, True, False]
+    assert _rows(warehouse, tables) == before
     assert report.ending().startswith(
         "Build FAILED at step 5 of 5; the marts were restored to the previous build"
     )
-    assert _rows(warehouse, tables) == before
 
     # 3. A build that succeeds afterwards moves every mart to the new date and the new run together.
     report = _build(target, observation_end=earlier)
