@@ -116,4 +116,5 @@ def render_report(report: BuildReport, console: Console) -> None:
             for row in sample:
                 console.print(Text(f"      {row}", style="dim"), soft_wrap=True)
     console.print()
-    console.print("[bold green]Build succeeded.[/]" if report.ok else "[bold red]Build FAILED.[/]")
+    style = "bold green" if report.ok else "bold red"
+    console.print(Text(report.ending(), style=style), soft_wrap=True)

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from python_jobs.warehouse.build_progress import DbtOutput, PlainProgress, StepProgress
-from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.connection import Warehouse, WarehouseError
 from python_jobs.warehouse.dbt_runner import DbtRun, Echo, load_manifest, run_dbt
 from python_jobs.warehouse.jobs import JOBS, JobContext, JobFunction
 from python_jobs.warehouse.observation_end import check_observation_end
+from python_jobs.warehouse.previous_build import PreviousBuild, RestoreSummary, built_relations
 
 JOB_META_KEY = "segments_job"
 
@@ -164,10 +166,27 @@ class BuildReport:
     outcomes: list[StepOutcome] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     findings: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    steps: int = 0
+    # How long keeping the previous build took, and, when a step failed, how it was put back.
+    seconds_to_keep_previous: float = 0.0
+    restored: RestoreSummary | None = None
+    restore_error: str | None = None
 
     @property
     def ok(self) -> bool:
         return all(outcome.ok for outcome in self.outcomes)
+
+    def ending(self) -> str:
+        """The build's last line: succeeded, or at which step it failed and what became of the warehouse."""
+        if self.ok:
+            return "Build succeeded."
+        failed = next((number for number, o in enumerate(self.outcomes, start=1) if not o.ok), 0)
+        text = f"Build FAILED at step {failed} of {self.steps or len(self.outcomes)}"
+        if self.restored is not None:
+            return f"{text}; {self.restored.describe()}."
+        if self.restore_error is not None:
+            return f"{text}, and putting the previous build back failed too: {self.restore_error}"
+        return f"{text}."
 
 
 SUMMARY_TABLES = (
@@ -196,6 +215,9 @@ def run_build(
 
     `observation_end` is checked against the loaded orders first: a date before the first order raises
     ObservationEndError before anything is rebuilt; a date far past the last order is a warning.
+
+    Every relation dbt builds is kept as it was before the first step (`PreviousBuild`); when a step fails, or
+    the build is interrupted, they are all put back, so the marts never disagree with each other.
     """
     registry = JOBS if jobs is None else jobs
     dbt_vars = {"observation_end": observation_end} if observation_end else {}
@@ -208,38 +230,82 @@ def run_build(
 
     _ensure_on_demand_tables(warehouse)
     progress.line(f"Planning the build from dbt's manifest ({warehouse.describe()})")
-    steps = plan_build(load_manifest(target, dbt_vars))
+    manifest = load_manifest(target, dbt_vars)
+    steps = plan_build(manifest)
     missing = [s.job for s in steps if isinstance(s, JobStep) and s.job not in registry]
     if missing:
         raise PlanError(f"the manifest names jobs that are not registered: {', '.join(missing)}")
 
+    report.steps = len(steps)
+    previous = _keep_previous_build(warehouse, manifest)
+    report.seconds_to_keep_previous = previous.seconds_to_keep
     try:
-        for number, step in enumerate(steps, start=1):
-            progress.start_step(number, len(steps), step.description)
-            started = time.perf_counter()
-            if isinstance(step, DbtStep):
-                output = DbtOutput(progress, verbose=verbose)
-                dbt_run = run_dbt(step.command(), target=target, dbt_vars=dbt_vars, echo=output)
-                outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
-                if not dbt_run.ok and not verbose:
-                    for line in output.failure_lines():
-                        progress.line(f"    {line}")
-            else:
-                try:
-                    registry[step.job](JobContext(warehouse=warehouse, dbt_vars=dbt_vars, echo=progress.line))
-                    outcome = StepOutcome(step, True, time.perf_counter() - started)
-                except Exception as error:
-                    outcome = StepOutcome(step, False, time.perf_counter() - started, error=str(error))
-            progress.end_step(outcome.ok, outcome.seconds)
-            report.outcomes.append(outcome)
-            if not outcome.ok:
-                break
+        _run_steps(steps, report, warehouse, registry, dbt_vars, progress, verbose)
+    except BaseException:
+        # Interrupted (Ctrl-C) or broken mid-step: the warehouse goes back as it was all the same. Should that
+        # fail too, the original error is the one to show; the copy stays until the next build.
+        progress.close()
+        with suppress(Exception):
+            previous.restore()
+        raise
     finally:
         progress.close()
 
-    _collect_findings(report, warehouse)
+    _collect_problems(report, warehouse)  # the failing tests' rows, as the failed step left them
+    if report.ok:
+        previous.discard()
+    else:
+        progress.line("\nA step failed: putting the warehouse back as it was before this build…")
+        try:
+            report.restored = previous.restore()
+        except Exception as error:
+            report.restore_error = f"{error} ({previous.where()})"
+    _count_rows(report, warehouse)
     report.findings[:0] = [("WARN observation_end", warning, []) for warning in warnings]
     return report
+
+
+def _keep_previous_build(warehouse: Warehouse, manifest: dict[str, Any]) -> PreviousBuild:
+    try:
+        return PreviousBuild.keep(warehouse, built_relations(manifest))
+    except WarehouseError:
+        raise
+    except Exception as error:
+        raise WarehouseError(
+            f"could not keep a copy of the previous build, so nothing was rebuilt: {error}"
+        ) from error
+
+
+def _run_steps(
+    steps: list[Step],
+    report: BuildReport,
+    warehouse: Warehouse,
+    registry: dict[str, JobFunction],
+    dbt_vars: dict[str, Any],
+    progress: StepProgress,
+    verbose: bool,
+) -> None:
+    """Run the steps in order, into `report.outcomes`; stop at the first that fails."""
+    for number, step in enumerate(steps, start=1):
+        progress.start_step(number, len(steps), step.description)
+        started = time.perf_counter()
+        if isinstance(step, DbtStep):
+            output = DbtOutput(progress, verbose=verbose)
+            dbt_run = run_dbt(step.command(), target=warehouse.target, dbt_vars=dbt_vars, echo=output)
+            outcome = StepOutcome(step, dbt_run.ok, time.perf_counter() - started, dbt_run=dbt_run)
+            if not dbt_run.ok and not verbose:
+                for line in output.failure_lines():
+                    progress.line(f"    {line}")
+        else:
+            try:
+                registry[step.job](JobContext(warehouse=warehouse, dbt_vars=dbt_vars, echo=progress.line))
+                outcome = StepOutcome(step, True, time.perf_counter() - started)
+            except Exception as error:
+                outcome = StepOutcome(step, False, time.perf_counter() - started, error=str(error))
+        progress.end_step(outcome.ok, outcome.seconds)
+        report.outcomes.append(outcome)
+        if not outcome.ok:
+            return
 
 
 def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
@@ -256,15 +322,13 @@ def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
                 session.create_table(ML_SCHEMA, name, schema)
 
 
-def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:
-    """Row counts of the headline tables, and a few rows of every test that warned or failed."""
+def _collect_problems(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:
+    """A few rows of every test that warned or failed, read before a failed build is put back."""
     problems = [p for o in report.outcomes if o.dbt_run for p in o.dbt_run.problems()]
+    if not problems:
+        return
     try:
         with warehouse.session(read_only=True) as session:
-            for table in SUMMARY_TABLES:
-                schema, name = table.split(".")
-                if session.table_exists(schema, name):
-                    report.row_counts[table] = session.fetchone(f"select count(*) from {table}")[0]
             for problem in problems:
                 code = (problem.get("compiled_code") or "").strip().rstrip(";")
                 rows: list[str] = []
@@ -279,6 +343,18 @@ def _collect_findings(report: BuildReport, warehouse: Warehouse, sample_rows: in
                         rows = []
                 name = problem["unique_id"].split(".")[2]
                 report.findings.append((f"{problem['status'].upper()} {name}", problem["message"], rows))
+    except Exception as error:
+        report.findings.append(("SUMMARY", f"could not read the warehouse: {error}", []))
+
+
+def _count_rows(report: BuildReport, warehouse: Warehouse) -> None:
+    """Row counts of the headline tables, as the build leaves them."""
+    try:
+        with warehouse.session(read_only=True) as session:
+            for table in SUMMARY_TABLES:
+                schema, name = table.split(".")
+                if session.table_exists(schema, name):
+                    report.row_counts[table] = session.fetchone(f"select count(*) from {table}")[0]
     except Exception as error:
         report.findings.append(("SUMMARY", f"could not read the warehouse: {error}", []))
 
@@ -304,5 +380,5 @@ def format_report(report: BuildReport) -> str:
             lines.append(f"  {title}: {message}")
             lines.extend(f"      {row}" for row in rows)
     lines.append("")
-    lines.append("Build succeeded." if report.ok else "Build FAILED.")
+    lines.append(report.ending())
     return "\n".join(lines)

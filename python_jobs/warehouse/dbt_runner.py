@@ -115,9 +115,14 @@ def run_dbt(
             text=True,
         )
         assert process.stdout is not None
-        for line in process.stdout:
-            if echo is not None:
-                echo(line.rstrip("\n"))
+        try:
+            for line in process.stdout:
+                if echo is not None:
+                    echo(line.rstrip("\n"))
+        except BaseException:
+            # Interrupted (Ctrl-C): dbt stops before whoever called us touches the warehouse again.
+            _stop(process)
+            raise
         returncode = process.wait()
     run = DbtRun(args=list(command), returncode=returncode)
     # A run_results.json older than this command is an earlier command's: a dbt that failed before running
@@ -132,6 +137,17 @@ def run_dbt(
         run.results = payload.get("results", [])
         run.elapsed_seconds = float(payload.get("elapsed_time", 0.0))
     return run
+
+
+def _stop(process: subprocess.Popen, grace_seconds: float = 30.0) -> None:
+    """Ask dbt to stop, wait for it, and kill it if it will not."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager

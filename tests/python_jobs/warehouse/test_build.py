@@ -16,6 +16,7 @@ from python_jobs.warehouse.build import (
     plan_build,
 )
 from python_jobs.warehouse.dbt_runner import DbtRun
+from python_jobs.warehouse.previous_build import Relation, RestoreSummary
 
 P = "segment_warehouse"
 
@@ -295,7 +296,7 @@ def test_format_report_lists_steps_and_says_failed():
     )
     assert "  FAIL unique_orders: Got 2 results" in lines
     assert "      order_id=o1" in lines
-    assert lines[-1] == "Build FAILED."
+    assert lines[-1] == "Build FAILED at step 2 of 2."
     assert "Build succeeded." not in text
 
 
@@ -316,7 +317,7 @@ def test_format_report_of_a_failed_dbt_step_says_failed():
 
     assert "Summary (postgres)" in lines
     assert "  FAILED     3.0s  dbt build (everything)  1 error, 1 success" in lines
-    assert lines[-1] == "Build FAILED."
+    assert lines[-1] == "Build FAILED at step 1 of 1."
 
 
 def test_format_report_of_a_good_build_says_succeeded():
@@ -332,3 +333,52 @@ def test_format_report_of_a_good_build_says_succeeded():
     assert report.ok
     assert text.splitlines()[-1] == "Build succeeded."
     assert "FAILED" not in text
+
+
+def _failed_at_step_2_of_3(**extra: Any) -> BuildReport:
+    return BuildReport(
+        target="local",
+        outcomes=[
+            StepOutcome(DbtStep("dbt build (upstream)"), ok=True, seconds=1.0, dbt_run=DbtRun(["build"], 0)),
+            StepOutcome(JobStep("cluster", (), ()), ok=False, seconds=0.5, error="too few customers"),
+        ],
+        steps=3,
+        **extra,
+    )
+
+
+def test_a_failed_build_says_at_which_step_and_that_the_marts_were_put_back():
+    restored = RestoreSummary(
+        restored=[Relation("marts", "customer_profiles"), Relation("staging", "stg_raw__orders")],
+        dropped=[Relation("marts", "customer_scores")],
+        seconds=0.25,
+    )
+
+    last = format_report(_failed_at_step_2_of_3(restored=restored)).splitlines()[-1]
+
+    assert last == (
+        "Build FAILED at step 2 of 3; the marts were restored to the previous build "
+        "(2 relations put back, 1 new relation dropped, in 0.2s)."
+    )
+
+
+def test_a_failed_first_build_says_what_it_created_was_dropped():
+    restored = RestoreSummary(dropped=[Relation("marts", "customer_profiles")] * 3, seconds=0.1)
+
+    last = format_report(_failed_at_step_2_of_3(restored=restored)).splitlines()[-1]
+
+    assert last == (
+        "Build FAILED at step 2 of 3; nothing had been built before it, so the 3 relations it created were "
+        "dropped (in 0.1s)."
+    )
+
+
+def test_a_restore_that_fails_says_where_the_previous_build_is():
+    report = _failed_at_step_2_of_3(
+        restore_error="disk full (the previous build is kept in /d/w.duckdb.previous_build)"
+    )
+
+    assert format_report(report).splitlines()[-1] == (
+        "Build FAILED at step 2 of 3, and putting the previous build back failed too: disk full "
+        "(the previous build is kept in /d/w.duckdb.previous_build)"
+    )
