@@ -179,3 +179,47 @@ def load_products_command(
         kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
         click.echo(f"Kept as they were: {kept}.")
 
+
+@click.command("load-experiments")
+@click.option(
+    "--assignments",
+    "assignments_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with experiment_id, variant_id, visitor_id, assigned_at, channel, context (a JSON object).",
+)
+@click.option(
+    "--conversions",
+    "conversions_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with experiment_id, visitor_id, converted_at and optionally value.",
+)
+@click.option("--delimiter", default=",", show_default=True, help="Field delimiter of both files.")
+@target_option
+def load_experiments_command(
+    assignments_file: Path, conversions_file: Path | None, delimiter: str, target: str
+) -> None:
+    """Load an A/B testing tool's export into the raw experiment tables, replacing what was there.
+
+    Both files (UTF-8) are checked whole first: a missing column, an empty id, a time that is not ISO 8601
+    (a time without a zone is UTC), a channel other than web, email, funnel or push, a context that is not a
+    JSON object, a visitor assigned twice in one experiment, a conversion of a visitor without an assignment or
+    a value that does not parse refuses the load with the file, line and column named, and nothing is written.
+    A context's unknown keys are kept. The experiments and variants are derived from the assignments. Then
+    `segments build`.
+    """
+    from python_jobs.ingest.experiments import check_experiment_files, write_experiments
+    from python_jobs.ingest.raw_loading import LoadError
+
+    try:
+        load = check_experiment_files(assignments_file, conversions_file, delimiter)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments load-experiments"):
+        write_experiments(warehouse, load)
+    click.echo(
+        f"Loaded {load.count('experiment_assignments'):,} assignments to {load.count('experiments'):,} "
+        f"experiments ({load.count('experiment_variants'):,} variants) and "
+        f"{load.count('experiment_conversions'):,} conversions into the raw experiment tables."
+    )
