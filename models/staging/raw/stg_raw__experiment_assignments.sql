@@ -17,7 +17,7 @@ renamed as (
 
         ---------- strings
         {{ clean_enum('channel') }} as channel,
-        context,
+        coalesce(nullif(trim(context), ''), '{}') as context,
 
         ---------- timestamps
         {{ to_utc_timestamp('assigned_at') }} as assigned_at
