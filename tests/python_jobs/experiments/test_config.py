@@ -148,7 +148,7 @@ def ml_source_tables() -> dict[str, dict]:
     return {table["name"]: table for table in source["tables"]}
 
 
-@pytest.mark.parametrize("table", ["experiment_segmentation_config"])
+@pytest.mark.parametrize("table", list(EXPERIMENT_TABLES))
 def test_ml_source_columns_are_the_experiment_tables_columns(table):
     assert [column["name"] for column in ml_source_tables()[table]["columns"]] == EXPERIMENT_TABLES[
         table
@@ -167,3 +167,4 @@ def test_accepted_values_are_the_definitions():
         accepted("stg_ml__experiment_segmentation_config", "segmentation_mode")
         == definitions.SEGMENTATION_MODES
     )
+    assert accepted("stg_ml__user_agent_lookup", "device") == definitions.DEVICE_CLASSES
