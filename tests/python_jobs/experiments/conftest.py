@@ -53,7 +53,7 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def build_experiment_models() -> Callable[[Warehouse], None]:
     """`build_experiment_models(warehouse)`: dbt, the parse_user_agents job, dbt, as `segments build` orders
     them, for the experiment models only; fails the test on any dbt error or failed test."""
