@@ -177,6 +177,7 @@ SUMMARY_TABLES = (
     "marts.customer_segments",
     "marts.segment_summary",
     "marts.product_segments",
+    "marts.experiment_traffic_stats",
 )
 
 
