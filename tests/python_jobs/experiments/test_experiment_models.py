@@ -20,6 +20,9 @@ from python_jobs.experiments.definitions import segment_key
 from python_jobs.warehouse.connection import Warehouse, postgres_reachable
 from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
+# One worker builds each target once for the whole module.
+pytestmark = pytest.mark.xdist_group("experiment_models")
+
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Mobile/15E148 Safari/604.1"
@@ -156,7 +159,7 @@ def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
 
 
 @pytest.fixture(scope="module", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
-def built(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
+def experiment_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
     """One warehouse per target for the whole module, built once (each build is two dbt runs and the job)."""
     with pytest.MonkeyPatch.context() as patch:
         if request.param == "local":
@@ -212,8 +215,8 @@ def uniform(row: dict) -> tuple:
     return tuple(row[name] for name in UNIFORM)
 
 
-def test_web_contexts(built):
-    found = contexts(built)
+def test_web_contexts(experiment_warehouse):
+    found = contexts(experiment_warehouse)
 
     assert uniform(found["w1"]) == (
         "web",
@@ -276,8 +279,8 @@ def test_web_contexts(built):
     assert (found["w1"]["list_id"], found["w1"]["platform"]) == (None, None)
 
 
-def test_email_contexts_in_new_york_time_with_typed_fields(built):
-    found = contexts(built)
+def test_email_contexts_in_new_york_time_with_typed_fields(experiment_warehouse):
+    found = contexts(experiment_warehouse)
 
     assert uniform(found["e1"]) == (
         "email",
@@ -306,8 +309,8 @@ def test_email_contexts_in_new_york_time_with_typed_fields(built):
     assert found["e1"]["assigned_on"] == date(2026, 5, 31)
 
 
-def test_funnel_and_push_contexts(built):
-    found = contexts(built)
+def test_funnel_and_push_contexts(experiment_warehouse):
+    found = contexts(experiment_warehouse)
 
     assert uniform(found["f1"]) == (
         "funnel",
@@ -330,8 +333,13 @@ def test_funnel_and_push_contexts(built):
     assert found["p1"]["assigned_on"] == date(2026, 6, 7)  # a blank time zone is UTC
 
 
-def test_segment_keys_follow_the_configured_fields_in_order(built):
-    keys = dict(rows(built, "select visitor_id, segment_key from intermediate.int_experiment_segment_keys"))
+def test_segment_keys_follow_the_configured_fields_in_order(experiment_warehouse):
+    keys = dict(
+        rows(
+            experiment_warehouse,
+            "select visitor_id, segment_key from intermediate.int_experiment_segment_keys",
+        )
+    )
 
     assert keys["w1"] == "source:instagram|device:mobile"
     assert keys["w2"] == "source:pinterest.com|device:desktop"
@@ -343,16 +351,16 @@ def test_segment_keys_follow_the_configured_fields_in_order(built):
     assert keys["p1"] == "all"  # push_utc has no config: not segmented
 
 
-def test_segment_keys_are_the_python_definition(built):
+def test_segment_keys_are_the_python_definition(experiment_warehouse):
     """The SQL keys against python_jobs.experiments.definitions.segment_key, visitor by visitor."""
-    found = contexts(built)
+    found = contexts(experiment_warehouse)
     fields = {
         "web_paris": ("source", "device"),
         "mail_ny": ("list_id", "previous_opens"),
         "funnel_utc": ("current_stage",),
     }
     for visitor, key in rows(
-        built, "select visitor_id, segment_key from intermediate.int_experiment_segment_keys"
+        experiment_warehouse, "select visitor_id, segment_key from intermediate.int_experiment_segment_keys"
     ):
         context = found[visitor]
         expected = segment_key(
@@ -361,9 +369,9 @@ def test_segment_keys_are_the_python_definition(built):
         assert key == expected, visitor
 
 
-def test_traffic_stats_worked_by_hand(built):
+def test_traffic_stats_worked_by_hand(experiment_warehouse):
     stats = rows(
-        built,
+        experiment_warehouse,
         "select activity_date, visitors, trailing_7_day_visitors, trailing_7_day_mean_visitors, days_in_window "
         "from marts.experiment_traffic_stats where experiment_id = 'funnel_utc' and segment_key = 'all' "
         "order by activity_date",
@@ -378,9 +386,9 @@ def test_traffic_stats_worked_by_hand(built):
     assert [row[4] for row in stats] == [1, 2, 3, 4, 5, 6, 7, 7, 7]
 
 
-def test_traffic_stats_per_segment(built):
+def test_traffic_stats_per_segment(experiment_warehouse):
     stats = rows(
-        built,
+        experiment_warehouse,
         "select segment_key, activity_date, visitors, trailing_7_day_visitors from marts.experiment_traffic_stats "
         "where experiment_id = 'funnel_utc' and segment_key != 'all' and visitors > 0 order by 1, 2",
     )
@@ -390,7 +398,7 @@ def test_traffic_stats_per_segment(built):
         ("current_stage:shipping", date(2026, 6, 9), 1, 1),
     ]
     cart_days = rows(
-        built,
+        experiment_warehouse,
         "select count(*), sum(visitors) from marts.experiment_traffic_stats "
         "where experiment_id = 'funnel_utc' and segment_key = 'current_stage:cart'",
     )
@@ -399,9 +407,9 @@ def test_traffic_stats_per_segment(built):
     ]  # every day of the experiment
 
 
-def test_traffic_days_are_the_experiments_local_days(built):
+def test_traffic_days_are_the_experiments_local_days(experiment_warehouse):
     days = rows(
-        built,
+        experiment_warehouse,
         "select activity_date, visitors from marts.experiment_traffic_stats "
         "where experiment_id = 'web_paris' and segment_key = 'all' order by activity_date",
     )
