@@ -1,6 +1,7 @@
 """The `segments` command line: the group, and one module per command group.
 
-- `data`: generate, load-transactions, load-products;
+- `data`: generate, load-transactions, load-products, load-experiments;
+- `experiments`: experiments config;
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
 - `products`: product-segmentation run|show;
@@ -16,7 +17,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, products, segmentation
+from python_jobs.cli import bench, build, data, experiments, products, segmentation
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -33,12 +34,14 @@ for command in (
     data.generate,
     data.load_transactions,
     data.load_products_command,
+    data.load_experiments_command,
     build.build,
     build.demo,
     build.dbt,
     segmentation.run_group,
     segmentation.assign,
     products.product_segmentation_group,
+    experiments.experiments_group,
     bench.bench_command,
     bench.bench_llm_command,
     bench.bench_load_command,

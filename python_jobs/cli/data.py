@@ -15,26 +15,37 @@ from python_jobs.warehouse.locks import writing
 @click.command()
 @click.option("--customers", type=click.IntRange(min=1), required=True, help="Number of customers.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same data.")
+@click.option(
+    "--experiment-scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiplies the A/B tests' daily traffic (at 1, about 84,000 assignments; 0 writes no experiments).",
+)
 @target_option
-def generate(customers: int, seed: int, target: str) -> None:
+def generate(customers: int, seed: int, experiment_scale: float, target: str) -> None:
     """Write deterministic synthetic commerce data into schema `raw`.
 
     Customers are drawn from behaviour archetypes (VIP loyalists, deal hunters, one-time buyers, seasonal
     gifters, churning regulars, support-heavy buyers, steady regulars), with merged duplicate accounts (chains
-    and a few loops), orders and lines, web events and support tickets. All raw tables are replaced in one
-    transaction.
+    and a few loops), orders and lines, web events and support tickets; and five A/B tests (web, e-mail,
+    funnel, push) whose traffic grows day by day and whose best variant differs by segment. All raw tables are
+    replaced in one transaction.
     """
-    generate_data(customers, seed, target)
+    generate_data(customers, seed, target, experiment_scale=experiment_scale)
 
 
-def generate_data(customers: int, seed: int, target: str) -> None:
+def generate_data(customers: int, seed: int, target: str, *, experiment_scale: float = 1.0) -> None:
     from python_jobs.ingest.generate import generate_raw_tables, write_raw_tables
+    from python_jobs.ingest.generate.experiments import generate_experiment_tables
 
     warehouse = Warehouse.from_profile(target)
     started = time.perf_counter()
     with writing(warehouse, "segments generate"):
         click.echo(f"Generating {customers:,} customers (seed {seed})…")
         tables = generate_raw_tables(customers, seed=seed)
+        experiment_tables = generate_experiment_tables(seed=seed, scale=experiment_scale)
+        tables = {**tables, **experiment_tables}
         click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
         counts = write_raw_tables(warehouse, tables)
     for name, count in counts.items():
@@ -167,3 +178,48 @@ def load_products_command(
     if others:
         kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
         click.echo(f"Kept as they were: {kept}.")
+
+
+@click.command("load-experiments")
+@click.option(
+    "--assignments",
+    "assignments_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with experiment_id, variant_id, visitor_id, assigned_at, channel, context (a JSON object).",
+)
+@click.option(
+    "--conversions",
+    "conversions_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with experiment_id, visitor_id, converted_at and optionally value.",
+)
+@click.option("--delimiter", default=",", show_default=True, help="Field delimiter of both files.")
+@target_option
+def load_experiments_command(
+    assignments_file: Path, conversions_file: Path | None, delimiter: str, target: str
+) -> None:
+    """Load an A/B testing tool's export into the raw experiment tables, replacing what was there.
+
+    Both files (UTF-8) are checked whole first: a missing column, an empty id, a time that is not ISO 8601
+    (a time without a zone is UTC), a channel other than web, email, funnel or push, a context that is not a
+    JSON object, a visitor assigned twice in one experiment, a conversion of a visitor without an assignment or
+    a value that does not parse refuses the load with the file, line and column named, and nothing is written.
+    A context's unknown keys are kept. The experiments and variants are derived from the assignments. Then
+    `segments build`.
+    """
+    from python_jobs.ingest.experiments import check_experiment_files, write_experiments
+    from python_jobs.ingest.raw_loading import LoadError
+
+    try:
+        load = check_experiment_files(assignments_file, conversions_file, delimiter)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments load-experiments"):
+        write_experiments(warehouse, load)
+    click.echo(
+        f"Loaded {load.count('experiment_assignments'):,} assignments to {load.count('experiments'):,} "
+        f"experiments ({load.count('experiment_variants'):,} variants) and "
+        f"{load.count('experiment_conversions'):,} conversions into the raw experiment tables."
+    )

@@ -196,6 +196,7 @@ SUMMARY_TABLES = (
     "marts.customer_segments",
     "marts.segment_summary",
     "marts.product_segments",
+    "marts.experiment_traffic_stats",
 )
 
 
@@ -309,17 +310,26 @@ def _run_steps(
 
 
 def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
-    """Create, empty, the tables of jobs that run on demand rather than in the build (product segmentation).
+    """Create, empty, the tables of jobs and commands that run on demand rather than in the build (product
+    segmentation, the experiments' configuration history), and the raw experiment tables of a warehouse loaded
+    before experiments existed.
 
     Their dbt models must build before anyone has run such a job; an empty table gives empty marts.
     """
-    from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+    from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+    from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
+    on_demand = {(ML_SCHEMA, name): schema for name, schema in PRODUCT_SEGMENTATION_TABLES.items()}
+    on_demand[(ML_SCHEMA, "experiment_segmentation_config")] = EXPERIMENT_TABLES[
+        "experiment_segmentation_config"
+    ]
+    on_demand |= {(RAW_SCHEMA, name): RAW_TABLES[name] for name in EXPERIMENT_RAW_TABLES}
     with warehouse.session() as session:
         session.ensure_schema(ML_SCHEMA)
-        for name, schema in PRODUCT_SEGMENTATION_TABLES.items():
-            if not session.table_exists(ML_SCHEMA, name):
-                session.create_table(ML_SCHEMA, name, schema)
+        session.ensure_schema(RAW_SCHEMA)
+        for (schema_name, name), schema in on_demand.items():
+            if not session.table_exists(schema_name, name):
+                session.create_table(schema_name, name, schema)
 
 
 def _collect_problems(report: BuildReport, warehouse: Warehouse, sample_rows: int = 5) -> None:

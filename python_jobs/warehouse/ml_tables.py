@@ -219,6 +219,36 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
         ]
     ),
 }
+# ---------------------------------------------------------------- experiments (python_jobs/experiments/)
+EXPERIMENT_TABLES: dict[str, pa.Schema] = {
+    # The segmentation configuration of each experiment, kept as history: every change appends a row (never an
+    # update), and the config in force is the latest row (int_experiment_segmentation_config_current).
+    "experiment_segmentation_config": pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("mode", pa.string()),  # disabled | manual | auto
+            ("segment_by", pa.string()),  # JSON list of context fields, in order: ["source", "device"]
+            ("min_samples_per_segment", pa.int64()),
+            ("auto_activation", pa.bool_()),
+            ("auto_activation_threshold", pa.int64()),  # visitors a day (7-day mean)
+            ("changed_at", _TS),
+            ("changed_by", pa.string()),  # cli | auto_activation | recommendation <id>
+        ]
+    ),
+    # One row per distinct user-agent string ever seen, parsed once by the parse_user_agents job.
+    "user_agent_lookup": pa.schema(
+        [
+            ("user_agent", pa.string()),
+            ("device", pa.string()),  # mobile | tablet | desktop | bot | unknown
+            ("os", pa.string()),
+            ("browser", pa.string()),
+            ("parser", pa.string()),  # the library and version that parsed it
+            ("run_id", pa.string()),
+            ("parsed_at", _TS),
+        ]
+    ),
+}
+
 PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed", "abandoned")
 CLUSTERING_RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 

@@ -86,7 +86,50 @@ RAW_TABLES: dict[str, pa.Schema] = {
             ("description", pa.string()),
         ]
     ),
+    # ------------------------------------------------------------ experiments (python_jobs/experiments/)
+    "experiments": pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("experiment_name", pa.string()),
+            ("experiment_status", pa.string()),
+            ("created_at", _TS),
+            ("time_zone", pa.string()),  # IANA name (Europe/Paris); null means UTC
+        ]
+    ),
+    "experiment_variants": pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("variant_id", pa.string()),
+            ("variant_name", pa.string()),
+        ]
+    ),
+    # One row per visitor and experiment: the variant shown, where and when, and the visitor's context as the
+    # channel sent it (one JSON object; unknown keys are kept).
+    "experiment_assignments": pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("variant_id", pa.string()),
+            ("visitor_id", pa.string()),
+            ("assigned_at", _TS),
+            ("channel", pa.string()),
+            ("context", pa.string()),
+        ]
+    ),
+    "experiment_conversions": pa.schema(
+        [
+            ("experiment_id", pa.string()),
+            ("visitor_id", pa.string()),
+            ("converted_at", _TS),
+            ("conversion_value", pa.float64()),
+        ]
+    ),
 }
+EXPERIMENT_RAW_TABLES = (
+    "experiments",
+    "experiment_variants",
+    "experiment_assignments",
+    "experiment_conversions",
+)
 
 # Accepted values of the enums after staging has trimmed and lower-cased them.
 ORDER_STATUSES = ("completed", "cancelled", "refunded")
@@ -97,3 +140,12 @@ DEVICE_TYPES = ("desktop", "mobile", "tablet")
 CONTACT_CHANNELS = ("email", "chat", "phone")
 COMPLEXITIES = ("low", "medium", "high")
 TICKET_TOPICS = ("delivery", "returns", "product_question", "billing", "account")
+EXPERIMENT_STATUSES = ("draft", "running", "paused", "completed")
+EXPERIMENT_CHANNELS = ("web", "email", "funnel", "push")
+# The context fields each channel sends, in the order int_experiment_contexts types them.
+CHANNEL_CONTEXT_FIELDS = {
+    "web": ("utm_source", "utm_medium", "referrer", "user_agent", "country_code"),
+    "email": ("list_id", "engagement_score", "previous_opens", "campaign_id"),
+    "funnel": ("funnel_id", "current_stage", "drop_risk", "time_in_funnel_minutes"),
+    "push": ("app", "platform", "os_version"),
+}

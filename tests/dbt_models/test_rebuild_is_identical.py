@@ -30,6 +30,9 @@ RUN_TIME_COLUMNS = frozenset(
 RUN_OWNER_COLUMNS = frozenset({"owner_host", "owner_pid", "owner_started_at", "heartbeat_at"})
 # The tables the clustering and CLV jobs append a run to: compared run against run, not as a whole.
 RUN_KEY = "run_id"
+# Tables a job only adds what is new to (the user-agent lookup parses each agent once, ever): a rebuild of unchanged
+# data adds nothing to them, so they are compared whole, not run against run.
+ACCUMULATING_TABLES = frozenset({"ml.user_agent_lookup"})
 
 
 @dataclass
@@ -86,7 +89,8 @@ def snapshot(warehouse: Warehouse, runs_to_skip: frozenset[str] = frozenset()) -
                 for index, column in enumerate(columns)
                 if column not in RUN_ID_COLUMNS | RUN_TIME_COLUMNS | RUN_OWNER_COLUMNS
             ]
-            run_index = columns.index(RUN_KEY) if RUN_KEY in columns else None
+            accumulating = f"{schema}.{table}" in ACCUMULATING_TABLES
+            run_index = columns.index(RUN_KEY) if RUN_KEY in columns and not accumulating else None
             compared = Table([columns[index] for index in kept])
             for row in session.fetchall(f'select * from "{schema}"."{table}"'):
                 if run_index is not None:

@@ -112,6 +112,8 @@ ACCEPTED_VALUES = {
     "contact_channel": raw_tables.CONTACT_CHANNELS,
     "complexity": raw_tables.COMPLEXITIES,
     "topic": raw_tables.TICKET_TOPICS,
+    "experiment_status": raw_tables.EXPERIMENT_STATUSES,
+    "channel": raw_tables.EXPERIMENT_CHANNELS,
 }
 
 

@@ -1,0 +1,79 @@
+"""`segments experiments …`: the experiment segmentation's commands (config)."""
+
+from __future__ import annotations
+
+import click
+
+from python_jobs.cli.options import target_option
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.locks import writing
+
+
+@click.group("experiments")
+def experiments_group() -> None:
+    """A/B tests learned per segment: configuration and segments of each experiment."""
+
+
+@experiments_group.command("config")
+@click.argument("experiment")
+@click.option(
+    "--mode", type=click.Choice(["disabled", "manual", "auto"]), help="How the experiment is segmented."
+)
+@click.option(
+    "--segment-by",
+    help="Context fields to segment by, in order, e.g. source,device (manual mode). An empty value clears them.",
+)
+@click.option(
+    "--min-samples-per-segment",
+    type=int,
+    help="Assignments a segment needs before it learns on its own (until then it learns from the pooled "
+    "experiment). Default 100.",
+)
+@click.option(
+    "--auto-activation/--no-auto-activation",
+    default=None,
+    help="Switch segmentation on by itself when the experiment's traffic reaches the threshold.",
+)
+@click.option(
+    "--auto-activation-threshold",
+    type=int,
+    help="Visitors a day (trailing 7-day mean) at which the experiment is eligible. Default 1,000.",
+)
+@target_option
+def config_command(
+    experiment: str,
+    mode: str | None,
+    segment_by: str | None,
+    min_samples_per_segment: int | None,
+    auto_activation: bool | None,
+    auto_activation_threshold: int | None,
+    target: str,
+) -> None:
+    """Show EXPERIMENT's segmentation config, or change it.
+
+    A change appends a row to ml.experiment_segmentation_config with its time and `cli` as who changed it;
+    nothing is overwritten, the config in force is the latest row, and the settings not given carry over.
+    """
+    from python_jobs.experiments.config import ConfigError, change_config, config_in_force, parse_segment_by
+
+    warehouse = Warehouse.from_profile(target)
+    changes = (mode, segment_by, min_samples_per_segment, auto_activation, auto_activation_threshold)
+    if all(change is None for change in changes):
+        click.echo(f"{config_in_force(warehouse, experiment).describe()}.")
+        return
+    try:
+        fields = parse_segment_by(segment_by) if segment_by is not None else None
+        with writing(warehouse, "segments experiments config"):
+            changed = change_config(
+                warehouse,
+                experiment,
+                changed_by="cli",
+                mode=mode,
+                segment_by=fields,
+                min_samples_per_segment=min_samples_per_segment,
+                auto_activation=auto_activation,
+                auto_activation_threshold=auto_activation_threshold,
+            )
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Now in force: {changed.describe()}.")

@@ -1,0 +1,60 @@
+"""Helpers for the experiment tests: small hand-made raw experiment tables in a real warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pytest
+
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
+
+
+def _write_experiment_tables(warehouse: Warehouse, **rows: list[dict]) -> None:
+    tables = {
+        name: pa.Table.from_pylist(rows.get(name, []), schema=RAW_TABLES[name])
+        for name in EXPERIMENT_RAW_TABLES
+    }
+    with warehouse.session() as session:
+        session.replace_tables(RAW_SCHEMA, tables)
+
+
+@pytest.fixture
+def write_experiment_tables() -> Callable[..., None]:
+    """`write_experiment_tables(warehouse, experiments=[...], ...)` replaces the four raw experiment tables: the
+    given rows, the tables not named empty."""
+    return _write_experiment_tables
+
+
+def _build_experiment_models(warehouse: Warehouse) -> None:
+    """What `segments build` does for the experiment models, and only that: the models the parse_user_agents job
+    reads, the job, then everything downstream of the `ml` experiment tables (with their tests)."""
+    from python_jobs.experiments.user_agent_job import parse_new_user_agents
+    from python_jobs.warehouse.dbt_runner import run_dbt
+    from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA
+
+    with warehouse.session() as session:
+        session.ensure_schema(ML_SCHEMA)
+        if not session.table_exists(ML_SCHEMA, "experiment_segmentation_config"):
+            schema = EXPERIMENT_TABLES["experiment_segmentation_config"]
+            session.create_table(ML_SCHEMA, "experiment_segmentation_config", schema)
+    upstream = [
+        "+int_experiment_user_agents",
+        "stg_raw__experiment_variants",
+        "stg_raw__experiment_conversions",
+        "stg_raw__experiments",
+    ]
+    run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
+    assert run.ok, run.problems()
+    parse_new_user_agents(warehouse, echo=lambda _line: None)
+    downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
+    run = run_dbt(["build", "--select", *downstream], target=warehouse.target)
+    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+
+
+@pytest.fixture(scope="session")
+def build_experiment_models() -> Callable[[Warehouse], None]:
+    """`build_experiment_models(warehouse)`: dbt, the parse_user_agents job, dbt, as `segments build` orders
+    them, for the experiment models only; fails the test on any dbt error or failed test."""
+    return _build_experiment_models
