@@ -72,8 +72,9 @@ item_totals as (
         {{ safe_divide('count(*) filter (where is_discounted)', 'count(*)') }} as discounted_item_share,
         {{ safe_divide('sum(discount_amount)', 'sum(list_value)') }} as average_discount_rate,
         {{ safe_divide('count(*) filter (where is_returned)', 'count(*)') }} as returned_item_share,
-        {{ safe_divide('sum(case when is_returned then value_after_discount else 0 end)', 'sum(value_after_discount)') }}
-            as returned_value_share,
+        {{ safe_divide(
+            'sum(case when is_returned then value_after_discount else 0 end)', 'sum(value_after_discount)'
+        ) }} as returned_value_share,
         {{ safe_divide('count(*) filter (where is_repeat_category)', 'count(*)') }} as repeat_category_item_share,
         {{ order_independent_avg(safe_divide('unit_price', 'typical_unit_price')) }} as unit_price_index,
         {{ safe_divide(
