@@ -17,7 +17,7 @@ items_flagged as (
         unit_price,
         typical_unit_price,
         list_value,
-        value_after_discount,
+        net_value,
         discount_amount,
         is_discounted,
         is_returned,
@@ -34,7 +34,7 @@ category_spend as (
     select
         customer_id,
         product_category,
-        sum(value_after_discount) as category_spend
+        sum(net_value) as category_spend
     from items_flagged
     where product_category is not null
     group by customer_id, product_category
@@ -72,9 +72,8 @@ item_totals as (
         {{ safe_divide('count(*) filter (where is_discounted)', 'count(*)') }} as discounted_item_share,
         {{ safe_divide('sum(discount_amount)', 'sum(list_value)') }} as average_discount_rate,
         {{ safe_divide('count(*) filter (where is_returned)', 'count(*)') }} as returned_item_share,
-        {{ safe_divide(
-            'sum(case when is_returned then value_after_discount else 0 end)', 'sum(value_after_discount)'
-        ) }} as returned_value_share,
+        {{ safe_divide('sum(case when is_returned then net_value else 0 end)', 'sum(net_value)') }}
+            as returned_value_share,
         {{ safe_divide('count(*) filter (where is_repeat_category)', 'count(*)') }} as repeat_category_item_share,
         {{ order_independent_avg(safe_divide('unit_price', 'typical_unit_price')) }} as unit_price_index,
         {{ safe_divide(

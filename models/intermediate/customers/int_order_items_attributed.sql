@@ -32,15 +32,8 @@ attributed as (
         order_items.discount_amount,
         product_categories.typical_unit_price,
         order_items.quantity * order_items.unit_price as list_value,
-        order_items.quantity * order_items.unit_price - order_items.discount_amount as value_after_discount,
-        -- A refund line sold nothing: it only gives back (its returned_value).
-        case
-            when order_items.is_refund then cast(0 as numeric(18, 2))
-            else order_items.quantity * order_items.unit_price - order_items.discount_amount
-        end as gross_value,
-        order_items.returned_value,
+        order_items.quantity * order_items.unit_price - order_items.discount_amount as net_value,
         order_items.is_returned,
-        order_items.is_refund,
         order_items.discount_amount > 0 as is_discounted,
         orders.is_purchase,
         orders.order_date

@@ -11,20 +11,22 @@ orders as (
 
 order_items as (
 
-    select * from {{ ref('int_order_items_attributed') }}
-    where is_purchase
+    select * from {{ ref('stg_raw__order_items') }}
 
 ),
 
 line_values as (
 
     select
-        order_id,
+        order_items.order_id,
         count(*) as item_lines,
-        sum(gross_value) as gross_value,
-        sum(returned_value) as line_returned_value
+        sum(case when order_items.is_refund then order_items.returned_value else 0 end) as refund_line_value,
+        sum(order_items.returned_value) as line_returned_value
     from order_items
-    group by order_id
+    inner join orders
+        on order_items.order_id = orders.order_id
+    where orders.is_purchase
+    group by order_items.order_id
 
 ),
 
@@ -67,8 +69,9 @@ purchases as (
         orders.ordered_at,
         orders.order_date,
         coalesce(line_values.item_lines, 0) as item_lines,
-        -- An order without a usable line is valued at its total, with nothing known to have gone back.
-        coalesce(line_values.gross_value, orders.order_total) as gross_value,
+        -- The total is what was charged, after discounts and net of the refund lines in the order (an export's
+        -- total is the sum of its lines' amounts): those lines are added back to give what was sold.
+        orders.order_total + coalesce(line_values.refund_line_value, 0) as gross_value,
         coalesce(line_values.line_returned_value, 0) as line_returned_value,
         coalesce(refunds_by_purchase.refund_value, 0) as refunded_later_value
     from orders

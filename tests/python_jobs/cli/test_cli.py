@@ -59,31 +59,25 @@ def _clean(value: str | None) -> str | None:
 
 def net_order_values(warehouse: Warehouse, observation_end: dt.date) -> dict[str, list[tuple]]:
     """Per canonical customer, (date, net value) of each completed order, written independently of the SQL from
-    the `order_value` doc: lines charged after discount, less returned and refund lines; each refund (a negative
-    total) taken by the customer's latest completed order at or before it."""
+    the `order_value` doc: the total (net of its refund lines already) less its lines flagged returned; each
+    refund (a negative total) taken by the customer's latest completed order at or before it."""
     merges = table(warehouse, "select source_customer_id, target_customer_id from raw.customer_id_merges")
     canonical = canonical_ids(merges)
     orders = table(
         warehouse, "select order_id, customer_id, ordered_at, order_status, order_total from raw.orders"
     )
     lines = table(
-        warehouse, "select order_id, quantity, unit_price, discount_amount, is_returned from raw.order_items"
+        warehouse,
+        "select order_item_id, order_id, quantity, unit_price, discount_amount from raw.order_items where is_returned",
     )
-    gross: dict[str, Decimal] = defaultdict(Decimal)
     returned: dict[str, Decimal] = defaultdict(Decimal)
-    has_lines: set[str] = set()
     for line in lines:
         order_id, quantity, price = _clean(line["order_id"]), line["quantity"], line["unit_price"]
-        if order_id is None or not quantity or price is None or (quantity < 0 and price < 0):
+        if _clean(line["order_item_id"]) is None or order_id is None or not quantity or price is None:
             continue  # quarantined
-        price, discount = _cents(price), _cents(line["discount_amount"] or 0)
-        has_lines.add(order_id)
         if quantity < 0 or price < 0:
-            returned[order_id] += abs(quantity) * abs(price)
-        else:
-            gross[order_id] += quantity * price - discount
-            if line["is_returned"]:
-                returned[order_id] += quantity * price - discount
+            continue  # a refund line (or a quarantined one): the total already holds it
+        returned[order_id] += quantity * _cents(price) - _cents(line["discount_amount"] or 0)
     events: dict[str, list[tuple]] = defaultdict(list)
     for order in orders:
         order_id, customer = _clean(order["order_id"]), _clean(order["customer_id"])
@@ -110,8 +104,7 @@ def net_order_values(warehouse: Warehouse, observation_end: dt.date) -> dict[str
                 if purchases:
                     purchases[-1][1] += total  # a negative total: money back
                 continue
-            value = gross[order_id] - returned[order_id] if order_id in has_lines else total
-            purchases.append([at.date(), value])
+            purchases.append([at.date(), total - returned[order_id]])
         values[customer] = [(day, value) for day, value in purchases]
     return values
 
