@@ -78,6 +78,8 @@ ORDERS = [
     _order("E1", "lost", "2025-04-01", 20.0),
     # returner: the largest order of all, returned.
     _order("F1", "returner", "2025-02-01", 500.0),
+    # refunded: a refund, and no purchase in the data.
+    _order("G0", "refunded", "2025-02-01", -40.0),
 ]
 ORDER_ITEMS = [
     _item("A1-1", "A1", 1, 15.0),
@@ -99,6 +101,7 @@ ORDER_ITEMS = [
     _item("E0-1", "E0", -1, 80.0),
     _item("E1-1", "E1", 1, 20.0),
     _item("F1-1", "F1", 1, 500.0, returned=True),
+    _item("G0-1", "G0", -1, 40.0),
 ]
 
 
@@ -181,6 +184,19 @@ EXPECTED_PROFILES = {
         "net_revenue": _money("0.00"),
         "lifetime_value": _money("0.00"),
         "average_order_value": _money("0.00"),
+        "rfm_frequency": None,
+        "rfm_recency_days": None,
+        "rfm_age_days": None,
+        "rfm_monetary_value": None,
+    },
+    # Money paid back for a purchase before the data: no order, no purchase day.
+    "refunded": {
+        "total_orders": 0,
+        "gross_revenue": _money("0.00"),
+        "returned_value": _money("40.00"),
+        "net_revenue": _money("-40.00"),
+        "lifetime_value": _money("0.00"),
+        "average_order_value": None,
         "rfm_frequency": None,
         "rfm_recency_days": None,
         "rfm_age_days": None,
@@ -287,9 +303,18 @@ def test_order_and_purchase_day_values(net_warehouse):
     ]
 
 
+def test_order_metrics_are_only_for_customers_with_a_completed_order(net_warehouse):
+    """A customer with only a refund has revenue (all of it returned) but no order metrics: the features read
+    a row of int_customer_orders_aggregated as having orders."""
+    orders = _rows(net_warehouse, "select customer_id from intermediate.int_customer_orders_aggregated")
+    revenue = _rows(net_warehouse, "select customer_id from intermediate.int_customer_revenue_aggregated")
+    assert sorted(row["customer_id"] for row in orders) == sorted(set(EXPECTED_PROFILES) - {"refunded"})
+    assert sorted(row["customer_id"] for row in revenue) == sorted(EXPECTED_PROFILES)
+
+
 def test_the_samples_value_tiers_rank_net_value_not_gross(net_warehouse):
-    """percent_rank of net lifetime value over the 6 customers: lost and returner 0 (tied), refline 32 → 0.4,
-    ret 65 → 0.6, fullret 80 → 0.8, refund 105 → 1.0. By gross, returner (500) would be the one `vip`."""
+    """percent_rank of net lifetime value over the 7 customers: lost, returner and refunded 0 (tied), refline
+    32 -> 3/6, ret 65 -> 4/6, fullret 80 -> 5/6, refund 105 -> 1. By gross, returner (500) would be the `vip`."""
     with net_warehouse.session() as session:
         sample = draw_sample(session, 100, "42")
     tiers = dict(
@@ -298,7 +323,8 @@ def test_the_samples_value_tiers_rank_net_value_not_gross(net_warehouse):
     assert tiers == {
         "lost": "low",
         "returner": "low",
-        "refline": "low",
+        "refunded": "low",
+        "refline": "mid",
         "ret": "mid",
         "fullret": "high",
         "refund": "vip",

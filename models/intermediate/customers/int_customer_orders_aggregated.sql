@@ -1,10 +1,11 @@
--- Completed-order metrics per customer as of observation_end, and the customer's revenue gross and net of what
--- went back (returned lines, refund lines and refunds), as defined in the `order_value` doc.
+-- Completed-order metrics per customer as of observation_end, on the orders' net values (the `order_value` doc).
+-- One row per customer with a completed order.
 with
 
 valued_orders as (
 
     select * from {{ ref('int_orders_valued') }}
+    where is_purchase
 
 ),
 
@@ -18,9 +19,6 @@ orders_dated as (
 
     select
         valued_orders.customer_id,
-        valued_orders.is_purchase,
-        valued_orders.gross_value,
-        valued_orders.returned_value,
         valued_orders.net_value,
         valued_orders.ordered_at,
         extract(isodow from valued_orders.ordered_at) in (6, 7) as is_weekend,
@@ -32,19 +30,7 @@ orders_dated as (
 
 ),
 
-revenue as (
-
-    select
-        customer_id,
-        sum(gross_value) as gross_revenue,
-        sum(returned_value) as returned_value,
-        sum(net_value) as net_revenue
-    from orders_dated
-    group by customer_id
-
-),
-
-purchases as (
+aggregated as (
 
     select
         customer_id,
@@ -63,34 +49,7 @@ purchases as (
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from orders_dated
-    where is_purchase
     group by customer_id
-
-),
-
-aggregated as (
-
-    select
-        revenue.customer_id,
-        coalesce(purchases.total_orders, 0) as total_orders,
-        revenue.gross_revenue,
-        revenue.returned_value,
-        revenue.net_revenue,
-        -- Never below 0: refunds of purchases made before the window can outweigh the purchases in it.
-        greatest(revenue.net_revenue, 0) as lifetime_value,
-        purchases.average_order_value,
-        purchases.max_order_value,
-        purchases.weekend_order_share,
-        purchases.holiday_season_order_share,
-        purchases.spend_last_180d,
-        purchases.spend_prior_180d,
-        purchases.orders_last_180d,
-        purchases.orders_prior_180d,
-        purchases.first_order_at,
-        purchases.last_order_at
-    from revenue
-    left join purchases
-        on revenue.customer_id = purchases.customer_id
 
 )
 

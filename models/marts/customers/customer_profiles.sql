@@ -20,6 +20,12 @@ orders as (
 
 ),
 
+revenue as (
+
+    select * from {{ ref('int_customer_revenue_aggregated') }}
+
+),
+
 web_events as (
 
     select * from {{ ref('int_customer_web_events_aggregated') }}
@@ -53,10 +59,10 @@ joined as (
         customers.is_marketing_opt_in,
         customers.merged_account_count,
         coalesce(orders.total_orders, 0) as total_orders,
-        coalesce(orders.gross_revenue, 0) as gross_revenue,
-        coalesce(orders.returned_value, 0) as returned_value,
-        coalesce(orders.net_revenue, 0) as net_revenue,
-        coalesce(orders.lifetime_value, 0) as lifetime_value,
+        coalesce(revenue.gross_revenue, 0) as gross_revenue,
+        coalesce(revenue.returned_value, 0) as returned_value,
+        coalesce(revenue.net_revenue, 0) as net_revenue,
+        coalesce(revenue.lifetime_value, 0) as lifetime_value,
         orders.average_order_value,
         rfm.rfm_frequency,
         rfm.rfm_recency_days,
@@ -83,6 +89,8 @@ joined as (
         on customers.customer_id = rfm.customer_id
     left join orders
         on customers.customer_id = orders.customer_id
+    left join revenue
+        on customers.customer_id = revenue.customer_id
     left join web_events
         on customers.customer_id = web_events.customer_id
     left join support_tickets
