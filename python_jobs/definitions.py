@@ -8,18 +8,41 @@ dbt invocation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+# The naming rules are part of the shared definitions; re-exported so SQL and Python find them in one place.
+from python_jobs.naming_rules import LADDER_LENGTH as LADDER_LENGTH
+from python_jobs.naming_rules import MAX_SEGMENTS_PER_AXIS as MAX_SEGMENTS_PER_AXIS
+from python_jobs.naming_rules import PERCENTILE_BAND_FLOORS as PERCENTILE_BAND_FLOORS
+from python_jobs.naming_rules import SHARED_BAND_SUFFIXES as SHARED_BAND_SUFFIXES
+from python_jobs.naming_rules import Dominant as Dominant
+from python_jobs.naming_rules import Ladder as Ladder
+from python_jobs.naming_rules import ValueBands as ValueBands
+from python_jobs.naming_rules import percentile_band as percentile_band
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Data a customer must have before a feature exists for them (say, two purchase days for a purchase gap).
+
+    `flag` is a boolean column of `marts.customer_features` saying whether the customer has it; `segment_name`
+    is the explicit segment, on every axis that needs it, of the customers who do not. A missing feature is NULL,
+    never a stand-in number: a customer with one purchase day has no gap between purchases, not a gap of 0 days.
+    """
+
+    flag: str
+    segment_name: str
+    description: str
 
 
 @dataclass(frozen=True)
 class Feature:
-    """One behavioural feature: a column of `marts.customer_features`."""
+    """One behavioural feature: a column of `marts.customer_features`, NULL unless its requirements are met."""
 
     name: str
     description: str
-    # Value used when a customer has no data for the feature (no orders, no tickets, no web visits).
-    fill_value: float
-    fill_reason: str
+    requires: tuple[Requirement, ...] = ()
 
 
 # The two segment names the product segmentation job writes beside the taxonomy it finds: the system segment of a
@@ -28,166 +51,162 @@ class Feature:
 OUT_OF_SCOPE_SEGMENT = "__OUT_OF_SCOPE__"
 UNASSIGNED_SEGMENT = "__UNASSIGNED__"
 
-# An axis is split into at most this many segments; `SHARED_BAND_SUFFIXES` has suffixes for every k up to it.
-MAX_SEGMENTS_PER_AXIS = 6
-LADDER_LENGTH = 7
 
+# ------------------------------------------------------------------------------------------------ requirements
+# In priority order: a customer who misses several requirements of an axis is placed in the segment of the first
+# one missed (a customer without orders is `no_orders`, not `one_time_buyer`). `customer_features.sql` computes
+# each flag; `int_customers_assigned_to_segments.sql` and `segments assign` apply this order.
 
-# Where a ladder's rungs begin, as percentiles of the naming feature over the whole population: a centroid below
-# the 5th percentile takes the first name, from the 5th to the 20th the second, ... from the 95th the seventh. The
-# bands are symmetric around the median, so a centroid at the median takes the middle (fourth) name.
-PERCENTILE_BAND_FLOORS = (0.05, 0.20, 0.40, 0.60, 0.80, 0.95)
+HAS_ORDERS = Requirement("has_orders", "no_orders", "at least one completed order before observation_end")
+HAS_REPEAT_PURCHASE = Requirement(
+    "has_repeat_purchase",
+    "one_time_buyer",
+    "at least two purchase days (one purchase day has no gap between purchases)",
+)
+HAS_ORDERS_IN_360_DAYS = Requirement(
+    "has_orders_in_360_days",
+    "no_orders_in_360_days",
+    "a completed order in the 360 days before observation_end (the two 180-day windows a trend compares)",
+)
+HAS_ORDER_LINES = Requirement(
+    "has_order_lines", "no_order_lines", "at least one purchased order line before observation_end"
+)
+HAS_CATEGORY_DATA = Requirement(
+    "has_category_data", "no_category_data", "at least one purchased order line with a known product category"
+)
+HAS_PRICE_REFERENCE = Requirement(
+    "has_price_reference",
+    "no_price_reference",
+    "at least one purchased order line in a category with a typical unit price (seed `product_categories`)",
+)
+HAS_DISCOUNT_DATA = Requirement(
+    "has_discount_data", "no_discount_data", "at least one purchased order line with a known discount"
+)
+HAS_RETURN_DATA = Requirement(
+    "has_return_data",
+    "no_return_data",
+    "at least one purchased order line whose return status is known",
+)
+HAS_TICKETS = Requirement(
+    "has_tickets", "no_tickets", "at least one support ticket opened before observation_end"
+)
+HAS_RESOLVED_TICKETS = Requirement(
+    "has_resolved_tickets",
+    "no_resolved_tickets",
+    "at least one support ticket resolved before observation_end",
+)
+HAS_WEB_VISITS = Requirement(
+    "has_web_visits", "no_web_visits", "at least one web session with a page view before observation_end"
+)
 
-# How segments that fall in the same band are told apart: by where each sits among them on the naming feature,
-# lowest first. Two in one band become `<name>_lower` and `<name>_upper`, and so on.
-SHARED_BAND_SUFFIXES: dict[int, tuple[str, ...]] = {
-    2: ("lower", "upper"),
-    3: ("lower", "middle", "upper"),
-    4: ("lowest", "lower", "upper", "highest"),
-    5: ("lowest", "lower", "middle", "upper", "highest"),
-    6: ("lowest", "lower", "lower_middle", "upper_middle", "upper", "highest"),
+REQUIREMENTS: tuple[Requirement, ...] = (
+    HAS_ORDERS,
+    HAS_REPEAT_PURCHASE,
+    HAS_ORDERS_IN_360_DAYS,
+    HAS_ORDER_LINES,
+    HAS_CATEGORY_DATA,
+    HAS_PRICE_REFERENCE,
+    HAS_DISCOUNT_DATA,
+    HAS_RETURN_DATA,
+    HAS_TICKETS,
+    HAS_RESOLVED_TICKETS,
+    HAS_WEB_VISITS,
+)
+
+# What became of an axis in a run (`ml.segment_axes.axis_status`), and the segment of the customers it could place
+# when it was not clustered. An axis whose placeable customers all look alike is reported as such, never as one
+# clustered segment holding everyone; one with too few placeable customers is not clustered either.
+AXIS_CLUSTERED = "clustered"
+AXIS_NO_VARIATION = "no_variation"
+AXIS_TOO_FEW_CUSTOMERS = "too_few_customers"
+UNCLUSTERED_AXIS_SEGMENTS: dict[str, tuple[str, str]] = {
+    AXIS_NO_VARIATION: ("no_variation", "the customers this axis can place all have the same feature values"),
+    AXIS_TOO_FEW_CUSTOMERS: (
+        "too_few_to_segment",
+        "too few customers have the data this axis needs for a segmentation",
+    ),
 }
-
-
-def percentile_band(percentile: float) -> int:
-    """The ladder rung (0..6) of a population percentile in [0, 1]; a band includes its floor."""
-    return sum(percentile >= floor for floor in PERCENTILE_BAND_FLOORS)
-
-
-@dataclass(frozen=True)
-class Ladder:
-    """Segments named by where their centroid sits in the population on one feature.
-
-    Seven names, low to high. A segment's name is the rung of the band (`PERCENTILE_BAND_FLOORS`) that holds the
-    percentile of its centroid's `feature` in that feature's distribution over all customers: an extreme name is
-    earned by an extreme centroid, whatever k is. Segments of one axis whose centroids fall in the same band keep
-    that band's name with a suffix saying where each sits among them (`SHARED_BAND_SUFFIXES`), so two segments
-    never share a name and no name claims a band its centroid is not in.
-    """
-
-    feature: str
-    names: tuple[str, ...]
-
-    def name(self, centroids: list[dict[str, float]], percentiles: list[float]) -> list[str]:
-        if len(percentiles) != len(centroids):
-            raise ValueError(f"{len(centroids)} centroids but {len(percentiles)} percentiles")
-        bands = [percentile_band(p) for p in percentiles]
-        names = [self.names[band] for band in bands]
-        for band in set(bands):
-            holders = [i for i, candidate in enumerate(bands) if candidate == band]
-            if len(holders) < 2:
-                continue
-            holders.sort(key=lambda i: (centroids[i][self.feature], i))
-            for suffix, index in zip(SHARED_BAND_SUFFIXES[len(holders)], holders, strict=True):
-                names[index] = f"{self.names[band]}_{suffix}"
-        return names
-
-    def order_key(self, centroid: dict[str, float]) -> float:
-        return centroid[self.feature]
-
-    def accepted_names(self) -> list[str]:
-        suffixes = sorted({suffix for group in SHARED_BAND_SUFFIXES.values() for suffix in group})
-        return [*self.names, *(f"{name}_{suffix}" for name in self.names for suffix in suffixes)]
-
-
-@dataclass(frozen=True)
-class Dominant:
-    """Segments named by the feature that dominates the centroid (e.g. the support channel used most).
-
-    A centroid whose dominant features add up to less than `quiet_below` gets `quiet_name`. Two centroids with
-    the same name are told apart by a suffix (`_2`, `_3`…) in order of how strongly the feature dominates.
-    """
-
-    labels: tuple[tuple[str, str], ...]
-    quiet_name: str
-    quiet_below: float
-
-    def _label(self, centroid: dict[str, float]) -> str:
-        if sum(centroid[feature] for feature, _ in self.labels) < self.quiet_below:
-            return self.quiet_name
-        return max(self.labels, key=lambda pair: centroid[pair[0]])[1]
-
-    def order_key(self, centroid: dict[str, float]) -> float:
-        return max(centroid[feature] for feature, _ in self.labels)
-
-    def name(self, centroids: list[dict[str, float]], percentiles: list[float] | None = None) -> list[str]:
-        """Names from the centroids alone: the dominant share is already a statement about the customer."""
-        labels = [self._label(centroid) for centroid in centroids]
-        names = list(labels)
-        for label in set(labels):
-            holders = [i for i, candidate in enumerate(labels) if candidate == label]
-            holders.sort(key=lambda i: (-self.order_key(centroids[i]), i))
-            for position, index in enumerate(holders[1:], start=2):
-                names[index] = f"{label}_{position}"
-        return names
-
-    def accepted_names(self) -> list[str]:
-        bases = [self.quiet_name, *(label for _, label in self.labels)]
-        return [
-            base if position == 1 else f"{base}_{position}"
-            for base in bases
-            for position in range(1, MAX_SEGMENTS_PER_AXIS + 1)
-        ]
+# An axis is clustered only when the sample holds at least this many customers it can place.
+MIN_CUSTOMERS_PER_AXIS = 50
 
 
 @dataclass(frozen=True)
 class Axis:
-    """A behavioural axis: the clustering job fits one k-means per axis on its features."""
+    """A behavioural axis: the clustering job fits one k-means per axis on its features.
+
+    The axis places a customer only when every one of its features exists for them (`requirements`, the union
+    of its features' requirements in priority order); the others get the explicit segment of the first
+    requirement they miss and take no part in the fit, the silhouette or the robustness.
+    """
 
     name: str
     description: str
     features: tuple[Feature, ...]
-    naming: Ladder | Dominant
+    naming: Ladder | ValueBands | Dominant
 
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
 
     @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        needed = {requirement for feature in self.features for requirement in feature.requires}
+        return tuple(requirement for requirement in REQUIREMENTS if requirement in needed)
+
+    @property
     def naming_feature(self) -> str | None:
         """The feature whose population percentile names the segments (None when the naming does not use one)."""
-        return self.naming.feature if isinstance(self.naming, Ladder) else None
+        return self.naming.feature if isinstance(self.naming, Ladder | ValueBands) else None
 
     def segment_names(
-        self, centroids: list[dict[str, float]], percentiles: list[float] | None = None
+        self,
+        centroids: list[dict[str, float]],
+        percentiles: list[float] | None = None,
+        zero_shares: list[float] | None = None,
     ) -> list[str]:
         """Readable names for centroids given in the features' own units, one per centroid.
 
         `percentiles`: per centroid, the population percentile (0..1) of its `naming_feature`; required by a
-        ladder, ignored by a dominant-feature naming.
+        ladder, ignored by a dominant-feature naming. `zero_shares`: per centroid, the share of its members at
+        exactly zero on the naming feature (for a ladder's `none_name`).
         """
+        if isinstance(self.naming, ValueBands):
+            return self.naming.name(centroids, percentiles, zero_shares)
         if isinstance(self.naming, Ladder):
             if percentiles is None:
                 raise ValueError(f"axis {self.name}: a ladder needs the centroids' population percentiles")
-            return self.naming.name(centroids, percentiles)
+            return self.naming.name(centroids, percentiles, zero_shares)
         return self.naming.name(centroids)
 
+    def unclustered_segment_names(self) -> list[str]:
+        """The explicit segments: one per requirement, then those of an axis that was not clustered."""
+        return [r.segment_name for r in self.requirements] + [
+            n for n, _ in UNCLUSTERED_AXIS_SEGMENTS.values()
+        ]
+
     def accepted_segment_names(self) -> list[str]:
-        return self.naming.accepted_names()
+        return [*self.naming.accepted_names(), *self.unclustered_segment_names()]
 
 
-_NO_ORDERS = "the customer has no completed orders before observation_end"
-_NO_ITEMS = "the customer has no order items before observation_end"
-_NO_TICKETS = "the customer opened no support tickets before observation_end"
-_NO_WEB = "the customer has no attributed web events before observation_end"
-_NO_REPEAT = "the customer has fewer than two purchase days, so no gap between purchases exists"
+def _feature(name: str, description: str, *requires: Requirement) -> Feature:
+    return Feature(name, description, requires)
+
+
+_ORDERS = (HAS_ORDERS,)
+_LINES = (HAS_ORDERS, HAS_ORDER_LINES)
 
 AXES: tuple[Axis, ...] = (
     Axis(
         "purchase_frequency",
         "How often the customer buys.",
         (
-            Feature(
+            _feature(
                 "orders_per_month",
                 "Completed orders per 30 days since the first purchase (at least 30 days).",
-                0.0,
-                _NO_ORDERS,
+                *_ORDERS,
             ),
-            Feature(
-                "repeat_purchase_days",
-                "Distinct purchase days minus one (BG/NBD frequency).",
-                0.0,
-                _NO_ORDERS,
+            _feature(
+                "repeat_purchase_days", "Distinct purchase days minus one (BG/NBD frequency).", *_ORDERS
             ),
         ),
         Ladder(
@@ -207,9 +226,9 @@ AXES: tuple[Axis, ...] = (
         "purchase_value",
         "How much the customer spends.",
         (
-            Feature("average_order_value", "Mean completed order total.", 0.0, _NO_ORDERS),
-            Feature("max_order_value", "Largest completed order total.", 0.0, _NO_ORDERS),
-            Feature("log_lifetime_value", "ln(1 + lifetime value).", 0.0, _NO_ORDERS),
+            _feature("average_order_value", "Mean completed order total.", *_ORDERS),
+            _feature("max_order_value", "Largest completed order total.", *_ORDERS),
+            _feature("log_lifetime_value", "ln(1 + lifetime value).", *_ORDERS),
         ),
         Ladder(
             "average_order_value",
@@ -228,19 +247,29 @@ AXES: tuple[Axis, ...] = (
         "category_exploration",
         "How widely the customer shops across product categories.",
         (
-            Feature("distinct_categories", "Number of distinct product categories bought.", 0.0, _NO_ITEMS),
-            Feature("category_entropy", "Shannon entropy (nats) of spend across categories.", 0.0, _NO_ITEMS),
-            Feature(
+            _feature(
+                "distinct_categories",
+                "Number of distinct product categories bought.",
+                *_LINES,
+                HAS_CATEGORY_DATA,
+            ),
+            _feature(
+                "category_entropy",
+                "Shannon entropy (nats) of spend across categories.",
+                *_LINES,
+                HAS_CATEGORY_DATA,
+            ),
+            _feature(
                 "top_category_spend_share",
                 "Share of spend in the customer's largest category.",
-                0.0,
-                _NO_ITEMS,
+                *_LINES,
+                HAS_CATEGORY_DATA,
             ),
         ),
         Ladder(
             "category_entropy",
             (
-                "single_category",
+                "category_specialist",
                 "category_loyalist",
                 "focused",
                 "selective",
@@ -248,20 +277,27 @@ AXES: tuple[Axis, ...] = (
                 "broad",
                 "category_explorer",
             ),
+            none_name="single_category",
         ),
     ),
     Axis(
         "price_sensitivity",
-        "How much the customer leans on discounts and deals.",
+        "How much the customer leans on discounts.",
         (
-            Feature("discounted_item_share", "Share of items bought with a discount.", 0.0, _NO_ITEMS),
-            Feature("average_discount_rate", "Discount as a share of the items' list value.", 0.0, _NO_ITEMS),
-            Feature("deal_page_view_share", "Share of page views on deal pages.", 0.0, _NO_WEB),
+            _feature(
+                "discounted_item_share", "Share of items bought with a discount.", *_LINES, HAS_DISCOUNT_DATA
+            ),
+            _feature(
+                "average_discount_rate",
+                "Discount as a share of the items' list value.",
+                *_LINES,
+                HAS_DISCOUNT_DATA,
+            ),
         ),
         Ladder(
             "discounted_item_share",
             (
-                "full_price",
+                "least_discount_use",
                 "price_indifferent",
                 "price_aware",
                 "occasional_deal_taker",
@@ -269,54 +305,39 @@ AXES: tuple[Axis, ...] = (
                 "deal_hunter",
                 "discount_dependent",
             ),
+            none_name="full_price_only",
         ),
     ),
     Axis(
         "purchase_cadence",
-        "When the customer buys: weekends, the holiday season, steady or bursty.",
+        "When the customer buys: weekends, the holiday season, and how long between purchases.",
         (
-            Feature("weekend_order_share", "Share of orders placed on Saturday or Sunday.", 0.0, _NO_ORDERS),
-            Feature(
-                "holiday_season_order_share",
-                "Share of orders placed in November or December.",
-                0.0,
-                _NO_ORDERS,
+            _feature("weekend_order_share", "Share of orders placed on Saturday or Sunday.", *_ORDERS),
+            _feature(
+                "holiday_season_order_share", "Share of orders placed in November or December.", *_ORDERS
             ),
-            Feature(
+            _feature(
                 "mean_days_between_purchases",
                 "Mean gap in days between consecutive purchase days.",
-                0.0,
-                _NO_REPEAT,
+                *_ORDERS,
+                HAS_REPEAT_PURCHASE,
             ),
         ),
-        Ladder(
+        # November and December are a sixth of the year: a share near 0.17 is buying all year round.
+        ValueBands(
             "holiday_season_order_share",
-            (
-                "off_season",
-                "year_round",
-                "mostly_year_round",
-                "mixed_season",
-                "seasonal_leaning",
-                "seasonal",
-                "holiday_only",
-            ),
+            (0.08, 0.30, 0.50, 0.80),
+            ("mostly_outside_holidays", "year_round", "holiday_leaning", "seasonal", "holiday_only"),
+            none_name="no_holiday_orders",
         ),
     ),
     Axis(
         "customer_maturity",
         "How long the customer has been with us.",
         (
-            Feature(
-                "tenure_days",
-                "Days from the customer's first record to observation_end.",
-                0.0,
-                "never null: every customer has a first record",
-            ),
-            Feature(
-                "days_since_first_order",
-                "Days from the first purchase day to observation_end.",
-                0.0,
-                _NO_ORDERS,
+            _feature("tenure_days", "Days from the customer's first record to observation_end."),
+            _feature(
+                "days_since_first_order", "Days from the first purchase day to observation_end.", *_ORDERS
             ),
         ),
         Ladder(
@@ -328,23 +349,22 @@ AXES: tuple[Axis, ...] = (
         "repurchase_behaviour",
         "Whether the customer comes back for the same things.",
         (
-            Feature(
+            _feature(
                 "repeat_category_item_share",
                 "Share of items in a category the customer had bought on an earlier day.",
-                0.0,
-                _NO_ITEMS,
+                *_LINES,
+                HAS_CATEGORY_DATA,
             ),
-            Feature(
+            _feature(
                 "reorder_within_90d_share",
                 "Share of purchase days followed by another purchase day within 90 days.",
-                0.0,
-                _NO_ORDERS,
+                *_ORDERS,
             ),
         ),
         Ladder(
             "reorder_within_90d_share",
             (
-                "no_quick_reorder",
+                "very_rare_quick_reorder",
                 "rare_quick_reorder",
                 "occasional_quick_reorder",
                 "regular_reorderer",
@@ -352,19 +372,20 @@ AXES: tuple[Axis, ...] = (
                 "habitual_reorderer",
                 "replenisher",
             ),
+            none_name="no_quick_reorder",
         ),
     ),
     Axis(
         "return_behaviour",
         "How often the customer sends things back.",
         (
-            Feature("returned_item_share", "Share of items returned.", 0.0, _NO_ITEMS),
-            Feature("returned_value_share", "Share of item value returned.", 0.0, _NO_ITEMS),
+            _feature("returned_item_share", "Share of items returned.", *_LINES, HAS_RETURN_DATA),
+            _feature("returned_value_share", "Share of item value returned.", *_LINES, HAS_RETURN_DATA),
         ),
         Ladder(
             "returned_item_share",
             (
-                "never_returns",
+                "very_rare_returner",
                 "rare_returner",
                 "light_returner",
                 "occasional_returner",
@@ -372,44 +393,41 @@ AXES: tuple[Axis, ...] = (
                 "heavy_returner",
                 "serial_returner",
             ),
+            none_name="never_returns",
         ),
     ),
     Axis(
         "communication_preference",
         "Which support channel the customer reaches for.",
         (
-            Feature("email_ticket_share", "Share of tickets opened by email.", 0.0, _NO_TICKETS),
-            Feature("chat_ticket_share", "Share of tickets opened by chat.", 0.0, _NO_TICKETS),
-            Feature("phone_ticket_share", "Share of tickets opened by phone.", 0.0, _NO_TICKETS),
+            _feature("email_ticket_share", "Share of tickets opened by email.", HAS_TICKETS),
+            _feature("chat_ticket_share", "Share of tickets opened by chat.", HAS_TICKETS),
+            _feature("phone_ticket_share", "Share of tickets opened by phone.", HAS_TICKETS),
         ),
         Dominant(
             (
-                ("email_ticket_share", "email_first"),
-                ("chat_ticket_share", "chat_first"),
-                ("phone_ticket_share", "phone_first"),
+                ("email_ticket_share", "email"),
+                ("chat_ticket_share", "chat"),
+                ("phone_ticket_share", "phone"),
             ),
-            quiet_name="no_support_contact",
-            quiet_below=0.5,
+            mixed_name="mixed_channels",
         ),
     ),
     Axis(
         "problem_complexity",
         "How much support the customer needs, and how hard their problems are.",
         (
-            Feature(
+            _feature(
                 "tickets_per_order",
                 "Support tickets per completed order (tickets when no orders).",
-                0.0,
-                _NO_TICKETS,
+                HAS_TICKETS,
             ),
-            Feature(
-                "high_complexity_ticket_share", "Share of tickets graded high complexity.", 0.0, _NO_TICKETS
-            ),
-            Feature(
+            _feature("high_complexity_ticket_share", "Share of tickets graded high complexity.", HAS_TICKETS),
+            _feature(
                 "mean_resolution_hours",
                 "Mean hours from opening to resolution of resolved tickets.",
-                0.0,
-                _NO_TICKETS,
+                HAS_TICKETS,
+                HAS_RESOLVED_TICKETS,
             ),
         ),
         Ladder(
@@ -427,23 +445,26 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis(
         "loyalty_trajectory",
-        "Whether the customer is growing or fading.",
+        "Whether the customer's spending is growing or fading over the last year.",
         (
-            Feature(
+            _feature(
                 "spend_trend_log_ratio",
                 "ln((1 + spend in the last 180 days) / (1 + spend in the 180 days before)).",
-                0.0,
-                _NO_ORDERS,
+                *_ORDERS,
+                HAS_ORDERS_IN_360_DAYS,
             ),
-            Feature(
+            _feature(
                 "order_count_trend",
                 "Orders in the last 180 days minus orders in the 180 days before.",
-                0.0,
-                _NO_ORDERS,
+                *_ORDERS,
+                HAS_ORDERS_IN_360_DAYS,
             ),
         ),
-        Ladder(
+        # Spend in the last 180 days against the 180 before: under a quarter is a collapse, within 10% steady,
+        # over four times a surge (the floors are the logarithms of those ratios).
+        ValueBands(
             "spend_trend_log_ratio",
+            (math.log(1 / 4), math.log(2 / 3), math.log(0.9), math.log(1.1), math.log(1.5), math.log(4)),
             (
                 "spend_collapsing",
                 "spend_falling",
@@ -457,21 +478,21 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis(
         "product_knowledge",
-        "How much the customer researches before buying.",
+        "How much the customer researches and browses before buying.",
         (
-            Feature("guide_page_view_share", "Share of page views on buying guides.", 0.0, _NO_WEB),
-            Feature(
+            _feature("guide_page_view_share", "Share of page views on buying guides.", HAS_WEB_VISITS),
+            _feature("deal_page_view_share", "Share of page views on deal pages.", HAS_WEB_VISITS),
+            _feature(
                 "page_views_per_order",
                 "Page views per completed order (page views when no orders).",
-                0.0,
-                _NO_WEB,
+                HAS_WEB_VISITS,
             ),
-            Feature("add_to_cart_per_session", "Add-to-cart events per web session.", 0.0, _NO_WEB),
+            _feature("add_to_cart_per_session", "Add-to-cart events per web session.", HAS_WEB_VISITS),
         ),
         Ladder(
             "guide_page_view_share",
             (
-                "impulse_buyer",
+                "least_research",
                 "light_researcher",
                 "casual_researcher",
                 "informed",
@@ -479,20 +500,26 @@ AXES: tuple[Axis, ...] = (
                 "expert_researcher",
                 "product_expert",
             ),
+            none_name="no_guide_reading",
         ),
     ),
     Axis(
         "value_sophistication",
         "Whether the customer buys premium or entry-level within a category.",
         (
-            Feature(
-                "unit_price_index", "Mean of unit price / the category's typical unit price.", 0.0, _NO_ITEMS
+            _feature(
+                "unit_price_index",
+                "Mean of unit price / the category's typical unit price.",
+                *_LINES,
+                HAS_CATEGORY_DATA,
+                HAS_PRICE_REFERENCE,
             ),
-            Feature(
+            _feature(
                 "premium_item_share",
                 "Share of items priced at 1.5x the category's typical price or more.",
-                0.0,
-                _NO_ITEMS,
+                *_LINES,
+                HAS_CATEGORY_DATA,
+                HAS_PRICE_REFERENCE,
             ),
         ),
         Ladder(
@@ -512,3 +539,8 @@ AXES_BY_NAME: dict[str, Axis] = {axis.name: axis for axis in AXES}
 def feature_names() -> list[str]:
     """All feature columns of `marts.customer_features`, in axis order."""
     return [feature.name for feature in FEATURES]
+
+
+def requirement_flags() -> list[str]:
+    """The boolean columns of `marts.customer_features` saying which data each customer has, in priority order."""
+    return [requirement.flag for requirement in REQUIREMENTS]

@@ -134,16 +134,26 @@ def population_agreement(warehouse: Warehouse, seed: int) -> dict[str, float]:
         )
     agreement = {}
     axis_column = assigned.column("axis_name").to_numpy(zero_copy_only=False)
-    segment_column = assigned.column("segment_id").to_numpy()
+    segment_column = assigned.column("segment_id").to_numpy(zero_copy_only=False)
     for index, axis in enumerate(AXES):
-        matrix = np.column_stack([features.column(name).to_numpy() for name in axis.feature_names])
+        if int(counts.get(axis.name) or 0) < 2:
+            continue  # not clustered, or one segment: nothing to agree on
+        placeable = np.logical_and.reduce(
+            [np.ones(features.num_rows, bool)]
+            + [features.column(r.flag).to_numpy(zero_copy_only=False).astype(bool) for r in axis.requirements]
+        )
+        matrix = np.column_stack(
+            [features.column(name).to_numpy(zero_copy_only=False) for name in axis.feature_names]
+        )[placeable]
         scale = matrix.std(axis=0)
         scale[scale == 0] = 1.0
         standardised = (matrix - matrix.mean(axis=0)) / scale
         full = KMeans(n_clusters=int(counts[axis.name]), n_init=3, random_state=seed + index).fit_predict(
             standardised
         )
-        agreement[axis.name] = float(adjusted_rand_score(segment_column[axis_column == axis.name], full))
+        # The SQL's segments of the same customers (rows are in customer order on both sides).
+        sql_segments = segment_column[axis_column == axis.name][placeable].astype(int)
+        agreement[axis.name] = float(adjusted_rand_score(sql_segments, full))
     return agreement
 
 

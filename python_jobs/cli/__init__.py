@@ -42,6 +42,7 @@ for command in (
     bench.bench_command,
     bench.bench_llm_command,
     bench.bench_load_command,
+    bench.bench_bandit_command,
 ):
     main.add_command(command)
 

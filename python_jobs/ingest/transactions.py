@@ -254,8 +254,9 @@ def check_transactions(
             "product_category": _constant(None, pa.string(), lines.num_rows),
             "quantity": quantity,
             "unit_price": unit_price,
-            "discount_amount": _constant(0.0, pa.float64(), lines.num_rows),
-            "is_returned": _constant(False, pa.bool_(), lines.num_rows),
+            # A transactions export says nothing about discounts or returns: unknown (NULL), not "none".
+            "discount_amount": _constant(None, pa.float64(), lines.num_rows),
+            "is_returned": _constant(None, pa.bool_(), lines.num_rows),
         },
         schema=RAW_TABLES["order_items"],
     )

@@ -8,7 +8,6 @@ seed, the axis and what the randomness is for, so a re-run with the same sample 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -16,13 +15,17 @@ from multiprocessing import get_context
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from threadpoolctl import threadpool_limits
 
 from python_jobs.definitions import AXES_BY_NAME, AXIS_NAMES, MAX_SEGMENTS_PER_AXIS
 from python_jobs.segmentation import limit_native_threads
 from python_jobs.segmentation.naming import name_segments
+from python_jobs.segmentation.robustness import measure_robustness
+from python_jobs.segmentation.robustness import (
+    stability_level as stability_level,  # part of this module's API
+)
+from python_jobs.segmentation.seeding import FOR_KMEANS, FOR_SILHOUETTE, kmeans, random_state_for
 
 
 @dataclass(frozen=True)
@@ -68,20 +71,6 @@ class ClusteringParameters:
     def k_values(self) -> list[int]:
         """Candidate segment counts; the naming ladders have no names beyond MAX_SEGMENTS_PER_AXIS."""
         return list(range(self.k_min, min(self.k_max, MAX_SEGMENTS_PER_AXIS) + 1))
-
-
-# What a random stream is used for: part of its seed, so no two uses share a stream.
-_FOR_KMEANS = 0
-_FOR_SILHOUETTE = 1
-_FOR_ROBUSTNESS_SAMPLE = 2
-_FOR_BOOTSTRAP = 3
-_FOR_FEATURE_DROP = 4
-_FOR_TIME_WINDOW = 5
-
-
-def _random_state(seed: int, axis_index: int, purpose: int, *more: int) -> int:
-    """An independent, reproducible 32-bit seed for one use of randomness in one axis."""
-    return int(np.random.SeedSequence([seed, axis_index, purpose, *more]).generate_state(1)[0])
 
 
 @dataclass
@@ -139,17 +128,6 @@ class AxisFit:
 
     def mean_robustness(self) -> float | None:
         return float(np.mean(self.overall_robustness())) if self.has_robustness else None
-
-
-def stability_level(bootstrap_jaccard: float) -> str:
-    """Hennig's reading of a bootstrap Jaccard: unstable below 0.60, doubtful to 0.75, stable to 0.85, above."""
-    if bootstrap_jaccard > 0.85:
-        return "highly_stable"
-    if bootstrap_jaccard >= 0.75:
-        return "stable"
-    if bootstrap_jaccard >= 0.60:
-        return "doubtful"
-    return "unstable"
 
 
 def standardisation(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,10 +200,6 @@ def _plain(value: float) -> str:
     return f"{round(float(value), 2) + 0.0:.2f}"
 
 
-def _kmeans(k: int, n_init: int, random_state: int) -> KMeans:
-    return KMeans(n_clusters=k, n_init=n_init, random_state=random_state)
-
-
 def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
     """Silhouette from precomputed distances.
 
@@ -255,13 +229,13 @@ def select_k(
     """
     distinct = len(np.unique(points_std, axis=0))
     candidates = [k for k in k_values if k <= distinct] or [distinct]
-    rng = np.random.default_rng(_random_state(seed, axis_index, _FOR_SILHOUETTE))
+    rng = np.random.default_rng(random_state_for(seed, axis_index, FOR_SILHOUETTE))
     scored = rng.choice(len(points_std), size=min(silhouette_sample, len(points_std)), replace=False)
     distances = pairwise_distances(points_std[scored])
-    random_state = _random_state(seed, axis_index, _FOR_KMEANS)
+    random_state = random_state_for(seed, axis_index, FOR_KMEANS)
     best_model, scores = None, {}
     for k in candidates:
-        model = _kmeans(k, n_init, random_state).fit(points_std)
+        model = kmeans(k, n_init, random_state).fit(points_std)
         scores[k] = _silhouette(distances, model.labels_[scored])
         if best_model is None or scores[k] > scores[best_model.n_clusters]:
             best_model = model
@@ -286,62 +260,6 @@ def raw_centroids(
 ) -> list[dict[str, float]]:
     """Centroids back in the features' own units, as the axis naming expects them."""
     return [dict(zip(feature_names, (means + scales * row).tolist(), strict=True)) for row in centroids_std]
-
-
-def bootstrap_jaccard(
-    points_std: np.ndarray, reference: np.ndarray, k: int, resamples: int, seed: int, axis_index: int
-) -> list[float]:
-    """Per segment, the mean over bootstrap refits of its best Jaccard match among the refit's clusters.
-
-    Only the distinct points drawn into a resample are compared (a point drawn twice is still one customer).
-    A segment absent from the points cannot be shown to be stable, so it scores 0 for that resample.
-    """
-    rng = np.random.default_rng(_random_state(seed, axis_index, _FOR_BOOTSTRAP))
-    totals = np.zeros(k)
-    for resample in range(resamples):
-        drawn = rng.integers(0, len(points_std), size=len(points_std))
-        present = np.unique(drawn)
-        model = _kmeans(k, 1, _random_state(seed, axis_index, _FOR_BOOTSTRAP, resample))
-        predicted = model.fit(points_std[drawn]).predict(points_std[present])
-        overlap = np.zeros((k, k))
-        np.add.at(overlap, (reference[present], predicted), 1)
-        union = overlap.sum(axis=1)[:, None] + overlap.sum(axis=0)[None, :] - overlap
-        jaccard = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
-        totals += jaccard.max(axis=1)
-    return (totals / resamples).tolist()
-
-
-def feature_drop_agreement(
-    points_std: np.ndarray, reference: np.ndarray, k: int, n_init: int, seed: int, axis_index: int
-) -> float:
-    """Mean ARI between the segments and a refit without each feature in turn: does one feature carry it all?"""
-    if points_std.shape[1] < 2:
-        return 1.0  # a one-feature axis has nothing to drop, so nothing to disagree with
-    scores = []
-    for dropped in range(points_std.shape[1]):
-        model = _kmeans(k, n_init, _random_state(seed, axis_index, _FOR_FEATURE_DROP, dropped))
-        labels = model.fit_predict(np.delete(points_std, dropped, axis=1))
-        scores.append(adjusted_rand_score(reference, labels))
-    return float(np.mean(scores))
-
-
-def time_window_agreement(
-    points_std: np.ndarray, first_seen_days: np.ndarray, k: int, n_init: int, seed: int, axis_index: int
-) -> float:
-    """ARI between segmentations fitted on older and on newer customers, both applied to everyone.
-
-    The split is by rank at the median first-seen date (ties by position), so both windows hold half the points
-    even when many customers share a date. A window too small to hold k clusters shows no stability: 0.
-    """
-    by_age = np.argsort(first_seen_days, kind="stable")
-    half = len(by_age) // 2
-    older, newer = by_age[:half], by_age[half:]
-    if min(len(np.unique(points_std[older], axis=0)), len(np.unique(points_std[newer], axis=0))) < k:
-        return 0.0
-    random_state = _random_state(seed, axis_index, _FOR_TIME_WINDOW)
-    older_labels = _kmeans(k, n_init, random_state).fit(points_std[older]).predict(points_std)
-    newer_labels = _kmeans(k, n_init, random_state).fit(points_std[newer]).predict(points_std)
-    return float(adjusted_rand_score(older_labels, newer_labels))
 
 
 def fit_axis(
@@ -413,50 +331,27 @@ def _fit_axis(
         sample_customers=np.bincount(labels, minlength=k).tolist(),
         labels=labels + 1,
     )
-    _measure_robustness(fit, points, labels, first_seen_days, params, axis_index)
+    measure_robustness(fit, points, labels, first_seen_days, params, axis_index)
     return fit
-
-
-def _measure_robustness(
-    fit: AxisFit,
-    points: np.ndarray,
-    labels: np.ndarray,
-    first_seen_days: np.ndarray,
-    params: ClusteringParameters,
-    axis_index: int,
-) -> None:
-    """Bootstrap, feature-drop and time-window stability, on a seeded sub-sample to bound the cost."""
-    if not fit.has_robustness:
-        fit.bootstrap_jaccard = [None] * fit.segment_count
-        fit.feature_drop_agreement = fit.time_window_agreement = None
-        return
-    rng = np.random.default_rng(_random_state(params.seed, axis_index, _FOR_ROBUSTNESS_SAMPLE))
-    chosen = np.sort(rng.choice(len(points), size=min(params.robustness_sample, len(points)), replace=False))
-    subset, reference, k = points[chosen], labels[chosen], fit.segment_count
-    with warnings.catch_warnings():
-        # A resample of discrete data may hold fewer distinct points than k; k-means then warns and leaves a
-        # duplicate centre, which the agreement scores below already count against the segmentation.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fit.bootstrap_jaccard = bootstrap_jaccard(
-            subset, reference, k, params.bootstrap_resamples, params.seed, axis_index
-        )
-        fit.feature_drop_agreement = feature_drop_agreement(
-            subset, reference, k, params.n_init, params.seed, axis_index
-        )
-        fit.time_window_agreement = time_window_agreement(
-            subset, first_seen_days[chosen], k, params.n_init, params.seed, axis_index
-        )
 
 
 AxisFinished = Callable[[AxisFit, int], None]
 
 
+@dataclass(frozen=True)
+class AxisData:
+    """What one axis is fitted on: the raw features of the customers it can place, when each was first seen,
+    and (optionally) how many customers of the population each row stands for."""
+
+    features: np.ndarray
+    first_seen_days: np.ndarray
+    weights: np.ndarray | None = None
+
+
 def fit_axes(
-    features_by_axis: Mapping[str, np.ndarray],
-    first_seen_days: np.ndarray,
+    data_by_axis: Mapping[str, AxisData],
     params: ClusteringParameters,
     on_fit: AxisFinished = lambda fit, finished: None,
-    weights: np.ndarray | None = None,
 ) -> dict[str, AxisFit]:
     """Fit every axis, in parallel worker processes unless `params.workers` is 1; results in input order.
 
@@ -465,19 +360,19 @@ def fit_axes(
     deadlock, and spawn behaves the same on every platform.
     """
     fits: dict[str, AxisFit] = {}
-    if params.workers == 1 or len(features_by_axis) == 1:
-        for name, features in features_by_axis.items():
-            fits[name] = fit_axis(name, features, first_seen_days, params, weights)
+    if params.workers == 1 or len(data_by_axis) == 1:
+        for name, data in data_by_axis.items():
+            fits[name] = fit_axis(name, data.features, data.first_seen_days, params, data.weights)
             on_fit(fits[name], len(fits))
-        return {name: fits[name] for name in features_by_axis}
+        return {name: fits[name] for name in data_by_axis}
     with ProcessPoolExecutor(
-        max_workers=min(params.workers, len(features_by_axis)),
+        max_workers=min(params.workers, len(data_by_axis)),
         mp_context=get_context("spawn"),
         initializer=limit_native_threads,
     ) as pool:
         futures = [
-            pool.submit(fit_axis, name, features, first_seen_days, params, weights)
-            for name, features in features_by_axis.items()
+            pool.submit(fit_axis, name, data.features, data.first_seen_days, params, data.weights)
+            for name, data in data_by_axis.items()
         ]
         try:
             for future in as_completed(futures):
@@ -488,4 +383,4 @@ def fit_axes(
             for future in futures:
                 future.cancel()
             raise
-    return {name: fits[name] for name in features_by_axis}
+    return {name: fits[name] for name in data_by_axis}

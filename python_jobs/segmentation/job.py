@@ -20,10 +20,19 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
-from python_jobs.definitions import AXES
-from python_jobs.segmentation.clustering import AxisFit, ClusteringParameters, fit_axes
+from python_jobs.definitions import (
+    AXES,
+    AXIS_CLUSTERED,
+    AXIS_NO_VARIATION,
+    AXIS_TOO_FEW_CUSTOMERS,
+    MIN_CUSTOMERS_PER_AXIS,
+    UNCLUSTERED_AXIS_SEGMENTS,
+    Axis,
+)
+from python_jobs.segmentation.clustering import AxisData, AxisFit, ClusteringParameters, fit_axes
 from python_jobs.segmentation.sampling import CustomerSample, draw_sample
 from python_jobs.warehouse.connection import Session, Warehouse
 from python_jobs.warehouse.ml_tables import ML_SCHEMA, ML_TABLES, add_missing_columns
@@ -98,19 +107,25 @@ def cluster_customers(
             )
 
         phase = time.perf_counter()
+        to_fit, unclustered = split_axes(sample)
+        for axis in unclustered:
+            echo(_describe_unclustered(axis))
         fits = fit_axes(
-            {axis.name: sample.features(axis.feature_names) for axis in AXES},
-            sample.first_seen_days(),
+            to_fit,
             params,
-            on_fit=lambda fit, finished: _after_axis(warehouse, run_id, fit, finished, echo),
-            weights=sample.population_weights(),
+            on_fit=lambda fit, finished: _after_axis(
+                warehouse, run_id, fit, finished + len(unclustered), echo
+            ),
         )
         echo(f"  fitted {len(fits)} axes in {time.perf_counter() - phase:.1f}s")
 
         phase = time.perf_counter()
-        tables = result_tables(run_id, list(fits.values()))
+        results = [fits.get(axis.name) or unclustered_by_name(unclustered, axis) for axis in AXES]
+        tables = result_tables(run_id, results)
         with warehouse.session() as session:
             for name in RESULT_TABLES:
+                if session.table_exists(ML_SCHEMA, name):
+                    add_missing_columns(session, name, ML_TABLES[name])
                 _append_rows(session, name, tables[name])
             _finish_run(session, run_id, sample)
         echo(f"  wrote the run in {time.perf_counter() - phase:.1f}s")
@@ -127,6 +142,45 @@ def _after_axis(warehouse: Warehouse, run_id: str, fit: AxisFit, finished: int, 
         session.execute(
             f"update {ML_SCHEMA}.{RUNS_TABLE} set heartbeat_at = ? where run_id = ?", [_utc_now(), run_id]
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class UnclusteredAxis:
+    """An axis the run did not cluster: its placeable customers all look alike, or there are too few of them."""
+
+    axis_name: str
+    status: str
+    placeable_customers: int
+
+
+def split_axes(sample: CustomerSample) -> tuple[dict[str, AxisData], list[UnclusteredAxis]]:
+    """Each axis's data (only the customers it can place), or why it cannot be clustered."""
+    first_seen, weights = sample.first_seen_days(), sample.population_weights()
+    to_fit: dict[str, AxisData] = {}
+    unclustered: list[UnclusteredAxis] = []
+    for axis in AXES:
+        placeable = sample.placeable(axis)
+        features = sample.features(axis.feature_names)[placeable]
+        count = int(placeable.sum())
+        if count < MIN_CUSTOMERS_PER_AXIS:
+            unclustered.append(UnclusteredAxis(axis.name, AXIS_TOO_FEW_CUSTOMERS, count))
+        elif len(np.unique(features, axis=0)) < 2:
+            unclustered.append(UnclusteredAxis(axis.name, AXIS_NO_VARIATION, count))
+        else:
+            to_fit[axis.name] = AxisData(features, first_seen[placeable], weights[placeable])
+    return to_fit, unclustered
+
+
+def unclustered_by_name(unclustered: list[UnclusteredAxis], axis: Axis) -> UnclusteredAxis:
+    return next(candidate for candidate in unclustered if candidate.axis_name == axis.name)
+
+
+def _describe_unclustered(axis: UnclusteredAxis) -> str:
+    segment, reason = UNCLUSTERED_AXIS_SEGMENTS[axis.status]
+    return (
+        f"  {axis.axis_name}: not clustered, everyone it can place is `{segment}` ({reason}; "
+        f"{axis.placeable_customers:,} in the sample)"
+    )
 
 
 def mark_abandoned_runs(session: Session) -> dict[str, str]:
@@ -200,10 +254,13 @@ def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: 
     echo(f"Run {run_id} failed: {message}")
 
 
-def result_tables(run_id: str, fits: list[AxisFit]) -> dict[str, pa.Table]:
+def result_tables(run_id: str, fits: list[AxisFit | UnclusteredAxis]) -> dict[str, pa.Table]:
     """Every result row of a run, one Arrow table per ml table, in the exact schemas of `ML_TABLES`."""
     rows: dict[str, list[dict]] = {name: [] for name in RESULT_TABLES}
     for fit in fits:
+        if isinstance(fit, UnclusteredAxis):
+            rows["segment_axes"].append(_unclustered_axis_row(run_id, fit))
+            continue
         rows["segment_axes"].append(_axis_row(run_id, fit))
         rows["segment_feature_scaling"] += _scaling_rows(run_id, fit)
         rows["segment_definitions"] += _definition_rows(run_id, fit)
@@ -222,6 +279,23 @@ def _axis_row(run_id: str, fit: AxisFit) -> dict:
         "silhouette_by_k": json.dumps({str(k): score for k, score in fit.silhouette_by_k.items()}),
         "feature_drop_agreement": fit.feature_drop_agreement,
         "time_window_agreement": fit.time_window_agreement,
+        "axis_status": AXIS_CLUSTERED,
+        "placeable_sample_customers": sum(fit.sample_customers),
+    }
+
+
+def _unclustered_axis_row(run_id: str, axis: UnclusteredAxis) -> dict:
+    return {
+        "run_id": run_id,
+        "axis_name": axis.axis_name,
+        "segment_count": 0,
+        "silhouette": None,
+        "is_silhouette_poor": None,
+        "silhouette_by_k": None,
+        "feature_drop_agreement": None,
+        "time_window_agreement": None,
+        "axis_status": axis.status,
+        "placeable_sample_customers": axis.placeable_customers,
     }
 
 

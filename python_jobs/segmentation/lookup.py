@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from python_jobs.definitions import AXES
+from python_jobs.definitions import AXES, UNCLUSTERED_AXIS_SEGMENTS, Axis
 from python_jobs.warehouse.connection import Session, Warehouse
 
 
@@ -45,10 +45,29 @@ def _from_mart(session: Session, customer_id: str) -> dict[str, Any] | None:
         "source": "marts.customer_segments",
         "segmentation_run_id": row["segmentation_run_id"],
         "memberships": {
-            axis.name: {"segment": row[axis.name], "strength": round(float(row[f"{axis.name}_strength"]), 4)}
+            axis.name: {"segment": row[axis.name], "strength": _rounded(row[f"{axis.name}_strength"])}
             for axis in AXES
         },
     }
+
+
+def _rounded(strength: float | None) -> float | None:
+    """Strengths to four places; None (an explicit, unclustered segment has no strength) stays None."""
+    return None if strength is None else round(float(strength), 4)
+
+
+def unclustered_segment(axis: Axis, features: dict[str, Any], axis_status: str | None) -> str | None:
+    """The explicit segment of a customer the axis cannot place, or of an axis the run did not cluster.
+
+    The same rule as `int_customers_assigned_to_segments.sql`: the segment of the first requirement the customer
+    misses, in priority order; then the axis's own status. None when the customer is placed by the centroids.
+    """
+    for requirement in axis.requirements:
+        if not features[requirement.flag]:
+            return requirement.segment_name
+    if axis_status in UNCLUSTERED_AXIS_SEGMENTS:
+        return UNCLUSTERED_AXIS_SEGMENTS[axis_status][0]
+    return None
 
 
 def _latest_run(session: Session) -> str | None:
@@ -89,8 +108,19 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
     names = session.fetch_arrow(
         "select axis_name, segment_id, segment_name from ml.segment_definitions where run_id = ?", [run_id]
     ).to_pylist()
+    statuses = {}
+    if "axis_status" in session.column_names(
+        "ml", "segment_axes"
+    ):  # runs written before it were all clustered
+        statuses = dict(
+            session.fetchall("select axis_name, axis_status from ml.segment_axes where run_id = ?", [run_id])
+        )
     memberships = {}
     for axis in AXES:
+        explicit = unclustered_segment(axis, features[0], statuses.get(axis.name))
+        if explicit is not None:
+            memberships[axis.name] = {"segment": explicit, "strength": None}
+            continue
         features_of_axis = axis.feature_names
         means = np.array([_pick(scaling, axis.name, f, "feature_mean") for f in features_of_axis])
         scales = np.array([_pick(scaling, axis.name, f, "feature_scale") for f in features_of_axis])

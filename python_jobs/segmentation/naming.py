@@ -46,4 +46,15 @@ def name_segments(
     if axis.naming_feature is None:
         return axis.segment_names(raw)
     column = features[:, axis.feature_names.index(axis.naming_feature)]
-    return axis.segment_names(raw, segment_percentiles(column, weights, labels, len(raw)))
+    return axis.segment_names(
+        raw,
+        segment_percentiles(column, weights, labels, len(raw)),
+        segment_zero_shares(column, weights, labels, len(raw)),
+    )
+
+
+def segment_zero_shares(values: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int) -> list[float]:
+    """Per segment, the weighted share of its customers at exactly zero (say, who never returned anything)."""
+    at_zero = np.bincount(labels, weights=weights * (np.asarray(values) == 0), minlength=k)
+    members = np.bincount(labels, weights=weights, minlength=k)
+    return (at_zero / np.where(members > 0, members, 1.0)).tolist()

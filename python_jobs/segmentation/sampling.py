@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from python_jobs.definitions import feature_names
+from python_jobs.definitions import Axis, feature_names, requirement_flags
 from python_jobs.warehouse.connection import Session, quote_identifier
 
 # The value tiers, highest first, each with the lowest percent_rank of lifetime value it takes (net of returns and
@@ -63,8 +63,9 @@ _TIER_COUNTS_SQL = f"""
 class CustomerSample:
     """The drawn sample and what it was drawn from.
 
-    `table` has customer_id, value_tier, first_seen_days (days since 1970-01-01, a float) and every feature
-    column, sorted by customer_id so the row order does not depend on the backend.
+    `table` has customer_id, value_tier, first_seen_days (days since 1970-01-01, a float), every feature column
+    (null where the feature does not exist for the customer) and every requirement flag, sorted by customer_id so
+    the row order does not depend on the backend.
     """
 
     table: pa.Table
@@ -73,8 +74,17 @@ class CustomerSample:
     tier_sample: dict[str, int]
 
     def features(self, names: list[str]) -> np.ndarray:
-        """The named feature columns as one float64 matrix, rows in `table` order."""
-        return np.column_stack([self.table.column(name).to_numpy().astype(np.float64) for name in names])
+        """The named feature columns as one float64 matrix, rows in `table` order; NaN where a feature is NULL."""
+        return np.column_stack(
+            [self.table.column(name).to_numpy(zero_copy_only=False).astype(np.float64) for name in names]
+        )
+
+    def placeable(self, axis: Axis) -> np.ndarray:
+        """Which rows the axis can place: those with every requirement of its features (a boolean mask)."""
+        mask = np.ones(self.table.num_rows, dtype=bool)
+        for requirement in axis.requirements:
+            mask &= self.table.column(requirement.flag).to_numpy(zero_copy_only=False).astype(bool)
+        return mask
 
     def population_weights(self) -> np.ndarray:
         """How many customers of the population each sampled row stands for: its tier's population / its sample.
@@ -130,8 +140,13 @@ def count_value_tiers(session: Session) -> dict[str, int]:
 
 def _sample_sql(features: list[str]) -> str:
     feature_columns = ",\n        ".join(
-        f"cast(features.{quote_identifier(name)} as double precision) as {quote_identifier(name)}"
-        for name in features
+        [
+            *(
+                f"cast(features.{quote_identifier(name)} as double precision) as {quote_identifier(name)}"
+                for name in features
+            ),
+            *(f"features.{quote_identifier(flag)}" for flag in requirement_flags()),
+        ]
     )
     quota_case = " ".join(f"when '{tier}' then cast(? as bigint)" for tier in VALUE_TIERS)
     return f"""

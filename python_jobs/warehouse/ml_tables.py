@@ -51,6 +51,10 @@ ML_TABLES: dict[str, pa.Schema] = {
             ("silhouette_by_k", pa.string()),  # JSON: {"2": 0.41, "3": 0.38, ...}
             ("feature_drop_agreement", pa.float64()),
             ("time_window_agreement", pa.float64()),
+            # clustered | no_variation | too_few_customers (definitions.AXIS_*); null in runs written before it.
+            ("axis_status", pa.string()),
+            # Sampled customers the axis could place (those with every feature it needs).
+            ("placeable_sample_customers", pa.int64()),
         ]
     ),
     # One row per run, axis and feature: the standardisation the centroids live in.

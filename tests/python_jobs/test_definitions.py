@@ -38,7 +38,7 @@ def customer_features_columns() -> list[dict[str, Any]]:
 def test_customer_features_columns_are_the_defined_features_in_order():
     names = [column["name"] for column in customer_features_columns()]
 
-    assert names == ["customer_id", *definitions.feature_names()]
+    assert names == ["customer_id", *definitions.feature_names(), *definitions.requirement_flags()]
 
 
 def test_each_feature_column_is_a_double_described_with_its_axis():
@@ -199,12 +199,26 @@ def test_compiled_features_cte_is_customer_id_then_the_features_in_order(compile
     assert aliases == definitions.feature_names()
 
 
-def test_compiled_features_fill_with_the_defined_value(compiled_customer_features):
-    body = features_cte(compiled_customer_features)
+def test_compiled_features_are_null_unless_their_requirements_hold(compiled_customer_features):
+    body = " ".join(features_cte(compiled_customer_features).split())
 
     for feature in definitions.FEATURES:
-        expected = f"cast(coalesce({feature.name}, {feature.fill_value}) as double precision)"
+        if feature.requires:
+            flags = " and ".join(requirement.flag for requirement in feature.requires)
+            expected = (
+                f"cast(case when {flags} then {feature.name} end as double precision) as {feature.name}"
+            )
+        else:
+            expected = f"cast({feature.name} as double precision) as {feature.name}"
         assert expected in body, feature.name
+    assert "coalesce" not in body  # no stand-in value for missing data
+
+
+def test_every_requirement_flag_is_selected(compiled_customer_features):
+    body = features_cte(compiled_customer_features)
+
+    for flag in definitions.requirement_flags():
+        assert re.search(rf"\b{flag}\b", body), flag
 
 
 # ------------------------------------------------------------------------------------------------ naming
@@ -290,11 +304,9 @@ def test_a_ladder_cannot_be_named_without_the_population():
 def test_names_say_what_a_marketer_reads_into_them():
     names = {name for axis in definitions.AXES for name in axis.accepted_segment_names()}
 
-    # No tickets is not "opted out of contact".
+    # No tickets is not "opted out of contact": it is an explicit segment saying exactly that.
     assert "no_contact" not in names
-    assert (
-        "no_support_contact" in definitions.AXES_BY_NAME["communication_preference"].accepted_segment_names()
-    )
+    assert "no_tickets" in definitions.AXES_BY_NAME["communication_preference"].accepted_segment_names()
     # The lowest share of quick reorders is not "bought once": those customers may have several orders.
     assert "one_off" not in names
     # A spend trend says which way spend moves, not how long ago the customer left.
@@ -305,6 +317,9 @@ def test_names_say_what_a_marketer_reads_into_them():
     # the typical customer of a shop where most open no ticket needs typical, not "some", support).
     assert "no_categories" not in names
     assert definitions.AXES_BY_NAME["problem_complexity"].naming.names[3] == "typical_support"
-    # One name is one meaning: no name on two axes (repurchase and return both had `rare_returner`).
-    every = [name for axis in definitions.AXES for name in set(axis.accepted_segment_names())]
+    # One name is one meaning: no clustered name on two axes (repurchase and return both had `rare_returner`);
+    # the explicit segments (`no_orders`, ...) mean the same on every axis that has them.
+    every = [name for axis in definitions.AXES for name in set(axis.naming.accepted_names())]
     assert len(every) == len(set(every))
+    explicit = {name for axis in definitions.AXES for name in axis.unclustered_segment_names()}
+    assert not explicit & set(every)

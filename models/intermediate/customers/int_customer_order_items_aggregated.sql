@@ -69,11 +69,20 @@ item_totals as (
     select
         customer_id,
         count(*) as item_lines,
-        {{ safe_divide('count(*) filter (where is_discounted)', 'count(*)') }} as discounted_item_share,
-        {{ safe_divide('sum(discount_amount)', 'sum(list_value)') }} as average_discount_rate,
-        {{ safe_divide('count(*) filter (where is_returned)', 'count(*)') }} as returned_item_share,
-        {{ safe_divide('sum(case when is_returned then net_value else 0 end)', 'sum(net_value)') }}
-            as returned_value_share,
+        -- Shares over the lines whose discount or return status is known: an export without discounts or
+        -- returns says nothing about them, which is not the same as "none".
+        count(is_discounted) as discount_known_lines,
+        count(is_returned) as return_known_lines,
+        count(typical_unit_price) as price_reference_lines,
+        {{ safe_divide('count(*) filter (where is_discounted)', 'count(is_discounted)') }} as discounted_item_share,
+        {{ safe_divide(
+            'sum(discount_amount)', 'sum(case when discount_amount is not null then list_value end)'
+        ) }} as average_discount_rate,
+        {{ safe_divide('count(*) filter (where is_returned)', 'count(is_returned)') }} as returned_item_share,
+        {{ safe_divide(
+            'sum(case when is_returned then net_value else 0 end)',
+            'sum(case when is_returned is not null then net_value end)'
+        ) }} as returned_value_share,
         {{ safe_divide('count(*) filter (where is_repeat_category)', 'count(*)') }} as repeat_category_item_share,
         {{ order_independent_avg(safe_divide('unit_price', 'typical_unit_price')) }} as unit_price_index,
         {{ safe_divide(
@@ -90,6 +99,9 @@ aggregated as (
     select
         item_totals.customer_id,
         item_totals.item_lines,
+        item_totals.discount_known_lines,
+        item_totals.return_known_lines,
+        item_totals.price_reference_lines,
         item_totals.discounted_item_share,
         item_totals.average_discount_rate,
         item_totals.returned_item_share,

@@ -32,7 +32,8 @@ attributed as (
         order_items.discount_amount,
         product_categories.typical_unit_price,
         order_items.quantity * order_items.unit_price as list_value,
-        order_items.quantity * order_items.unit_price - order_items.discount_amount as net_value,
+        -- A discount the export does not give (NULL) takes nothing off; the line is still valued.
+        order_items.quantity * order_items.unit_price - coalesce(order_items.discount_amount, 0) as net_value,
         order_items.is_returned,
         order_items.discount_amount > 0 as is_discounted,
         orders.is_purchase,

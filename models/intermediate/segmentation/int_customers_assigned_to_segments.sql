@@ -1,9 +1,13 @@
--- Every customer on every axis, placed in the segment whose centroid is nearest (squared Euclidean distance in
--- the standardised space of the latest succeeded run), ties going to the lowest segment id. The membership
--- strength, 1 - nearest / second-nearest distance, is 0 on a boundary between two segments and near 1 close to
--- a centroid. New customers are placed by the next dbt build; the clustering job need not run again. Segment
--- names come with the centroids from the pivoted model, so nothing here joins the definitions again.
+-- Every customer on every axis. A customer the axis cannot place (they lack data one of its features needs) gets
+-- the explicit segment of the first requirement they miss, in the order python_jobs/definitions.py gives; so do
+-- the customers of an axis the run did not cluster (no_variation, too_few_to_segment). Everyone else is placed in
+-- the segment whose centroid is nearest (squared Euclidean distance in the standardised space of the latest
+-- succeeded run), ties going to the lowest segment id. The membership strength, 1 - nearest / second-nearest
+-- distance, is 0 on a boundary between two segments and near 1 close to a centroid; it is null outside the
+-- clustered segments. New customers are placed by the next dbt build; the clustering job need not run again.
+-- Segment names come with the centroids from the pivoted model, so nothing here joins the definitions again.
 {%- set axes = modules.segments.AXES %}
+{%- set unclustered = modules.segments.UNCLUSTERED_AXIS_SEGMENTS %}
 {%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
 
 with
@@ -25,6 +29,16 @@ distances as (
     select
         customer_features.customer_id,
         segment_model.run_id,
+        {%- for axis in axes %}
+            case
+                {%- for requirement in axis.requirements %}
+                    when not customer_features.{{ requirement.flag }} then '{{ requirement.segment_name }}'
+                {%- endfor %}
+                {%- for status, (segment_name, _) in unclustered.items() %}
+                    when segment_model.{{ axis.name }}__status = '{{ status }}' then '{{ segment_name }}'
+                {%- endfor %}
+            end as {{ axis.name }}__unclustered_segment,
+        {%- endfor %}
         {%- for axis in axes %}
             {%- for slot in slots %}
                 segment_model.{{ axis.name }}__s{{ slot }}__name,
@@ -57,6 +71,7 @@ distances_by_axis as (
             customer_id,
             run_id,
             '{{ axis.name }}' as axis_name,
+            {{ axis.name }}__unclustered_segment as unclustered_segment,
             {%- for slot in slots %}
                 {{ axis.name }}__s{{ slot }}__name as segment_name_{{ slot }},
             {%- endfor %}
@@ -80,20 +95,24 @@ nearest as (
         customer_id,
         run_id,
         axis_name,
+        unclustered_segment,
         nearest_distance,
         {%- for slot in slots %}
             d{{ slot }},
         {%- endfor %}
         case
             {%- for slot in slots %}
-                when d{{ slot }} = nearest_distance then {{ slot }}
+                when unclustered_segment is null and d{{ slot }} = nearest_distance then {{ slot }}
             {%- endfor %}
         end as segment_id,
-        case
-            {%- for slot in slots %}
-                when d{{ slot }} = nearest_distance then segment_name_{{ slot }}
-            {%- endfor %}
-        end as segment_name
+        coalesce(
+            unclustered_segment,
+            case
+                {%- for slot in slots %}
+                    when d{{ slot }} = nearest_distance then segment_name_{{ slot }}
+                {%- endfor %}
+            end
+        ) as segment_name
     from distances_by_axis
 
 ),
@@ -106,6 +125,7 @@ second_nearest as (
         axis_name,
         segment_id,
         segment_name,
+        unclustered_segment is null as is_clustered,
         nearest_distance,
         least(
             {%- for slot in slots %}
@@ -123,10 +143,12 @@ assigned as (
         axis_name,
         segment_id,
         segment_name,
+        is_clustered,
         run_id,
-        nearest_distance,
-        second_nearest_distance,
+        case when is_clustered then nearest_distance end as nearest_distance,
+        case when is_clustered then second_nearest_distance end as second_nearest_distance,
         case
+            when not is_clustered then null
             when second_nearest_distance > 0
                 then 1 - nearest_distance / second_nearest_distance
             else 0

@@ -1,5 +1,5 @@
--- The latest run's segment model as one wide row: per axis, each feature's mean and scale, and per segment slot
--- (1 to MAX_SEGMENTS_PER_AXIS) its name and centroid. Unused slots are null. One row lets the assignment score
+-- The latest run's segment model as one wide row: per axis, whether it was clustered, each feature's mean and
+-- scale, and per segment slot (1 to MAX_SEGMENTS_PER_AXIS) its name and centroid. Unused slots are null. One row lets the assignment score
 -- every customer against every centroid in a single pass, with no join fanning customers out per centroid.
 {%- set axes = modules.segments.AXES %}
 {%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
@@ -9,6 +9,12 @@ with
 latest_run as (
 
     select * from {{ ref('int_segmentation_runs_latest') }}
+
+),
+
+axis_statuses as (
+
+    {{ rows_of_latest_segmentation_run('stg_ml__segment_axes') }}
 
 ),
 
@@ -27,6 +33,18 @@ definitions as (
 centroids as (
 
     {{ rows_of_latest_segmentation_run('stg_ml__segment_centroids') }}
+
+),
+
+status_pivoted as (
+
+    select
+        {%- for axis in axes %}
+            max(case
+                when axis_name = '{{ axis.name }}' then axis_status
+            end) as {{ axis.name }}__status{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from axis_statuses
 
 ),
 
@@ -90,10 +108,12 @@ segment_model as (
 
     select
         latest_run.run_id,
+        status_pivoted.*,
         scaling_pivoted.*,
         names_pivoted.*,
         centroids_pivoted.*
     from latest_run
+    cross join status_pivoted
     cross join scaling_pivoted
     cross join names_pivoted
     cross join centroids_pivoted

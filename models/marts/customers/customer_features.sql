@@ -1,7 +1,9 @@
--- One row per customer with every behavioural feature the segmentation clusters on. The axes and their
--- features are defined once in python_jobs/definitions.py and reach this model through dbt-py; a feature with
--- no data for a customer takes the fill value defined there.
+-- One row per customer with every behavioural feature the segmentation clusters on, and a flag per kind of data
+-- the features need. The axes, their features and each feature's requirements are defined once in
+-- python_jobs/definitions.py and reach this model through dbt-py. A feature that does not exist for a customer
+-- (no gap between purchases with one purchase day, no ticket shares without tickets) is NULL, never a stand-in.
 {%- set axes = modules.segments.AXES %}
+{%- set requirements = modules.segments.REQUIREMENTS %}
 
 with
 
@@ -60,7 +62,6 @@ computed as (
         -- price sensitivity
         order_items.discounted_item_share,
         order_items.average_discount_rate,
-        web_events.deal_page_view_share,
         -- purchase cadence
         orders.weekend_order_share,
         orders.holiday_season_order_share,
@@ -86,8 +87,21 @@ computed as (
         -- loyalty trajectory
         ln((1 + orders.spend_last_180d) / (1 + orders.spend_prior_180d)) as spend_trend_log_ratio,
         orders.orders_last_180d - orders.orders_prior_180d as order_count_trend,
+        -- which data the customer has (the requirements in python_jobs/definitions.py)
+        orders.customer_id is not null as has_orders,
+        coalesce(rfm.rfm_frequency, 0) >= 1 as has_repeat_purchase,
+        coalesce(orders.orders_last_180d + orders.orders_prior_180d, 0) > 0 as has_orders_in_360_days,
+        coalesce(order_items.item_lines, 0) > 0 as has_order_lines,
+        coalesce(order_items.distinct_categories, 0) > 0 as has_category_data,
+        coalesce(order_items.price_reference_lines, 0) > 0 as has_price_reference,
+        coalesce(order_items.discount_known_lines, 0) > 0 as has_discount_data,
+        coalesce(order_items.return_known_lines, 0) > 0 as has_return_data,
+        coalesce(support_tickets.support_tickets, 0) > 0 as has_tickets,
+        support_tickets.mean_resolution_hours is not null as has_resolved_tickets,
+        coalesce(web_events.page_views, 0) > 0 and coalesce(web_events.web_sessions, 0) > 0 as has_web_visits,
         -- product knowledge
         web_events.guide_page_view_share,
+        web_events.deal_page_view_share,
         {{ safe_divide('web_events.page_views', 'greatest(profiles.total_orders, 1)') }} as page_views_per_order,
         {{ safe_divide('web_events.add_to_cart_events', 'web_events.web_sessions') }} as add_to_cart_per_session,
         -- value sophistication
@@ -112,11 +126,19 @@ features as (
     select
         customer_id,
         {%- for axis in axes %}
-            {%- set last_axis = loop.last %}
             {%- for feature in axis.features %}
-                cast(coalesce({{ feature.name }}, {{ feature.fill_value }}) as double precision)
-                    as {{ feature.name }}{% if not (last_axis and loop.last) %},{% endif %}
+                {%- if feature.requires %}
+                    cast(case
+                        when {% for requirement in feature.requires %}{{ requirement.flag }}{% if not loop.last %} and {% endif %}{% endfor %}
+                            then {{ feature.name }}
+                    end as double precision) as {{ feature.name }},
+                {%- else %}
+                    cast({{ feature.name }} as double precision) as {{ feature.name }},
+                {%- endif %}
             {%- endfor %}
+        {%- endfor %}
+        {%- for requirement in requirements %}
+            {{ requirement.flag }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from computed
 

@@ -1,5 +1,11 @@
 -- One row per axis and segment of the latest succeeded run: how big and valuable the segment is, what
--- defines it, how robust it is, and whether it is worth acting on (with the reasons when it is not).
+-- defines it, how robust it is, and whether it is worth acting on (with the reasons when it is not). The explicit
+-- segments of customers an axis could not place (`no_orders`, `one_time_buyer`, ...) or did not cluster have rows
+-- of their own with is_clustered = false: their share is counted, but they have no centroid, no robustness and
+-- no viability verdict.
+{%- set requirements = modules.segments.REQUIREMENTS %}
+{%- set unclustered = modules.segments.UNCLUSTERED_AXIS_SEGMENTS %}
+
 with
 
 assignments as (
@@ -37,6 +43,8 @@ segment_sizes as (
     select
         assignments.axis_name,
         assignments.segment_id,
+        assignments.segment_name,
+        assignments.is_clustered,
         count(*) as customers,
         sum(profiles.lifetime_value) as total_lifetime_value,
         -- Summed in exact decimals: a float sum's last digits depend on the order the threads add in.
@@ -46,7 +54,7 @@ segment_sizes as (
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
-    group by assignments.axis_name, assignments.segment_id
+    group by assignments.axis_name, assignments.segment_id, assignments.segment_name, assignments.is_clustered
 
 ),
 
@@ -57,14 +65,47 @@ population as (
 
 ),
 
-measured as (
+segments as (
 
     select
         definitions.axis_name,
         definitions.segment_id,
         definitions.segment_name,
-        definitions.run_id,
+        true as is_clustered,
         definitions.defining_features,
+        definitions.run_id
+    from definitions
+    union all
+    select
+        segment_sizes.axis_name,
+        segment_sizes.segment_id,
+        segment_sizes.segment_name,
+        false as is_clustered,
+        case segment_sizes.segment_name
+            {%- for requirement in requirements %}
+                when '{{ requirement.segment_name }}' then 'not placed on this axis: lacks {{ requirement.description }}'
+            {%- endfor %}
+            {%- for segment_name, reason in unclustered.values() %}
+                when '{{ segment_name }}' then 'axis not clustered: {{ reason }}'
+            {%- endfor %}
+        end as defining_features,
+        axes.run_id
+    from segment_sizes
+    inner join axes
+        on segment_sizes.axis_name = axes.axis_name
+    where not segment_sizes.is_clustered
+
+),
+
+measured as (
+
+    select
+        segments.axis_name,
+        segments.segment_id,
+        segments.segment_name,
+        segments.is_clustered,
+        segments.run_id,
+        segments.defining_features,
         coalesce(segment_sizes.customers, 0) as customers,
         {{ safe_divide('coalesce(segment_sizes.customers, 0)', 'population.customers') }} as customer_share,
         coalesce(segment_sizes.total_lifetime_value, 0) as total_lifetime_value,
@@ -85,18 +126,18 @@ measured as (
         robustness.feature_drop_agreement,
         robustness.time_window_agreement,
         robustness.overall_robustness
-    from definitions
+    from segments
     cross join population
     left join segment_sizes
         on
-            definitions.axis_name = segment_sizes.axis_name
-            and definitions.segment_id = segment_sizes.segment_id
+            segments.axis_name = segment_sizes.axis_name
+            and segments.segment_name = segment_sizes.segment_name
     inner join axes
-        on definitions.axis_name = axes.axis_name
-    inner join robustness
+        on segments.axis_name = axes.axis_name
+    left join robustness
         on
-            definitions.axis_name = robustness.axis_name
-            and definitions.segment_id = robustness.segment_id
+            segments.axis_name = robustness.axis_name
+            and segments.segment_id = robustness.segment_id
 
 ),
 
@@ -121,6 +162,10 @@ validated as (
             case
                 when overall_robustness < {{ var('segment_min_robustness') }}
                     then 'robustness under {{ var("segment_min_robustness") }}'
+            end,
+            case
+                when feature_drop_agreement < {{ var('segment_min_feature_stability') }}
+                    then 'feature stability under {{ var("segment_min_feature_stability") }}'
             end,
             case
                 when expected_roi < {{ var('segment_min_expected_roi') }}
@@ -152,8 +197,9 @@ summary as (
         cast(feature_drop_agreement as double precision) as feature_drop_agreement,
         cast(time_window_agreement as double precision) as time_window_agreement,
         cast(overall_robustness as double precision) as overall_robustness,
-        not_viable_because is null as is_viable,
-        cast(not_viable_because as varchar) as not_viable_because,
+        is_clustered,
+        case when is_clustered then not_viable_because is null end as is_viable,
+        cast(case when is_clustered then not_viable_because end as varchar) as not_viable_because,
         run_id as segmentation_run_id
     from validated
 

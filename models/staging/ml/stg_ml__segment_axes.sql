@@ -16,7 +16,10 @@ renamed as (
         is_silhouette_poor,
         silhouette_by_k,
         feature_drop_agreement,
-        time_window_agreement
+        time_window_agreement,
+        -- Runs written before axes could go unclustered were all clustered.
+        coalesce(axis_status, '{{ modules.segments.AXIS_CLUSTERED }}') as axis_status,
+        placeable_sample_customers
     from source
 
 )

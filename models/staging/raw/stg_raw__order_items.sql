@@ -20,7 +20,7 @@ usable as (
         is_refund,
         cast(case
             when is_refund then abs(quantity) * abs(unit_price)
-            when is_returned then abs(quantity) * unit_price - discount_amount
+            when is_returned then abs(quantity) * unit_price - coalesce(discount_amount, 0)
             else 0
         end as numeric(18, 2)) as returned_value
     from checked

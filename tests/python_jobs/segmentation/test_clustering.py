@@ -7,6 +7,7 @@ import pytest
 
 from python_jobs.definitions import AXES_BY_NAME, MAX_SEGMENTS_PER_AXIS
 from python_jobs.segmentation.clustering import (
+    AxisData,
     ClusteringParameters,
     describe_centroid,
     fit_axes,
@@ -82,15 +83,15 @@ def test_segment_ids_follow_the_naming_key_and_names_come_from_the_axis():
 
 
 def test_dominant_naming_orders_by_the_strongest_share():
-    # Quiet customers (no tickets), email-leaning and phone-dominant: the order key is the largest share.
-    data = blobs([[0, 0, 0], [0.6, 0.2, 0.2], [0.05, 0.05, 0.9]], per_blob=300, spread=0.02, seed=3)
+    # Customers who spread their tickets, email-leaning and phone-dominant: the order key is the largest share.
+    data = blobs([[0.34, 0.33, 0.33], [0.6, 0.2, 0.2], [0.05, 0.05, 0.9]], per_blob=300, spread=0.02, seed=3)
     fit = fit_axis("communication_preference", data, first_seen(900), FAST)
     axis = AXES_BY_NAME["communication_preference"]
     raw = fit.feature_means + fit.feature_scales * fit.centroids
     keys = [axis.naming.order_key(dict(zip(axis.feature_names, row, strict=True))) for row in raw]
 
     assert keys == sorted(keys)
-    assert fit.segment_names == ["no_support_contact", "email_first", "phone_first"]
+    assert fit.segment_names == ["mixed_channels", "email_first", "phone_only"]
 
 
 def test_bootstrap_jaccard_is_near_one_for_blobs_and_lower_for_noise():
@@ -257,9 +258,12 @@ def test_stability_levels():
 
 def test_fit_axes_in_process_reports_each_axis_and_keeps_the_order():
     finished = []
+    days = first_seen(len(FIVE_BLOBS))
     fits = fit_axes(
-        {"purchase_value": FIVE_BLOBS, "purchase_frequency": FIVE_BLOBS[:, :2]},
-        first_seen(len(FIVE_BLOBS)),
+        {
+            "purchase_value": AxisData(FIVE_BLOBS, days),
+            "purchase_frequency": AxisData(FIVE_BLOBS[:, :2], days),
+        },
         ClusteringParameters(workers=1, silhouette_sample=500, robustness_sample=500, bootstrap_resamples=2),
         on_fit=lambda fit, count: finished.append((fit.axis_name, count)),
     )
@@ -286,10 +290,24 @@ def test_percentiles_are_weighted_mid_ranks_and_a_segment_sits_at_its_members_me
 
 def test_a_majority_with_a_few_small_values_is_not_named_as_the_top():
     # 70% return nothing, 23% a little, 7% a lot. Placed by its raw centroid (0.02, above every zero), the
-    # majority segment was `frequent_returner`; placed by its customers (93% of everyone), it is the middle.
+    # majority segment was `frequent_returner`; most of its customers (700 of 930) returned nothing at all, and
+    # its name says so.
     rng = np.random.default_rng(13)
     none = np.zeros((700, 2))
     little = rng.uniform(0.02, 0.1, size=(230, 2))
+    much = rng.uniform(0.4, 0.8, size=(70, 2))
+    fit = fit_axis("return_behaviour", np.vstack([none, little, much]), first_seen(1000), FAST)
+
+    assert fit.segment_count == 2
+    assert fit.segment_names == ["never_returns", "serial_returner"]
+
+
+def test_a_majority_that_mostly_returned_something_is_named_from_the_population():
+    # 30% return nothing, 63% a little, 7% a lot: the majority's typical member did return something, so it is
+    # named by where it sits (its members' mean percentile), not "never".
+    rng = np.random.default_rng(13)
+    none = np.zeros((300, 2))
+    little = rng.uniform(0.02, 0.1, size=(630, 2))
     much = rng.uniform(0.4, 0.8, size=(70, 2))
     fit = fit_axis("return_behaviour", np.vstack([none, little, much]), first_seen(1000), FAST)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.definitions import AXES, Ladder, feature_names
+from python_jobs.definitions import AXES, FEATURES, Ladder, feature_names, requirement_flags
 from python_jobs.segmentation import job
 from python_jobs.segmentation.clustering import ClusteringParameters
 from python_jobs.segmentation.job import RESULT_TABLES, cluster_customers
@@ -31,8 +31,13 @@ FAST = ClusteringParameters(
 )
 
 
-def load_population(warehouse, customers: int = CUSTOMERS, seed: int = 0) -> None:
-    """marts.customer_profiles and marts.customer_features with three behaviour groups in every feature."""
+def load_population(
+    warehouse, customers: int = CUSTOMERS, seed: int = 0, lacking: dict[str, int] | None = None
+) -> None:
+    """marts.customer_profiles and marts.customer_features with three behaviour groups in every feature.
+
+    `lacking`: requirement flag -> how many customers (the first ones) lack that data; what needs it is NULL.
+    """
     rng = np.random.default_rng(seed)
     ids = [f"C{number:05d}" for number in range(customers)]
     group = rng.integers(0, 3, customers)
@@ -48,9 +53,12 @@ def load_population(warehouse, customers: int = CUSTOMERS, seed: int = 0) -> Non
         }
     )
     columns = {"customer_id": ids}
-    for name in feature_names():
+    flags = {flag: np.arange(customers) >= (lacking or {}).get(flag, 0) for flag in requirement_flags()}
+    for feature in FEATURES:
         group_means = rng.permutation([0.0, 1.0, 2.0]) * rng.uniform(1, 10)
-        columns[name] = group_means[group] + rng.normal(0, 0.3, customers)
+        exists = np.logical_and.reduce([flags[r.flag] for r in feature.requires] + [np.ones(customers, bool)])
+        columns[feature.name] = pa.array(group_means[group] + rng.normal(0, 0.3, customers), mask=~exists)
+    columns |= flags
     with warehouse.session() as session:
         session.replace_table("marts", "customer_profiles", profiles)
         session.replace_table("marts", "customer_features", pa.table(columns))
@@ -203,26 +211,54 @@ def test_a_population_under_the_minimum_is_refused_with_its_size(duckdb_warehous
     assert rows(duckdb_warehouse, "segmentation_runs", run_id)[0]["status"] == "succeeded"
 
 
-def test_a_one_segment_axis_is_written_without_robustness(duckdb_warehouse):
+def test_an_axis_whose_customers_all_look_alike_is_reported_not_clustered(duckdb_warehouse):
     load_population(duckdb_warehouse)
     with duckdb_warehouse.session() as session:
         session.execute("update marts.customer_features set tenure_days = 5, days_since_first_order = 3")
+    printed: list[str] = []
 
-    run_id = cluster_customers(duckdb_warehouse, FAST, echo=lambda line: None)
+    run_id = cluster_customers(duckdb_warehouse, FAST, echo=printed.append)
 
     [axis] = [
         row
         for row in rows(duckdb_warehouse, "segment_axes", run_id)
         if row["axis_name"] == "customer_maturity"
     ]
-    robustness = [
-        row
-        for row in rows(duckdb_warehouse, "segment_robustness", run_id)
-        if row["axis_name"] == "customer_maturity"
-    ]
-    assert axis["segment_count"] == 1
-    assert (axis["feature_drop_agreement"], axis["time_window_agreement"]) == (None, None)
-    assert [(row["bootstrap_jaccard"], row["overall_robustness"]) for row in robustness] == [(None, None)]
+    assert (axis["axis_status"], axis["segment_count"], axis["silhouette"]) == ("no_variation", 0, None)
+    assert axis["placeable_sample_customers"] == 500
+    for table in (
+        "segment_definitions",
+        "segment_centroids",
+        "segment_robustness",
+        "segment_feature_scaling",
+    ):
+        assert not [
+            row for row in rows(duckdb_warehouse, table, run_id) if row["axis_name"] == "customer_maturity"
+        ]
+    assert any("customer_maturity: not clustered" in line and "no_variation" in line for line in printed)
+
+
+def test_customers_without_the_data_an_axis_needs_take_no_part_in_its_fit(duckdb_warehouse):
+    # 500 of 600 customers opened no ticket; 580 never visited the web site (20 left: too few to segment).
+    load_population(duckdb_warehouse, lacking={"has_tickets": 500, "has_web_visits": 580})
+
+    run_id = cluster_customers(
+        duckdb_warehouse, dataclasses.replace(FAST, sample_size=600), echo=lambda _: None
+    )
+
+    axes = {row["axis_name"]: row for row in rows(duckdb_warehouse, "segment_axes", run_id)}
+    definitions = rows(duckdb_warehouse, "segment_definitions", run_id)
+    placed = {
+        name: sum(row["sample_customers"] for row in definitions if row["axis_name"] == name)
+        for name in ("communication_preference", "problem_complexity", "purchase_value")
+    }
+    assert placed == {"communication_preference": 100, "problem_complexity": 100, "purchase_value": 600}
+    assert axes["communication_preference"]["placeable_sample_customers"] == 100
+    assert (axes["product_knowledge"]["axis_status"], axes["product_knowledge"]["segment_count"]) == (
+        "too_few_customers",
+        0,
+    )
+    assert axes["purchase_value"]["axis_status"] == "clustered"
 
 
 def test_worker_processes_give_the_same_result_as_one_process(duckdb_warehouse):
@@ -311,3 +347,24 @@ def test_the_built_warehouse_names_no_majority_segment_as_an_extreme(built):
         assert not any(base == name or base.startswith(f"{name}_") for name in extremes[row["axis_name"]]), (
             row
         )
+
+
+def test_the_built_summary_shows_explicit_segments_and_judges_feature_stability(built):
+    with built.warehouse.session(read_only=True) as session:
+        summary = session.fetch_arrow(
+            "select axis_name, segment_name, customers, is_clustered, is_viable, not_viable_because, "
+            "feature_drop_agreement from marts.segment_summary"
+        ).to_pylist()
+        one_purchase_day = session.fetchone(
+            "select count(*) from marts.customer_features where has_orders and not has_repeat_purchase"
+        )[0]
+
+    cadence = {row["segment_name"]: row for row in summary if row["axis_name"] == "purchase_cadence"}
+    assert cadence["one_time_buyer"]["customers"] == one_purchase_day > 0
+    assert cadence["one_time_buyer"]["is_clustered"] is False
+    for row in summary:
+        if not row["is_clustered"]:
+            assert (row["is_viable"], row["not_viable_because"]) == (None, None), row
+            continue
+        unstable = row["feature_drop_agreement"] is not None and row["feature_drop_agreement"] < 0.3
+        assert ("feature stability under 0.3" in (row["not_viable_because"] or "")) == unstable, row

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_jobs.definitions import feature_names
+from python_jobs.definitions import feature_names, requirement_flags
 from python_jobs.segmentation.sampling import (
     VALUE_TIERS,
     draw_sample,
@@ -43,6 +43,7 @@ def synthetic_marts(customers: int, seed: int = 0) -> tuple[pa.Table, pa.Table]:
     features = pa.table(
         {"customer_id": pa.array(ids)}
         | {name: pa.array(rng.normal(size=customers).round(6)) for name in feature_names()}
+        | {flag: pa.array(np.ones(customers, dtype=bool)) for flag in requirement_flags()}
     )
     return profiles, features
 
@@ -148,7 +149,13 @@ def test_sample_is_stratified_by_value_tier(warehouse):
     tiers = expected_tiers(profiles)
     drawn = sample.table.to_pydict()
     assert all(tiers[c] == t for c, t in zip(drawn["customer_id"], drawn["value_tier"], strict=True))
-    assert sample.table.column_names == ["customer_id", "value_tier", "first_seen_days", *feature_names()]
+    assert sample.table.column_names == [
+        "customer_id",
+        "value_tier",
+        "first_seen_days",
+        *feature_names(),
+        *requirement_flags(),
+    ]
     assert drawn["customer_id"] == sorted(drawn["customer_id"])
 
 

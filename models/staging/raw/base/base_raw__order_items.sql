@@ -20,10 +20,11 @@ renamed as (
         ---------- numerics
         quantity,
         cast(unit_price as numeric(18, 2)) as unit_price,
-        cast(coalesce(discount_amount, 0) as numeric(18, 2)) as discount_amount,
+        -- NULL when the export does not say (a transactions-only file): unknown is not "no discount".
+        cast(discount_amount as numeric(18, 2)) as discount_amount,
 
         ---------- booleans
-        coalesce(is_returned, false) as is_returned
+        is_returned
 
     from source
 

@@ -1,0 +1,1 @@
+"""Experiment segmentation: per-segment Thompson sampling, allocation of visitors to variants, sample-ratio checks."""
