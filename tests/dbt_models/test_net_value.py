@@ -136,7 +136,8 @@ EXPECTED_PROFILES = {
         "rfm_age_days": 149,
         "rfm_monetary_value": _money("20.00"),
     },
-    # C1 went back whole (net 0): an order placed, but 01-01 is no purchase day. Days: 02-01 (60), 03-01 (20).
+    # C1 went back whole (net 0), but as the first order it still starts the history (the trial purchase, not
+    # valued). Days: 01-01, 02-01 (60), 03-01 (20).
     "fullret": {
         "total_orders": 3,
         "gross_revenue": _money("120.00"),
@@ -144,10 +145,10 @@ EXPECTED_PROFILES = {
         "net_revenue": _money("80.00"),
         "lifetime_value": _money("80.00"),
         "average_order_value": _money("26.67"),  # (0 + 60 + 20) / 3
-        "rfm_frequency": 1,
-        "rfm_recency_days": 28,
-        "rfm_age_days": 149,
-        "rfm_monetary_value": _money("20.00"),
+        "rfm_frequency": 2,
+        "rfm_recency_days": 59,
+        "rfm_age_days": 180,
+        "rfm_monetary_value": _money("40.00"),  # (60 + 20) / 2
     },
     # D0 (25) has no purchase before it: it only lowers the revenue. DR (50) is taken by D2, the latest purchase
     # before it, whose net becomes 0, so 01-20 is no purchase day. Days: 01-05 (100), 03-01 (30).
@@ -176,7 +177,7 @@ EXPECTED_PROFILES = {
         "rfm_age_days": 90,
         "rfm_monetary_value": _money("0.00"),
     },
-    # Everything went back: an order placed, no purchase day, no RFM.
+    # Everything went back: one order placed, a one-off buyer worth nothing.
     "returner": {
         "total_orders": 1,
         "gross_revenue": _money("500.00"),
@@ -184,10 +185,10 @@ EXPECTED_PROFILES = {
         "net_revenue": _money("0.00"),
         "lifetime_value": _money("0.00"),
         "average_order_value": _money("0.00"),
-        "rfm_frequency": None,
-        "rfm_recency_days": None,
-        "rfm_age_days": None,
-        "rfm_monetary_value": None,
+        "rfm_frequency": 0,
+        "rfm_recency_days": 0,
+        "rfm_age_days": 149,
+        "rfm_monetary_value": _money("0.00"),
     },
     # Money paid back for a purchase before the data: no order, no purchase day.
     "refunded": {
@@ -297,9 +298,11 @@ def test_order_and_purchase_day_values(net_warehouse):
         "select customer_id, purchase_date, net_value from intermediate.int_customer_purchase_days "
         "where customer_id in ('refund', 'returner')",
     )
-    assert sorted((row["purchase_date"], row["net_value"]) for row in days) == [
-        (dt.date(2025, 1, 5), _money("100.00")),
-        (dt.date(2025, 3, 1), _money("30.00")),
+    # D2's day (01-20) went back whole and is no repeat purchase; F1's day is the returner's first, so it stays.
+    assert sorted((row["customer_id"], row["purchase_date"], row["net_value"]) for row in days) == [
+        ("refund", dt.date(2025, 1, 5), _money("100.00")),
+        ("refund", dt.date(2025, 3, 1), _money("30.00")),
+        ("returner", dt.date(2025, 2, 1), _money("0.00")),
     ]
 
 

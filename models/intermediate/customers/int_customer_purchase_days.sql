@@ -1,5 +1,6 @@
--- One row per customer and day on which they kept something: the day grain of the BG/NBD convention. A day whose
--- completed orders all went back (net value 0 or less) is not a purchase day.
+-- One row per customer and purchase day: the day grain of the BG/NBD convention. The first day with a completed
+-- order starts the customer's history whatever came back of it (BG/NBD's trial purchase, neither counted as a
+-- repeat nor valued); after it, a day whose completed orders all went back (net value 0 or less) is no purchase.
 with
 
 orders as (
@@ -23,10 +24,26 @@ order_days as (
 
 ),
 
+order_days_numbered as (
+
+    select
+        *,
+        row_number() over (partition by customer_id order by purchase_date) as order_day_number
+    from order_days
+
+),
+
 purchase_days as (
 
-    select * from order_days
-    where net_value > 0
+    select
+        customer_id,
+        purchase_date,
+        order_count,
+        gross_value,
+        returned_value,
+        net_value
+    from order_days_numbered
+    where order_day_number = 1 or net_value > 0
 
 ),
 

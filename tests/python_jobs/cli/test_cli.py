@@ -111,15 +111,16 @@ def net_order_values(warehouse: Warehouse, observation_end: dt.date) -> dict[str
 
 def expected_rfm(warehouse: Warehouse, observation_end: dt.date) -> dict[str, tuple]:
     """rfm_frequency, recency, age and monetary value per customer, from the raw tables: purchase days are the
-    days whose completed orders net above 0."""
+    first day with a completed order and the later days whose completed orders net above 0."""
     expected = {}
     for customer, orders in net_order_values(warehouse, observation_end).items():
         day_values: dict[dt.date, Decimal] = defaultdict(Decimal)
         for day, value in orders:
             day_values[day] += value
-        days = sorted(day for day, value in day_values.items() if value > 0)
-        if not days:
-            continue
+        if not day_values:
+            continue  # refunds only
+        first = min(day_values)
+        days = sorted(day for day, value in day_values.items() if day == first or value > 0)
         repeat = [day_values[day] for day in days[1:]]
         monetary = sum(repeat) / len(repeat) if repeat else Decimal(0)
         expected[customer] = (
