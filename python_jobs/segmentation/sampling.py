@@ -1,4 +1,4 @@
-"""The clustering sample: stratified by lifetime-value tier, drawn inside the warehouse.
+"""The clustering sample: stratified by tiers of net lifetime value, drawn inside the warehouse.
 
 Only the sample leaves the warehouse: one query counts the customers per tier, Python turns the counts into
 integer quotas, and a second query returns each tier's first `quota` customers in a seeded pseudo-random order
@@ -17,9 +17,9 @@ import pyarrow as pa
 from python_jobs.definitions import Axis, feature_names, requirement_flags
 from python_jobs.warehouse.connection import Session, quote_identifier
 
-# The value tiers, highest first, each with the lowest percent_rank of lifetime value it takes: the top 5% are
-# `vip`, the next 15% `high`, the next 30% `mid`, the rest `low`. The SQL below and the shares are both made from
-# this one table.
+# The value tiers, highest first, each with the lowest percent_rank of lifetime value it takes (net of returns and
+# refunds, see customer_profiles): the top 5% are `vip`, the next 15% `high`, the next 30% `mid`, the rest `low`.
+# The SQL below and the shares are both made from this one table.
 VALUE_TIER_FLOORS = (("vip", 0.95), ("high", 0.80), ("mid", 0.50), ("low", 0.0))
 VALUE_TIERS = tuple(tier for tier, _ in VALUE_TIER_FLOORS)
 

@@ -1,9 +1,10 @@
--- Completed-order metrics per customer as of observation_end.
+-- Completed-order metrics per customer as of observation_end, on the orders' net values (the `order_value` doc).
+-- One row per customer with a completed order.
 with
 
-orders as (
+valued_orders as (
 
-    select * from {{ ref('int_orders_attributed') }}
+    select * from {{ ref('int_orders_valued') }}
     where is_purchase
 
 ),
@@ -17,14 +18,14 @@ observation_window as (
 orders_dated as (
 
     select
-        orders.customer_id,
-        orders.order_total,
-        orders.ordered_at,
-        extract(isodow from orders.ordered_at) in (6, 7) as is_weekend,
-        extract(month from orders.ordered_at) in (11, 12) as is_holiday_season,
-        {{ dbt.datediff('orders.order_date', 'observation_window.observation_end', 'day') }}
+        valued_orders.customer_id,
+        valued_orders.net_value,
+        valued_orders.ordered_at,
+        extract(isodow from valued_orders.ordered_at) in (6, 7) as is_weekend,
+        extract(month from valued_orders.ordered_at) in (11, 12) as is_holiday_season,
+        {{ dbt.datediff('valued_orders.order_date', 'observation_window.observation_end', 'day') }}
             as days_before_end
-    from orders
+    from valued_orders
     cross join observation_window
 
 ),
@@ -34,13 +35,14 @@ aggregated as (
     select
         customer_id,
         count(*) as total_orders,
-        sum(order_total) as lifetime_value,
-        {{ money_average('order_total') }} as average_order_value,
-        max(order_total) as max_order_value,
+        -- Never below 0 (a refund taken by a purchase can outweigh it), and so are the spends below: features
+        -- take their logarithm.
+        greatest({{ money_average('net_value') }}, 0) as average_order_value,
+        greatest(max(net_value), 0) as max_order_value,
         {{ safe_divide('count(*) filter (where is_weekend)', 'count(*)') }} as weekend_order_share,
         {{ safe_divide('count(*) filter (where is_holiday_season)', 'count(*)') }} as holiday_season_order_share,
-        coalesce(sum(order_total) filter (where days_before_end < 180), 0) as spend_last_180d,
-        coalesce(sum(order_total) filter (where days_before_end >= 180 and days_before_end < 360), 0)
+        greatest(coalesce(sum(net_value) filter (where days_before_end < 180), 0), 0) as spend_last_180d,
+        greatest(coalesce(sum(net_value) filter (where days_before_end >= 180 and days_before_end < 360), 0), 0)
             as spend_prior_180d,
         count(*) filter (where days_before_end < 180) as orders_last_180d,
         count(*) filter (where days_before_end >= 180 and days_before_end < 360) as orders_prior_180d,

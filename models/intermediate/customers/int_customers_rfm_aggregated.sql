@@ -25,10 +25,10 @@ aggregated as (
             as rfm_recency_days,
         {{ dbt.datediff('min(purchase_days.purchase_date)', 'observation_window.observation_end', 'day') }}
             as rfm_age_days,
-        -- Mean spend per repeat purchase day: the first purchase day is not a repeat.
+        -- Mean net value per repeat purchase day: the first purchase day is not a repeat.
         cast(
             coalesce(
-                {{ money_average('case when purchase_days.purchase_day_number > 1 then purchase_days.day_total end') }},
+                {{ money_average("case when purchase_days.purchase_day_number > 1 then purchase_days.net_value end") }},
                 0
             ) as numeric(18, 2)
         ) as rfm_monetary_value,

@@ -29,6 +29,8 @@ attributed as (
         orders.sales_channel,
         orders.order_total,
         orders.order_status = 'completed' as is_purchase,
+        orders.is_refund,
+        orders.returned_value,
         orders.ordered_at,
         cast(orders.ordered_at as date) as order_date
     from orders

@@ -1,6 +1,7 @@
 -- The latest run's segment model as one wide row: per axis, whether it was clustered, each feature's mean and
--- scale, and per segment slot (1 to MAX_SEGMENTS_PER_AXIS) its name and centroid. Unused slots are null. One row lets the assignment score
--- every customer against every centroid in a single pass, with no join fanning customers out per centroid.
+-- scale, and per segment slot (1 to MAX_SEGMENTS_PER_AXIS) its name and centroid. Unused slots are null. One row
+-- lets the assignment score every customer against every centroid in a single pass, with no join fanning
+-- customers out per centroid.
 {%- set axes = modules.segments.AXES %}
 {%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
 

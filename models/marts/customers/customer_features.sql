@@ -129,7 +129,10 @@ features as (
             {%- for feature in axis.features %}
                 {%- if feature.requires %}
                     cast(case
-                        when {% for requirement in feature.requires %}{{ requirement.flag }}{% if not loop.last %} and {% endif %}{% endfor %}
+                        when
+                            {%- for requirement in feature.requires %}
+                                {% if not loop.first %}and {% endif %}{{ requirement.flag }}
+                            {%- endfor %}
                             then {{ feature.name }}
                     end as double precision) as {{ feature.name }},
                 {%- else %}

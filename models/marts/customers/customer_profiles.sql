@@ -20,6 +20,12 @@ orders as (
 
 ),
 
+revenue as (
+
+    select * from {{ ref('int_customer_revenue_aggregated') }}
+
+),
+
 web_events as (
 
     select * from {{ ref('int_customer_web_events_aggregated') }}
@@ -53,7 +59,10 @@ joined as (
         customers.is_marketing_opt_in,
         customers.merged_account_count,
         coalesce(orders.total_orders, 0) as total_orders,
-        coalesce(orders.lifetime_value, 0) as lifetime_value,
+        coalesce(revenue.gross_revenue, 0) as gross_revenue,
+        coalesce(revenue.returned_value, 0) as returned_value,
+        coalesce(revenue.net_revenue, 0) as net_revenue,
+        coalesce(revenue.lifetime_value, 0) as lifetime_value,
         orders.average_order_value,
         rfm.rfm_frequency,
         rfm.rfm_recency_days,
@@ -80,6 +89,8 @@ joined as (
         on customers.customer_id = rfm.customer_id
     left join orders
         on customers.customer_id = orders.customer_id
+    left join revenue
+        on customers.customer_id = revenue.customer_id
     left join web_events
         on customers.customer_id = web_events.customer_id
     left join support_tickets
@@ -98,6 +109,9 @@ profiles as (
         is_marketing_opt_in,
         merged_account_count,
         total_orders,
+        cast(gross_revenue as numeric(18, 2)) as gross_revenue,
+        cast(returned_value as numeric(18, 2)) as returned_value,
+        cast(net_revenue as numeric(18, 2)) as net_revenue,
         cast(lifetime_value as numeric(18, 2)) as lifetime_value,
         cast(average_order_value as numeric(18, 2)) as average_order_value,
         cast(days_since_last_purchase as integer) as days_since_last_purchase,

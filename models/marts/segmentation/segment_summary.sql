@@ -83,7 +83,8 @@ segments as (
         false as is_clustered,
         case segment_sizes.segment_name
             {%- for requirement in requirements %}
-                when '{{ requirement.segment_name }}' then 'not placed on this axis: lacks {{ requirement.description }}'
+                when '{{ requirement.segment_name }}'
+                    then 'not placed on this axis: lacks {{ requirement.description }}'
             {%- endfor %}
             {%- for segment_name, reason in unclustered.values() %}
                 when '{{ segment_name }}' then 'axis not clustered: {{ reason }}'

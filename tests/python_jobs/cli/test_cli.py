@@ -55,30 +55,79 @@ def canonical_ids(merges: list[dict], max_depth: int = 10) -> dict[str, str]:
     return resolved
 
 
-def expected_rfm(warehouse: Warehouse, observation_end: dt.date) -> dict[str, tuple]:
-    """rfm_frequency, recency, age and monetary value per customer, from the raw tables."""
+def _cents(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _clean(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def net_order_values(warehouse: Warehouse, observation_end: dt.date) -> dict[str, list[tuple]]:
+    """Per canonical customer, (date, net value) of each completed order, written independently of the SQL from
+    the `order_value` doc: the total (net of its refund lines already) less its lines flagged returned; each
+    refund (a negative total) taken by the customer's latest completed order at or before it."""
     merges = table(warehouse, "select source_customer_id, target_customer_id from raw.customer_id_merges")
     canonical = canonical_ids(merges)
     orders = table(
-        warehouse,
-        "select customer_id, ordered_at, order_status, order_total from raw.orders "
-        "where order_id is not null and ordered_at <= current_timestamp",
+        warehouse, "select order_id, customer_id, ordered_at, order_status, order_total from raw.orders"
     )
-    day_totals: dict[str, dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    lines = table(
+        warehouse,
+        "select order_item_id, order_id, quantity, unit_price, discount_amount from raw.order_items where is_returned",
+    )
+    returned: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        order_id, quantity, price = _clean(line["order_id"]), line["quantity"], line["unit_price"]
+        if _clean(line["order_item_id"]) is None or order_id is None or not quantity or price is None:
+            continue  # quarantined
+        if quantity < 0 or price < 0:
+            continue  # a refund line (or a quarantined one): the total already holds it
+        returned[order_id] += quantity * _cents(price) - _cents(line["discount_amount"] or 0)
+    events: dict[str, list[tuple]] = defaultdict(list)
     for order in orders:
-        customer = (order["customer_id"] or "").strip()
-        status = (order["order_status"] or "").strip().lower()
-        if not customer or status != "completed" or order["order_total"] is None or order["order_total"] < 0:
+        order_id, customer = _clean(order["order_id"]), _clean(order["customer_id"])
+        if (
+            order_id is None
+            or customer is None
+            or order["order_total"] is None
+            or order["ordered_at"] is None
+        ):
             continue
-        day = order["ordered_at"].astimezone(dt.UTC).date()
-        if day > observation_end:
+        at = order["ordered_at"].astimezone(dt.UTC)
+        total = _cents(order["order_total"])
+        if at.date() > observation_end:
             continue
-        amount = Decimal(str(order["order_total"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        day_totals[canonical.get(customer, customer)][day] += amount
+        is_refund = total < 0
+        if not is_refund and (_clean(order["order_status"]) or "").lower() != "completed":
+            continue
+        events[canonical.get(customer, customer)].append((at, is_refund, order_id, total))
+    values: dict[str, list[tuple]] = {}
+    for customer, timeline in events.items():
+        purchases: list[list] = []
+        for at, is_refund, order_id, total in sorted(timeline):
+            if is_refund:
+                if purchases:
+                    purchases[-1][1] += total  # a negative total: money back
+                continue
+            purchases.append([at.date(), total - returned[order_id]])
+        values[customer] = [(day, value) for day, value in purchases]
+    return values
+
+
+def expected_rfm(warehouse: Warehouse, observation_end: dt.date) -> dict[str, tuple]:
+    """rfm_frequency, recency, age and monetary value per customer, from the raw tables: purchase days are the
+    first day with a completed order and the later days whose completed orders net above 0."""
     expected = {}
-    for customer, totals in day_totals.items():
-        days = sorted(totals)
-        repeat = [totals[day] for day in days[1:]]
+    for customer, orders in net_order_values(warehouse, observation_end).items():
+        day_values: dict[dt.date, Decimal] = defaultdict(Decimal)
+        for day, value in orders:
+            day_values[day] += value
+        if not day_values:
+            continue  # refunds only
+        first = min(day_values)
+        days = sorted(day for day, value in day_values.items() if day == first or value > 0)
+        repeat = [day_values[day] for day in days[1:]]
         monetary = sum(repeat) / len(repeat) if repeat else Decimal(0)
         expected[customer] = (
             len(days) - 1,
