@@ -226,9 +226,13 @@ AXES: tuple[Axis, ...] = (
         "purchase_value",
         "How much the customer spends.",
         (
-            _feature("average_order_value", "Mean completed order total.", *_ORDERS),
-            _feature("max_order_value", "Largest completed order total.", *_ORDERS),
-            _feature("log_lifetime_value", "ln(1 + lifetime value).", *_ORDERS),
+            _feature(
+                "average_order_value",
+                "Mean net value of the completed orders (after discounts, returns and refunds).",
+                *_ORDERS,
+            ),
+            _feature("max_order_value", "Largest net value of a completed order.", *_ORDERS),
+            _feature("log_lifetime_value", "ln(1 + lifetime value), the net revenue floored at 0.", *_ORDERS),
         ),
         Ladder(
             "average_order_value",
@@ -459,7 +463,7 @@ AXES: tuple[Axis, ...] = (
         (
             _feature(
                 "spend_trend_log_ratio",
-                "ln((1 + spend in the last 180 days) / (1 + spend in the 180 days before)).",
+                "ln((1 + net spend in the last 180 days) / (1 + net spend in the 180 days before)).",
                 *_ORDERS,
                 HAS_ORDERS_IN_360_DAYS,
             ),
