@@ -70,3 +70,8 @@ def segment_key(values: list[tuple[str, object]]) -> str:
             text = text.replace(separator, "_")
         parts.append(f"{field}{SEGMENT_KEY_VALUE_SEPARATOR}{text}")
     return SEGMENT_KEY_FIELD_SEPARATOR.join(parts)
+
+
+# Parts of the day (in the experiment's time zone) a recommendation or a cluster can be told by: name, first hour
+# and last hour, inclusive. int_experiment_assignment_outcomes turns `hour` into `hour_bucket` with these.
+HOUR_BUCKETS = (("night", 0, 5), ("morning", 6, 11), ("afternoon", 12, 17), ("evening", 18, 23))
