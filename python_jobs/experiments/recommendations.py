@@ -12,9 +12,10 @@ Two measures, both from the data:
 - **Expected lift** (`estimate_lift`): the relative gain in conversion rate if each segment got its own best
   variant instead of the single best variant for everyone, *cross-fitted*: the visitors are split in two halves by
   a stable hash of their id, the best variants are chosen on one half and their conversion rates read on the
-  other, then the halves swap and the two estimates are averaged. Segment-and-variant rates are shrunk towards
-  the variant's rate over the whole half with `prior_visitors` pseudo-visitors (the experiment's
-  min_samples_per_segment), so a small segment counts as its variant's overall rate until it has data. Choosing
+  other, then the halves swap and the two estimates are averaged. To choose, segment-and-variant rates are
+  shrunk towards the variant's rate over the whole half with `prior_visitors` pseudo-visitors (the experiment's
+  min_samples_per_segment), so a small segment keeps its variant's overall winner until it has data; the rates
+  read on the other half are not shrunk (that would pull them towards the pooled rate and hide the gain). Choosing
   and measuring on different visitors is what keeps the estimate honest: when segments do not differ, the best
   variant per segment is chosen by noise and its rate on the other half is no better, so the lift is about 0
   rather than the positive bias of picking maxima on the data that measures them.
@@ -36,8 +37,8 @@ MAX_RECOMMENDED_FIELDS = 2
 # At this many visitors a day (trailing 7-day mean) the recommendation is auto clustering rather than manual.
 AUTO_CLUSTERING_VISITORS_PER_DAY = 10_000
 LIFT_METHOD = (
-    "cross-fitted over two halves of the visitors: best variant per segment chosen on one half, its conversion "
-    "rate read on the other, segment rates shrunk towards the variant's overall rate"
+    "cross-fitted over two halves of the visitors: best variant per segment chosen on one half (segment rates "
+    "shrunk towards the variant's overall rate), its conversion rate read on the other"
 )
 
 
@@ -159,7 +160,13 @@ def _shrunk_rates(segments, variants, converted, n_segments, n_variants, prior_v
     variant_rates = np.divide(
         conversions.sum(axis=0), variant_visitors, out=np.zeros(n_variants), where=variant_visitors > 0
     )
-    rates = (conversions + prior_visitors * variant_rates) / (visitors + prior_visitors)
+    shrunk = visitors + prior_visitors
+    rates = np.divide(
+        conversions + prior_visitors * variant_rates,
+        shrunk,
+        out=np.broadcast_to(variant_rates, shrunk.shape).astype(float),
+        where=shrunk > 0,
+    )
     return rates, variant_rates, visitors.sum(axis=1)
 
 
@@ -181,8 +188,9 @@ def estimate_lift(
         train_rates, train_variant_rates, _ = _shrunk_rates(
             segments[train], variants[train], converted[train], n_segments, n_variants, prior_visitors
         )
+        # Read without shrinkage: it would pull every segment towards the variant's rate and hide the gain.
         test_rates, _, test_visitors = _shrunk_rates(
-            segments[test], variants[test], converted[test], n_segments, n_variants, prior_visitors
+            segments[test], variants[test], converted[test], n_segments, n_variants, 0
         )
         weights = test_visitors / test_visitors.sum()
         best_single = int(train_variant_rates.argmax())
