@@ -12,7 +12,9 @@ import datetime as dt
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from python_jobs.cli import main
 from python_jobs.experiments.config import change_config, config_in_force
 from python_jobs.experiments.eligibility import RecommendationError, check_eligibility, decide
 from python_jobs.warehouse.dbt_runner import run_dbt
@@ -159,3 +161,16 @@ def test_eligibility_recommendations_decisions_and_auto_activation(
     assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
     statuses = dict(rows(warehouse, "select experiment_id, status from marts.segmentation_recommendations"))
     assert statuses == {"above": "auto_activated", "at": "accepted", "below": "dismissed"}
+
+    # The commands: the list shows every recommendation with its status; a bad id is a one-line error.
+    listed = CliRunner().invoke(
+        main, ["experiments", "recommendations", "--all", "--target", warehouse.target]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert f"{ids['at']}  at  manual  lift +" in listed.output
+    assert "[dismissed]" in listed.output
+    pending = CliRunner().invoke(main, ["experiments", "recommendations", "at", "--target", warehouse.target])
+    assert pending.output == "No pending recommendation.\n"
+    refused = CliRunner().invoke(main, ["experiments", "accept", "nope", "--target", warehouse.target])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: no recommendation 'nope'")
