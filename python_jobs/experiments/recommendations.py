@@ -34,6 +34,8 @@ CANDIDATE_FIELDS = ("source", "medium", "device", "os", "browser", "country", "h
 MIN_VISITORS_PER_VALUE = 30
 FIELD_P_VALUE = 0.001
 MAX_RECOMMENDED_FIELDS = 2
+# A further field joins the recommendation only if it adds this much relative lift (1 point).
+MIN_LIFT_GAIN_PER_FIELD = 0.01
 # At this many visitors a day (trailing 7-day mean) the recommendation is auto clustering rather than manual.
 AUTO_CLUSTERING_VISITORS_PER_DAY = 10_000
 LIFT_METHOD = (
@@ -227,23 +229,34 @@ def recommend(
     scores = score_fields(fields, variant_ids, converted) if len(converted) else []
     significant = [score for score in scores if score.p_value < FIELD_P_VALUE]
     eligible = trailing_mean >= threshold
-    chosen = tuple(score.field for score in significant[:MAX_RECOMMENDED_FIELDS])
+    variants = np.unique(np.array(variant_ids, dtype=object), return_inverse=True)[1]
+
+    def lift_by(chosen: tuple[str, ...]) -> LiftEstimate:
+        if not len(converted):
+            return LiftEstimate(0.0, 0.0, 1)
+        return estimate_lift(segment_codes(fields, chosen), variants, converted, halves, prior_visitors)
+
+    # Greedy: the most significant field, then each next one only if it adds lift (source and medium often
+    # tell the same story, and a second field that adds nothing only splits the data).
+    limit = 4 if trailing_mean >= AUTO_CLUSTERING_VISITORS_PER_DAY else MAX_RECOMMENDED_FIELDS
+    chosen: tuple[str, ...] = ()
+    lift = lift_by(chosen)
+    for score in significant:
+        if len(chosen) == limit:
+            break
+        wider = lift_by((*chosen, score.field))
+        if not chosen or wider.relative_lift > lift.relative_lift + MIN_LIFT_GAIN_PER_FIELD:
+            chosen, lift = (*chosen, score.field), wider
     if trailing_mean >= AUTO_CLUSTERING_VISITORS_PER_DAY:
         mode = "auto"
-        chosen = tuple(score.field for score in significant[:4])
     elif eligible and chosen:
         mode = "manual"
     else:
         # Under the threshold, or eligible with no field that changes the winner: stay pooled.
         mode = "disabled"
-    if len(converted):
-        _, variants = np.unique(np.array(variant_ids, dtype=object), return_inverse=True)
-        lift = estimate_lift(segment_codes(fields, chosen), variants, converted, halves, prior_visitors)
-    else:
-        lift = LiftEstimate(0.0, 0.0, 1)
     traffic = f"{trailing_mean:,.1f} visitors a day over the last 7 days"
-    differ = "; ".join(score.describe() for score in significant[:MAX_RECOMMENDED_FIELDS]) or (
-        "no context field changes which variant converts best"
+    differ = "; ".join(score.describe() for score in significant if score.field in chosen) or (
+        "none of the context fields: the same variant wins everywhere"
     )
     gain = (
         f"expected lift {lift.relative_lift:+.1%} ({lift.per_segment_rate:.2%} with each segment on its own best "
@@ -261,7 +274,10 @@ def recommend(
             f"Variants differ most by {differ}; {gain}."
         )
     elif eligible:
-        reason = f"{traffic}, at least the {threshold:,} threshold, but {differ}: keep one pooled experiment; {gain}."
+        reason = (
+            f"{traffic}, at least the {threshold:,} threshold, but no context field changes which variant "
+            f"converts best: keep one pooled experiment; {gain}."
+        )
     else:
         reason = (
             f"{traffic}, under the {threshold:,} threshold: insights only, segmenting would split thin data. "
