@@ -143,3 +143,22 @@ def accept_command(recommendation_id: str, target: str) -> None:
 def dismiss_command(recommendation_id: str, target: str) -> None:
     """Dismiss a recommendation: record it; the config is unchanged."""
     _decide(recommendation_id, "dismissed", target)
+
+
+@experiments_group.command("cluster")
+@click.argument("experiment")
+@target_option
+def cluster_command(experiment: str, target: str) -> None:
+    """Cluster EXPERIMENT's visitors on their contexts (k-means, k by silhouette; at least 1,000 assignments).
+
+    Writes the model (encoding, centroids, cluster descriptions) to `ml` under a new model version; the next
+    `segments build` assigns every visitor to a cluster in intermediate.int_experiment_cluster_assignments.
+    """
+    from python_jobs.experiments.clustering import ClusteringError, cluster_experiment
+
+    warehouse = Warehouse.from_profile(target)
+    try:
+        with writing(warehouse, "segments experiments cluster"):
+            cluster_experiment(warehouse, experiment, echo=click.echo)
+    except ClusteringError as error:
+        raise click.ClickException(str(error)) from None
