@@ -4,9 +4,14 @@ conversion differs are found, and the expected lift is positive when segments pr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
+from python_jobs.experiments.clustering import CLUSTERING_TABLES
+from python_jobs.experiments.eligibility import ELIGIBILITY_TABLES
 from python_jobs.experiments.recommendations import estimate_lift, recommend, score_fields, visitor_halves
 
 
@@ -89,3 +94,14 @@ def test_an_eligible_experiment_without_any_conversion_is_not_segmented():
     found = recommend("e", 5_000, 1_000, fields, variants, np.zeros(len(ids), bool), visitor_halves(ids), 100)
     assert found.recommended_mode == "disabled"
     assert found.lift.relative_lift == 0
+
+
+ML_SOURCES_YML = Path(__file__).parents[3] / "models" / "staging" / "ml" / "_ml__sources.yml"
+
+
+@pytest.mark.parametrize("table", [*ELIGIBILITY_TABLES, *CLUSTERING_TABLES])
+def test_ml_source_columns_are_the_tables_the_jobs_write(table):
+    schema = {**ELIGIBILITY_TABLES, **CLUSTERING_TABLES}[table]
+    [source] = [s for s in yaml.safe_load(ML_SOURCES_YML.read_text())["sources"] if s["name"] == "ml"]
+    [declared] = [t for t in source["tables"] if t["name"] == table]
+    assert [column["name"] for column in declared["columns"]] == schema.names
