@@ -77,3 +77,88 @@ def config_command(
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Now in force: {changed.describe()}.")
+
+
+@experiments_group.command("check-eligibility")
+@target_option
+def check_eligibility_command(target: str) -> None:
+    """Recommend a segmentation for every experiment from its traffic, and switch on those with auto-activation.
+
+    Reads marts.experiment_traffic_stats and intermediate.int_experiment_assignment_outcomes (run `segments
+    build` first); adds a recommendation only when it changes, so running it twice adds nothing.
+    """
+    from python_jobs.experiments.eligibility import check_eligibility
+
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments experiments check-eligibility"):
+        check_eligibility(warehouse, echo=click.echo)
+
+
+@experiments_group.command("recommendations")
+@click.argument("experiment", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Also the superseded and decided ones.")
+@target_option
+def recommendations_command(experiment: str | None, show_all: bool, target: str) -> None:
+    """List the segmentation recommendations (of EXPERIMENT, or of every experiment), newest first."""
+    from python_jobs.experiments.eligibility import list_recommendations
+
+    rows = list_recommendations(Warehouse.from_profile(target), experiment)
+    shown = [row for row in rows if show_all or row["status"] == "pending"]
+    if not shown:
+        click.echo("No pending recommendation." if rows else "No recommendation yet: run `segments build`.")
+        return
+    latest_seen: set[str] = set()
+    for row in shown:
+        if not show_all and row["experiment_id"] in latest_seen:
+            continue
+        latest_seen.add(row["experiment_id"])
+        click.echo(
+            f"{row['recommendation_id']}  {row['experiment_id']}  {row['recommended_mode']}  "
+            f"lift {row['expected_lift']:+.1%}  [{row['status']}]\n    {row['reason']}"
+        )
+
+
+def _decide(recommendation_id: str, decision: str, target: str) -> None:
+    from python_jobs.experiments.eligibility import RecommendationError, decide
+
+    warehouse = Warehouse.from_profile(target)
+    try:
+        with writing(warehouse, f"segments experiments {decision}"):
+            click.echo(decide(warehouse, recommendation_id, decision))
+    except RecommendationError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@experiments_group.command("accept")
+@click.argument("recommendation_id")
+@target_option
+def accept_command(recommendation_id: str, target: str) -> None:
+    """Accept a recommendation: record it and apply its config (changed_by `recommendation <id>`)."""
+    _decide(recommendation_id, "accepted", target)
+
+
+@experiments_group.command("dismiss")
+@click.argument("recommendation_id")
+@target_option
+def dismiss_command(recommendation_id: str, target: str) -> None:
+    """Dismiss a recommendation: record it; the config is unchanged."""
+    _decide(recommendation_id, "dismissed", target)
+
+
+@experiments_group.command("cluster")
+@click.argument("experiment")
+@target_option
+def cluster_command(experiment: str, target: str) -> None:
+    """Cluster EXPERIMENT's visitors on their contexts (k-means, k by silhouette; at least 1,000 assignments).
+
+    Writes the model (encoding, centroids, cluster descriptions) to `ml` under a new model version; the next
+    `segments build` assigns every visitor to a cluster in intermediate.int_experiment_cluster_assignments.
+    """
+    from python_jobs.experiments.clustering import ClusteringError, cluster_experiment
+
+    warehouse = Warehouse.from_profile(target)
+    try:
+        with writing(warehouse, "segments experiments cluster"):
+            cluster_experiment(warehouse, experiment, echo=click.echo)
+    except ClusteringError as error:
+        raise click.ClickException(str(error)) from None

@@ -70,3 +70,24 @@ def segment_key(values: list[tuple[str, object]]) -> str:
             text = text.replace(separator, "_")
         parts.append(f"{field}{SEGMENT_KEY_VALUE_SEPARATOR}{text}")
     return SEGMENT_KEY_FIELD_SEPARATOR.join(parts)
+
+
+# Parts of the day (in the experiment's time zone) a recommendation or a cluster can be told by: name, first hour
+# and last hour, inclusive. int_experiment_assignment_outcomes turns `hour` into `hour_bucket` with these.
+HOUR_BUCKETS = (("night", 0, 5), ("morning", 6, 11), ("afternoon", 12, 17), ("evening", 18, 23))
+# The context fields the auto clustering encodes (int_experiment_assignment_outcomes columns): categorical ones
+# one-hot, numeric ones centred and scaled. A categorical value is compared lower-cased and trimmed, `unknown`
+# when missing, in Python and in int_experiment_cluster_assignments alike.
+CLUSTER_CATEGORICAL_FIELDS = (
+    "source",
+    "medium",
+    "device",
+    "os",
+    "browser",
+    "country",
+    "hour_bucket",
+    "day_of_week",
+)
+CLUSTER_NUMERIC_FIELDS = ("engagement_score", "drop_risk", "time_in_funnel_minutes", "previous_opens")
+# Distances are compared rounded to this many decimals, so SQL and Python break near-ties the same way.
+CLUSTER_DISTANCE_DECIMALS = 9

@@ -46,9 +46,23 @@ def _parse_user_agents(context: JobContext) -> Any:
     return run_job(context)
 
 
+def _check_eligibility(context: JobContext) -> Any:
+    from python_jobs.experiments.eligibility import run_job
+
+    return run_job(context)
+
+
+def _cluster_experiments(context: JobContext) -> Any:
+    from python_jobs.experiments.clustering import run_job
+
+    return run_job(context)
+
+
 # Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
 JOBS: dict[str, JobFunction] = {
     "cluster_customers": _cluster_customers,
     "fit_clv": _fit_clv,
     "parse_user_agents": _parse_user_agents,
+    "check_eligibility": _check_eligibility,
+    "cluster_experiments": _cluster_experiments,
 }

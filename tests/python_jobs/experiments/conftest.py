@@ -30,6 +30,8 @@ def write_experiment_tables() -> Callable[..., None]:
 def _build_experiment_models(warehouse: Warehouse) -> None:
     """What `segments build` does for the experiment models, and only that: the models the parse_user_agents job
     reads, the job, then everything downstream of the `ml` experiment tables (with their tests)."""
+    from python_jobs.experiments.clustering import CLUSTERING_TABLES
+    from python_jobs.experiments.clustering import ensure_tables as ensure_cluster_tables
     from python_jobs.experiments.user_agent_job import parse_new_user_agents
     from python_jobs.warehouse.dbt_runner import run_dbt
     from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA
@@ -39,6 +41,8 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
         if not session.table_exists(ML_SCHEMA, "experiment_segmentation_config"):
             schema = EXPERIMENT_TABLES["experiment_segmentation_config"]
             session.create_table(ML_SCHEMA, "experiment_segmentation_config", schema)
+        # The clustering model tables, empty: int_experiment_cluster_assignments reads them.
+        ensure_cluster_tables(session)
     upstream = [
         "+int_experiment_user_agents",
         "stg_raw__experiment_variants",
@@ -49,6 +53,7 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     assert run.ok, run.problems()
     parse_new_user_agents(warehouse, echo=lambda _line: None)
     downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
+    downstream += [f"source:ml.{name}+" for name in CLUSTERING_TABLES]
     run = run_dbt(["build", "--select", *downstream], target=warehouse.target)
     assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
 
