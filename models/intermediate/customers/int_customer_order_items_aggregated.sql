@@ -9,45 +9,65 @@ order_items as (
 
 ),
 
-items_flagged as (
-
-    select
-        customer_id,
-        product_category,
-        unit_price,
-        typical_unit_price,
-        list_value,
-        net_value,
-        discount_amount,
-        is_discounted,
-        is_returned,
-        -- A line is a repeat when the customer had bought its category on an earlier day.
-        product_category is not null
-        and order_date > min(order_date) over (partition by customer_id, product_category)
-            as is_repeat_category
-    from order_items
-
-),
-
+-- What each customer bought of each category: one pass gives the spend and the first day, which tells repeats.
 category_spend as (
 
     select
         customer_id,
         product_category,
+        min(order_date) as first_order_date,
         sum(net_value) as category_spend
-    from items_flagged
+    from order_items
     where product_category is not null
     group by customer_id, product_category
 
 ),
 
-category_shares as (
+items_flagged as (
+
+    select
+        order_items.customer_id,
+        order_items.product_category,
+        order_items.unit_price,
+        order_items.typical_unit_price,
+        order_items.list_value,
+        order_items.net_value,
+        order_items.discount_amount,
+        order_items.is_discounted,
+        order_items.is_returned,
+        -- A line is a repeat when the customer had bought its category on an earlier day.
+        order_items.product_category is not null
+        and order_items.order_date > category_spend.first_order_date
+            as is_repeat_category
+    from order_items
+    left join category_spend
+        on
+            order_items.customer_id = category_spend.customer_id
+            and order_items.product_category = category_spend.product_category
+
+),
+
+customer_category_spend as (
 
     select
         customer_id,
-        product_category,
-        {{ safe_divide('category_spend', 'sum(category_spend) over (partition by customer_id)') }} as spend_share
+        sum(category_spend) as total_category_spend
     from category_spend
+    group by customer_id
+
+),
+
+-- A group-by and a join rather than a window over all of a customer's categories: the same sums, far cheaper.
+category_shares as (
+
+    select
+        category_spend.customer_id,
+        category_spend.product_category,
+        {{ safe_divide('category_spend.category_spend', 'customer_category_spend.total_category_spend') }}
+            as spend_share
+    from category_spend
+    inner join customer_category_spend
+        on category_spend.customer_id = customer_category_spend.customer_id
 
 ),
 

@@ -35,6 +35,8 @@ attributed as (
         -- A discount the export does not give (NULL) takes nothing off; the line is still valued.
         order_items.quantity * order_items.unit_price - coalesce(order_items.discount_amount, 0) as net_value,
         order_items.is_returned,
+        order_items.is_refund as is_refund_line,
+        order_items.returned_value,
         order_items.discount_amount > 0 as is_discounted,
         orders.is_purchase,
         orders.order_date

@@ -9,24 +9,32 @@ orders as (
 
 ),
 
+-- The lines of purchases, attributed and valued once, in int_order_items_attributed.
 order_items as (
 
-    select * from {{ ref('stg_raw__order_items') }}
+    select * from {{ ref('int_order_items_attributed') }}
+    where is_purchase
 
 ),
 
 line_values as (
 
     select
-        order_items.order_id,
+        order_id,
         count(*) as item_lines,
-        sum(case when order_items.is_refund then order_items.returned_value else 0 end) as refund_line_value,
-        sum(order_items.returned_value) as line_returned_value
+        sum(case when is_refund_line then returned_value else 0 end) as refund_line_value,
+        sum(returned_value) as line_returned_value
     from order_items
-    inner join orders
-        on order_items.order_id = orders.order_id
-    where orders.is_purchase
-    group by order_items.order_id
+    group by order_id
+
+),
+
+-- Only a customer with a refund needs their orders put in time order: everyone else's purchases took none.
+customers_with_refunds as (
+
+    select distinct customer_id
+    from orders
+    where is_refund
 
 ),
 
@@ -38,6 +46,8 @@ timeline as (
         order_id,
         customer_id,
         is_refund,
+        ordered_at,
+        order_date,
         returned_value as refund_value,
         sum(case when is_refund then 0 else 1 end) over (
             partition by customer_id
@@ -45,6 +55,7 @@ timeline as (
             rows between unbounded preceding and current row
         ) as purchase_number
     from orders
+    where customer_id in (select customers_with_refunds.customer_id from customers_with_refunds)
 
 ),
 
@@ -57,6 +68,20 @@ refunds_by_purchase as (
     from timeline
     where is_refund and purchase_number > 0
     group by customer_id, purchase_number
+
+),
+
+refunds_by_purchase_order as (
+
+    select
+        timeline.order_id,
+        refunds_by_purchase.refund_value
+    from timeline
+    inner join refunds_by_purchase
+        on
+            timeline.customer_id = refunds_by_purchase.customer_id
+            and timeline.purchase_number = refunds_by_purchase.purchase_number
+    where not timeline.is_refund
 
 ),
 
@@ -73,16 +98,12 @@ purchases as (
         -- total is the sum of its lines' amounts): those lines are added back to give what was sold.
         orders.order_total + coalesce(line_values.refund_line_value, 0) as gross_value,
         coalesce(line_values.line_returned_value, 0) as line_returned_value,
-        coalesce(refunds_by_purchase.refund_value, 0) as refunded_later_value
+        coalesce(refunds_by_purchase_order.refund_value, 0) as refunded_later_value
     from orders
-    inner join timeline
-        on orders.order_id = timeline.order_id
     left join line_values
         on orders.order_id = line_values.order_id
-    left join refunds_by_purchase
-        on
-            timeline.customer_id = refunds_by_purchase.customer_id
-            and timeline.purchase_number = refunds_by_purchase.purchase_number
+    left join refunds_by_purchase_order
+        on orders.order_id = refunds_by_purchase_order.order_id
     where not orders.is_refund
 
 ),
@@ -90,19 +111,17 @@ purchases as (
 unmatched_refunds as (
 
     select
-        orders.order_id,
-        orders.customer_id,
+        order_id,
+        customer_id,
         false as is_purchase,
-        orders.ordered_at,
-        orders.order_date,
+        ordered_at,
+        order_date,
         0 as item_lines,
         cast(0 as numeric(18, 2)) as gross_value,
         cast(0 as numeric(18, 2)) as line_returned_value,
-        orders.returned_value as refunded_later_value
-    from orders
-    inner join timeline
-        on orders.order_id = timeline.order_id
-    where orders.is_refund and timeline.purchase_number = 0
+        refund_value as refunded_later_value
+    from timeline
+    where is_refund and purchase_number = 0
 
 ),
 
