@@ -1,10 +1,11 @@
-"""`segments experiments …`: the experiment segmentation's commands (config)."""
+"""`segments experiments …`: the experiment segmentation's commands (config, update-weights, allocate)."""
 
 from __future__ import annotations
 
 import click
 
 from python_jobs.cli.options import target_option
+from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.locks import writing
 
@@ -77,3 +78,41 @@ def config_command(
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Now in force: {changed.describe()}.")
+
+
+@experiments_group.command("update-weights")
+@click.option(
+    "--experiment",
+    "experiment_ids",
+    multiple=True,
+    help="Only this experiment (repeatable); every experiment with assignments by default.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed of the Monte Carlo draws: the same counts and seed give the same weights. Default 2026.",
+)
+@no_rebuild_option
+@target_option
+def update_weights_command(
+    experiment_ids: tuple[str, ...], seed: int | None, no_rebuild: bool, target: str
+) -> None:
+    """Per-segment Thompson sampling: new allocation weights for every experiment's segments.
+
+    Reads intermediate.int_experiment_segment_counts, computes each variant's probability of being best per
+    segment (10,000 seeded draws; equal weights during burn-in, small segments learn from the experiment, a 1%
+    floor) and writes one run per experiment to ml.experiment_weight_runs, experiment_posteriors and
+    experiment_weights in one transaction. Then rebuilds the models downstream of those tables, unless
+    --no-rebuild. `segments build` runs it too.
+    """
+    from python_jobs.experiments.weights_job import DEFAULT_SEED, JOB_NAME, WeightUpdateError, update_weights
+
+    seed = DEFAULT_SEED if seed is None else seed
+    warehouse = Warehouse.from_profile(target)
+    try:
+        with writing(warehouse, "segments experiments update-weights"):
+            runs = update_weights(warehouse, experiment_ids=experiment_ids, seed=seed, echo=click.echo)
+            if runs and not no_rebuild:
+                rebuild_after_job(warehouse, job=JOB_NAME)
+    except WeightUpdateError as error:
+        raise click.ClickException(str(error)) from None

@@ -52,6 +52,10 @@ SEGMENTATION_MODES = ("disabled", "manual", "auto")
 DEFAULT_MODE = "disabled"
 DEFAULT_MIN_SAMPLES_PER_SEGMENT = 100
 DEFAULT_AUTO_ACTIVATION_THRESHOLD = 1_000  # visitors a day, as a trailing 7-day mean
+# Every variant keeps at least this share of a segment's new visitors, so that none stops being measured.
+ALLOCATION_WEIGHT_FLOOR = 0.01
+# A segment's weights add up to 1 within this tolerance (they are floats).
+ALLOCATION_WEIGHT_TOLERANCE = 1e-6
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "unknown")
 DAYS_OF_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

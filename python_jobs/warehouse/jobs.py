@@ -46,9 +46,16 @@ def _parse_user_agents(context: JobContext) -> Any:
     return run_job(context)
 
 
+def _update_experiment_weights(context: JobContext) -> Any:
+    from python_jobs.experiments.weights_job import run_job
+
+    return run_job(context)
+
+
 # Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
 JOBS: dict[str, JobFunction] = {
     "cluster_customers": _cluster_customers,
     "fit_clv": _fit_clv,
     "parse_user_agents": _parse_user_agents,
+    "update_experiment_weights": _update_experiment_weights,
 }

@@ -29,8 +29,11 @@ def write_experiment_tables() -> Callable[..., None]:
 
 def _build_experiment_models(warehouse: Warehouse) -> None:
     """What `segments build` does for the experiment models, and only that: the models the parse_user_agents job
-    reads, the job, then everything downstream of the `ml` experiment tables (with their tests)."""
+    reads, the job, everything downstream of its table up to the update_experiment_weights job, the job, then
+    everything downstream of the weights (with their tests)."""
+    from python_jobs.experiments.tables import EXPERIMENT_ML_TABLES
     from python_jobs.experiments.user_agent_job import parse_new_user_agents
+    from python_jobs.experiments.weights_job import update_weights
     from python_jobs.warehouse.dbt_runner import run_dbt
     from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA
 
@@ -48,8 +51,12 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
     assert run.ok, run.problems()
     parse_new_user_agents(warehouse, echo=lambda _line: None)
+    weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
     downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
-    run = run_dbt(["build", "--select", *downstream], target=warehouse.target)
+    run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
+    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    update_weights(warehouse, echo=lambda _line: None)
+    run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)
     assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
 
 
