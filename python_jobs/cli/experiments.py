@@ -116,3 +116,40 @@ def update_weights_command(
                 rebuild_after_job(warehouse, job=JOB_NAME)
     except WeightUpdateError as error:
         raise click.ClickException(str(error)) from None
+
+
+@experiments_group.command("allocate")
+@click.option("--experiment", "experiment_id", required=True, help="The experiment.")
+@click.option("--visitor", "visitor_id", required=True, help="The visitor.")
+@click.option(
+    "--channel", required=True, help="web, email, funnel or push: the channel the context comes from."
+)
+@click.option(
+    "--context",
+    "context_json",
+    default="{}",
+    show_default=True,
+    help='The visitor\'s context as one JSON object, e.g. \'{"utm_source": "instagram", "user_agent": "…"}\'.',
+)
+@target_option
+def allocate_command(
+    experiment_id: str, visitor_id: str, channel: str, context_json: str, target: str
+) -> None:
+    """Print the visitor's variant and segment key as JSON.
+
+    A visitor already assigned keeps their variant. A new one is placed in the segment their context falls in
+    under the config in force, and drawn from that segment's weights in force (the experiment-wide weights for
+    a segment without its own, equal weights before any update) by a hash of (experiment, visitor): asking
+    again gives the same answer. Nothing is written.
+    """
+    import json
+
+    from python_jobs.experiments.visitor_allocation import AllocationError, allocate_visitor
+
+    try:
+        allocation = allocate_visitor(
+            Warehouse.from_profile(target), experiment_id, visitor_id, channel, context_json
+        )
+    except AllocationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(allocation.as_dict(), indent=2))

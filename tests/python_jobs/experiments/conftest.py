@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pytest
 
-from python_jobs.warehouse.connection import Warehouse
+from python_jobs.experiments.config import change_config
+from python_jobs.ingest.generate.experiments import generate_experiment_tables
+from python_jobs.warehouse.connection import Warehouse, postgres_reachable
 from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
 
@@ -65,3 +68,43 @@ def build_experiment_models() -> Callable[[Warehouse], None]:
     """`build_experiment_models(warehouse)`: dbt, the parse_user_agents job, dbt, as `segments build` orders
     them, for the experiment models only; fails the test on any dbt error or failed test."""
     return _build_experiment_models
+
+
+# ------------------------------------------------------------------------------ the demo experiments, built small
+DEMO_SCALE = 0.02
+DEMO_SEGMENTED = "exp_hero_banner"
+DEMO_SEGMENT_BY = ("source", "device")
+
+
+def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
+    with warehouse.session() as session:
+        session.replace_tables(RAW_SCHEMA, generate_experiment_tables(seed=11, scale=DEMO_SCALE))
+    change_config(warehouse, DEMO_SEGMENTED, changed_by="cli", mode="manual", segment_by=DEMO_SEGMENT_BY)
+    build_experiment_models(warehouse)
+
+
+@pytest.fixture(scope="package", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
+    """The demo experiments at 2% of their traffic, `exp_hero_banner` segmented by source and device, built once
+    per target for every test module that takes it (dbt, both jobs, dbt)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "local":
+            patch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("weights") / "warehouse.duckdb"))
+            warehouse = Warehouse.from_profile("local")
+            _write_and_build(warehouse, build_experiment_models)
+            yield warehouse
+            return
+        reachable, reason = postgres_reachable()
+        if not reachable:
+            pytest.skip(f"PostgreSQL is not reachable: {reason}")
+        name = f"segments_test_{uuid.uuid4().hex[:12]}"
+        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
+        admin.cursor().execute(f"create database {name}")
+        patch.setenv("PGDATABASE", name)
+        try:
+            warehouse = Warehouse.from_profile("postgres")
+            _write_and_build(warehouse, build_experiment_models)
+            yield warehouse
+        finally:
+            admin.cursor().execute(f"drop database if exists {name} with (force)")
+            admin.close()

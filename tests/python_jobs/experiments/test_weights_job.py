@@ -2,68 +2,29 @@
 jobs, on DuckDB and PostgreSQL: the counts it learns from against counts made here from the raw tables, one run
 per experiment, the same weights from the same data and seed, nothing written on failure.
 
-The warehouse is built once per target for the module; the tests that write leave it as they found it or only
-add runs that later tests do not count."""
+The demo warehouse (conftest) is built once per target for the package; the tests that write leave it as they
+found it or only add runs that later tests do not count."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from python_jobs.experiments import tables
-from python_jobs.experiments.config import change_config
 from python_jobs.experiments.tables import EXPERIMENT_ML_TABLES
 from python_jobs.experiments.weights_job import WeightUpdateError, update_weights
-from python_jobs.ingest.generate.experiments import generate_experiment_tables
-from python_jobs.warehouse.connection import Warehouse, postgres_reachable
+from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.jobs import JOBS
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 pytestmark = pytest.mark.xdist_group("experiment_models")
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
-DEMO_SCALE = 0.02
-SEGMENTED = "exp_hero_banner"
-SEGMENT_BY = ("source", "device")
-
-
-def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
-    with warehouse.session() as session:
-        session.replace_tables(RAW_SCHEMA, generate_experiment_tables(seed=11, scale=DEMO_SCALE))
-    change_config(warehouse, SEGMENTED, changed_by="cli", mode="manual", segment_by=SEGMENT_BY)
-    build_experiment_models(warehouse)
-
-
-@pytest.fixture(scope="module", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
-def demo_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
-    """The demo experiments at 2% of their traffic, built once per target (dbt, both jobs, dbt)."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "local":
-            patch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("weights") / "warehouse.duckdb"))
-            warehouse = Warehouse.from_profile("local")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-            return
-        reachable, reason = postgres_reachable()
-        if not reachable:
-            pytest.skip(f"PostgreSQL is not reachable: {reason}")
-        name = f"segments_test_{uuid.uuid4().hex[:12]}"
-        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-        admin.cursor().execute(f"create database {name}")
-        patch.setenv("PGDATABASE", name)
-        try:
-            warehouse = Warehouse.from_profile("postgres")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-        finally:
-            admin.cursor().execute(f"drop database if exists {name} with (force)")
-            admin.close()
+SEGMENTED = "exp_hero_banner"  # segmented by source and device in the demo warehouse (conftest)
 
 
 def rows(warehouse: Warehouse, sql: str) -> list[tuple]:
