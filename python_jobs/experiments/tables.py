@@ -39,6 +39,7 @@ ML_SCHEMA = "ml"
 RUNS_TABLE = "experiment_weight_runs"
 POSTERIORS_TABLE = "experiment_posteriors"
 WEIGHTS_TABLE = "experiment_weights"
+SAMPLE_RATIO_TABLE = "experiment_sample_ratio_checks"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -84,6 +85,22 @@ EXPERIMENT_ML_TABLES: dict[str, pa.Schema] = {
             ("variant_id", pa.string()),
             ("weight", pa.float64()),
             ("computed_at", _TS),
+        ]
+    ),
+    # One row per update, segment (`all`: the experiment) and local day: the sample-ratio check of the day's
+    # assignments against the weights in force that day (python_jobs/experiments/sample_ratio.py).
+    SAMPLE_RATIO_TABLE: pa.schema(
+        [
+            ("run_id", pa.string()),  # the update that made the check
+            ("experiment_id", pa.string()),
+            ("segment_key", pa.string()),
+            ("assigned_on", pa.date32()),
+            ("weights_run_id", pa.string()),  # the weights in force that day; null: equal weights
+            ("assignments", pa.int64()),
+            ("chi_square", pa.float64()),
+            ("p_value", pa.float64()),
+            ("is_testable", pa.bool_()),  # enough expected assignments in every variant for a verdict
+            ("is_mismatch", pa.bool_()),  # testable and p < 0.001
         ]
     ),
 }
@@ -239,13 +256,18 @@ def ensure_weight_tables(session: Session) -> None:
             session.create_table(ML_SCHEMA, name, schema)
 
 
-def write_weight_runs(warehouse: Warehouse, runs: Sequence[WeightRun]) -> None:
-    """Write several runs (one per experiment) in one transaction: all of them, or (on any error) nothing."""
+def write_weight_runs(
+    warehouse: Warehouse, runs: Sequence[WeightRun], sample_ratio_checks: pa.Table | None = None
+) -> None:
+    """Write several runs (one per experiment), with their sample-ratio checks, in one transaction: all of them,
+    or (on any error) nothing."""
     with warehouse.session() as session:
         ensure_weight_tables(session)
         if not runs:
             return
         every = [weight_run_tables(run) for run in runs]
+        if sample_ratio_checks is not None and sample_ratio_checks.num_rows:
+            _append(session, SAMPLE_RATIO_TABLE, sample_ratio_checks)
         # The run rows last: they are what readers look for.
         for name in (POSTERIORS_TABLE, WEIGHTS_TABLE, RUNS_TABLE):
             _append(session, name, pa.concat_tables([tables[name] for tables in every]))

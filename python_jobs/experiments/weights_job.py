@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from python_jobs.experiments.bandit import DEFAULT_DRAWS
-from python_jobs.experiments.tables import WeightRun, write_weight_runs
+from python_jobs.experiments.sample_ratio import WeightHistory, group_daily_counts, sample_ratio_checks
+from python_jobs.experiments.tables import (
+    ML_SCHEMA,
+    RUNS_TABLE,
+    WEIGHTS_TABLE,
+    WeightRun,
+    write_weight_runs,
+)
 from python_jobs.warehouse.connection import Warehouse
 
 if TYPE_CHECKING:
@@ -28,8 +35,18 @@ JOB_NAME = "update_experiment_weights"
 DEFAULT_SEED = 2026
 COUNTS_MODEL = "intermediate.int_experiment_segment_counts"
 _COUNTS_QUERY = (
-    "select experiment_id, segment_key, variant_id, min_samples_per_segment, assignments, conversions "
-    f"from {COUNTS_MODEL} order by experiment_id, segment_key, variant_id"
+    "select experiment_id, segment_key, variant_id, min(min_samples_per_segment), sum(assignments), "
+    f"sum(conversions) from {COUNTS_MODEL} group by experiment_id, segment_key, variant_id "
+    "order by experiment_id, segment_key, variant_id"
+)
+_DAILY_COUNTS_QUERY = (
+    f"select experiment_id, segment_key, variant_id, assigned_on, assignments from {COUNTS_MODEL} "
+    "order by experiment_id, assigned_on, segment_key, variant_id"
+)
+_WEIGHT_HISTORY_QUERY = (
+    "select runs.run_id, runs.computed_at, weights.experiment_id, weights.segment_key, weights.variant_id, "
+    f"weights.weight from {ML_SCHEMA}.{WEIGHTS_TABLE} as weights inner join {ML_SCHEMA}.{RUNS_TABLE} as runs "
+    "on weights.run_id = runs.run_id"
 )
 
 
@@ -118,6 +135,10 @@ def update_weights(
         if not session.table_exists("intermediate", "int_experiment_segment_counts"):
             raise WeightUpdateError(f"{COUNTS_MODEL} does not exist: run `segments build` first")
         every = group_counts(session.fetchall(_COUNTS_QUERY))
+        daily = group_daily_counts(session.fetchall(_DAILY_COUNTS_QUERY))
+        history = WeightHistory(
+            session.fetchall(_WEIGHT_HISTORY_QUERY) if session.table_exists(ML_SCHEMA, RUNS_TABLE) else []
+        )
     known = {counts.experiment_id for counts in every}
     missing = [experiment_id for experiment_id in experiment_ids if experiment_id not in known]
     if missing:
@@ -133,12 +154,18 @@ def update_weights(
             echo(f"  {counts.experiment_id}: skipped, it has a single variant ({counts.variant_ids[0]})")
             continue
         runs.append(weight_run(counts, computed_at, seed, draws))
-    write_weight_runs(warehouse, runs)
+    checks = sample_ratio_checks(daily, history, {run.experiment_id: run.run_id for run in runs})
+    write_weight_runs(warehouse, runs, checks)
+    mismatches = checks.filter(checks["is_mismatch"]).to_pylist()
     for run in runs:
         segments = "not segmented" if run.is_unsegmented else f"{len(run.segment_keys):,} segments"
+        days = sorted(
+            {str(row["assigned_on"]) for row in mismatches if row["experiment_id"] == run.experiment_id}
+        )
+        srm = f"sample-ratio mismatch on {', '.join(days)}" if days else "no sample-ratio mismatch"
         echo(
             f"  {run.experiment_id}: {segments}, {int(run.assignments.sum()):,} assignments, "
-            f"{int(run.conversions.sum()):,} conversions"
+            f"{int(run.conversions.sum()):,} conversions, {srm}"
         )
     echo(f"  updated the weights of {len(runs)} experiments in {time.perf_counter() - started:.1f}s")
     return runs

@@ -1,6 +1,6 @@
--- What the Thompson sampler learns from: per experiment, segment and variant, the visitors assigned and those of
--- them who converted after their assignment. Every variant of an experiment appears in every one of its segments,
--- with 0 when nobody was assigned to it there.
+-- What the Thompson sampler and the sample-ratio check read: per experiment, segment, variant and local day of
+-- assignment, the visitors assigned and those of them who converted after their assignment. Every variant of an
+-- experiment appears on every day of every one of its segments, with 0 when nobody was assigned to it there.
 with
 
 segment_keys as (
@@ -54,6 +54,7 @@ observed as (
         segment_keys.experiment_id,
         segment_keys.segment_key,
         segment_keys.variant_id,
+        segment_keys.assigned_on,
         count(*) as assignments,
         count(converted_visitors.visitor_id) as conversions
     from segment_keys
@@ -61,15 +62,16 @@ observed as (
         on
             segment_keys.experiment_id = converted_visitors.experiment_id
             and segment_keys.visitor_id = converted_visitors.visitor_id
-    group by segment_keys.experiment_id, segment_keys.segment_key, segment_keys.variant_id
+    group by segment_keys.experiment_id, segment_keys.segment_key, segment_keys.variant_id, segment_keys.assigned_on
 
 ),
 
-segments as (
+segment_days as (
 
     select distinct
         experiment_id,
-        segment_key
+        segment_key,
+        assigned_on
     from observed
 
 ),
@@ -77,21 +79,23 @@ segments as (
 counted as (
 
     select
-        segments.experiment_id,
-        segments.segment_key,
+        segment_days.experiment_id,
+        segment_days.segment_key,
         variants.variant_id,
+        segment_days.assigned_on,
         config.min_samples_per_segment,
         coalesce(observed.assignments, 0) as assignments,
         coalesce(observed.conversions, 0) as conversions
-    from segments
+    from segment_days
     inner join variants
-        on segments.experiment_id = variants.experiment_id
+        on segment_days.experiment_id = variants.experiment_id
     inner join config
-        on segments.experiment_id = config.experiment_id
+        on segment_days.experiment_id = config.experiment_id
     left join observed
         on
-            segments.experiment_id = observed.experiment_id
-            and segments.segment_key = observed.segment_key
+            segment_days.experiment_id = observed.experiment_id
+            and segment_days.segment_key = observed.segment_key
+            and segment_days.assigned_on = observed.assigned_on
             and variants.variant_id = observed.variant_id
 
 )

@@ -157,3 +157,20 @@ def test_computed_at_is_recorded(demo_warehouse):
         demo_warehouse, f"select computed_at from ml.experiment_weight_runs where run_id = '{run.run_id}'"
     )
     assert computed_at.astimezone(dt.UTC) == at
+
+
+def test_every_update_checks_every_day_of_its_experiment(demo_warehouse):
+    assigned, _converted = raw_counts(demo_warehouse)
+    found = rows(
+        demo_warehouse,
+        "select checks.experiment_id, sum(checks.assignments), count(*), sum(case when checks.is_testable "
+        "then 1 else 0 end) from ml.experiment_sample_ratio_checks as checks "
+        f"inner join ({LATEST_RUNS}) as latest on checks.run_id = latest.run_id "
+        "where checks.segment_key = 'all' group by checks.experiment_id",
+    )
+    per_experiment = Counter()
+    for (experiment_id, _variant), count in assigned.items():
+        per_experiment[experiment_id] += count
+    assert {e: int(total) for e, total, _days, _testable in found} == dict(per_experiment)
+    assert all(14 <= days <= 15 for _e, _total, days, _testable in found)  # 14 UTC days, in local time
+    assert sum(int(testable) for *_rest, testable in found) > 0
