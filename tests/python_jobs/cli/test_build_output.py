@@ -133,15 +133,16 @@ def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(
     assert "\r" not in output
     assert not any(" of 1" in line and "PASS" in line for line in lines)  # no dbt node lines
     assert [line for line in lines if line.startswith("[")] == [
-        "[1/6] dbt build (everything upstream of the Python jobs)",
-        "[2/6] python job fit_clv",
-        "[3/6] python job parse_user_agents",
-        "[4/6] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
-        "[5/6] python job cluster_customers",
-        "[6/6] dbt build (models and tests downstream of cluster_customers)",
+        "[1/7] dbt build (everything upstream of the Python jobs)",
+        "[2/7] python job fit_clv",
+        "[3/7] python job parse_user_agents",
+        "[4/7] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
+        "[5/7] python job cluster_customers",
+        "[6/7] python job update_experiment_weights",
+        "[7/7] dbt build (models and tests downstream of cluster_customers, update_experiment_weights)",
     ]
     ends = [line for line in lines if line.startswith("  done: ")]
-    assert len(ends) == 6
+    assert len(ends) == 7
     assert " nodes in " in ends[0]
     assert "Build succeeded." in lines
     assert len(lines) < 90

@@ -74,18 +74,28 @@ def build_experiment_models() -> Callable[[Warehouse], None]:
 DEMO_SCALE = 0.02
 DEMO_SEGMENTED = "exp_hero_banner"
 DEMO_SEGMENT_BY = ("source", "device")
+# Small, so that at 2% of the traffic some segments learn on their own and can be judged by the alerts.
+DEMO_MIN_SAMPLES_PER_SEGMENT = 30
 
 
 def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
     with warehouse.session() as session:
         session.replace_tables(RAW_SCHEMA, generate_experiment_tables(seed=11, scale=DEMO_SCALE))
-    change_config(warehouse, DEMO_SEGMENTED, changed_by="cli", mode="manual", segment_by=DEMO_SEGMENT_BY)
+    change_config(
+        warehouse,
+        DEMO_SEGMENTED,
+        changed_by="cli",
+        mode="manual",
+        segment_by=DEMO_SEGMENT_BY,
+        min_samples_per_segment=DEMO_MIN_SAMPLES_PER_SEGMENT,
+    )
     build_experiment_models(warehouse)
 
 
 @pytest.fixture(scope="package", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
 def demo_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
-    """The demo experiments at 2% of their traffic, `exp_hero_banner` segmented by source and device, built once
+    """The demo experiments at 2% of their traffic, `exp_hero_banner` segmented by source and device
+    (30 assignments make a segment that learns on its own), built once
     per target for every test module that takes it (dbt, both jobs, dbt)."""
     with pytest.MonkeyPatch.context() as patch:
         if request.param == "local":
