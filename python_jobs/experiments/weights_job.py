@@ -167,7 +167,8 @@ def update_weights(
             f"  {run.experiment_id}: {segments}, {int(run.assignments.sum()):,} assignments, "
             f"{int(run.conversions.sum()):,} conversions, {srm}"
         )
-    echo(f"  updated the weights of {len(runs)} experiments in {time.perf_counter() - started:.1f}s")
+    plural = "" if len(runs) == 1 else "s"
+    echo(f"  updated the weights of {len(runs)} experiment{plural} in {time.perf_counter() - started:.1f}s")
     return runs
 
 
