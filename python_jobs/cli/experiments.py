@@ -1,10 +1,11 @@
-"""`segments experiments …`: the experiment segmentation's commands (config)."""
+"""`segments experiments …`: the experiment segmentation's commands (config, update-weights, allocate)."""
 
 from __future__ import annotations
 
 import click
 
 from python_jobs.cli.options import target_option
+from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.locks import writing
 
@@ -162,3 +163,78 @@ def cluster_command(experiment: str, target: str) -> None:
             cluster_experiment(warehouse, experiment, echo=click.echo)
     except ClusteringError as error:
         raise click.ClickException(str(error)) from None
+
+
+@experiments_group.command("update-weights")
+@click.option(
+    "--experiment",
+    "experiment_ids",
+    multiple=True,
+    help="Only this experiment (repeatable); every experiment with assignments by default.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed of the Monte Carlo draws: the same counts and seed give the same weights. Default 2026.",
+)
+@no_rebuild_option
+@target_option
+def update_weights_command(
+    experiment_ids: tuple[str, ...], seed: int | None, no_rebuild: bool, target: str
+) -> None:
+    """Per-segment Thompson sampling: new allocation weights for every experiment's segments.
+
+    Reads intermediate.int_experiment_segment_counts, computes each variant's probability of being best per
+    segment (10,000 seeded draws; equal weights during burn-in, small segments learn from the experiment, a 1%
+    floor) and writes one run per experiment to ml.experiment_weight_runs, experiment_posteriors and
+    experiment_weights in one transaction. Then rebuilds the models downstream of those tables, unless
+    --no-rebuild. `segments build` runs it too.
+    """
+    from python_jobs.experiments.weights_job import DEFAULT_SEED, JOB_NAME, WeightUpdateError, update_weights
+
+    seed = DEFAULT_SEED if seed is None else seed
+    warehouse = Warehouse.from_profile(target)
+    try:
+        with writing(warehouse, "segments experiments update-weights"):
+            runs = update_weights(warehouse, experiment_ids=experiment_ids, seed=seed, echo=click.echo)
+            if runs and not no_rebuild:
+                rebuild_after_job(warehouse, job=JOB_NAME)
+    except WeightUpdateError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@experiments_group.command("allocate")
+@click.option("--experiment", "experiment_id", required=True, help="The experiment.")
+@click.option("--visitor", "visitor_id", required=True, help="The visitor.")
+@click.option(
+    "--channel", required=True, help="web, email, funnel or push: the channel the context comes from."
+)
+@click.option(
+    "--context",
+    "context_json",
+    default="{}",
+    show_default=True,
+    help='The visitor\'s context as one JSON object, e.g. \'{"utm_source": "instagram", "user_agent": "…"}\'.',
+)
+@target_option
+def allocate_command(
+    experiment_id: str, visitor_id: str, channel: str, context_json: str, target: str
+) -> None:
+    """Print the visitor's variant and segment key as JSON.
+
+    A visitor already assigned keeps their variant. A new one is placed in the segment their context falls in
+    under the config in force, and drawn from that segment's weights in force (the experiment-wide weights for
+    a segment without its own, equal weights before any update) by a hash of (experiment, visitor): asking
+    again gives the same answer. Nothing is written.
+    """
+    import json
+
+    from python_jobs.experiments.visitor_allocation import AllocationError, allocate_visitor
+
+    try:
+        allocation = allocate_visitor(
+            Warehouse.from_profile(target), experiment_id, visitor_id, channel, context_json
+        )
+    except AllocationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(allocation.as_dict(), indent=2))

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from python_jobs.experiments.definitions import ALLOCATION_WEIGHT_FLOOR
+
 DEFAULT_DRAWS = 10_000
-DEFAULT_FLOOR = 0.01
+DEFAULT_FLOOR = ALLOCATION_WEIGHT_FLOOR
 DEFAULT_BURN_IN_PER_VARIANT = 100
 DEFAULT_MIN_SAMPLES_PER_SEGMENT = 100
 

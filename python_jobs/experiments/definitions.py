@@ -52,6 +52,14 @@ SEGMENTATION_MODES = ("disabled", "manual", "auto")
 DEFAULT_MODE = "disabled"
 DEFAULT_MIN_SAMPLES_PER_SEGMENT = 100
 DEFAULT_AUTO_ACTIVATION_THRESHOLD = 1_000  # visitors a day, as a trailing 7-day mean
+# Every variant keeps at least this share of a segment's new visitors, so that none stops being measured.
+ALLOCATION_WEIGHT_FLOOR = 0.01
+# A segment's weights add up to 1 within this tolerance (they are floats).
+ALLOCATION_WEIGHT_TOLERANCE = 1e-6
+# A sample-ratio check under this p-value raises an alert (python_jobs/experiments/srm.py, marts.experiment_alerts).
+SAMPLE_RATIO_ALERT_P_VALUE = 0.001
+# What marts.experiment_alerts can say, in the order they are listed.
+EXPERIMENT_ALERT_TYPES = ("low_converting_segment", "sample_ratio_mismatch")
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "unknown")
 DAYS_OF_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-SRM_ALERT_P_VALUE = 0.001
+from python_jobs.experiments.definitions import SAMPLE_RATIO_ALERT_P_VALUE
+
+SRM_ALERT_P_VALUE = SAMPLE_RATIO_ALERT_P_VALUE
 # Under this many expected assignments in a variant, the chi-square approximation is unreliable: no verdict.
 MIN_EXPECTED_PER_VARIANT = 5.0
 

@@ -39,6 +39,7 @@ ML_SCHEMA = "ml"
 RUNS_TABLE = "experiment_weight_runs"
 POSTERIORS_TABLE = "experiment_posteriors"
 WEIGHTS_TABLE = "experiment_weights"
+SAMPLE_RATIO_TABLE = "experiment_sample_ratio_checks"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -86,6 +87,22 @@ EXPERIMENT_ML_TABLES: dict[str, pa.Schema] = {
             ("computed_at", _TS),
         ]
     ),
+    # One row per update, segment (`all`: the experiment) and local day: the sample-ratio check of the day's
+    # assignments against the weights in force that day (python_jobs/experiments/sample_ratio.py).
+    SAMPLE_RATIO_TABLE: pa.schema(
+        [
+            ("run_id", pa.string()),  # the update that made the check
+            ("experiment_id", pa.string()),
+            ("segment_key", pa.string()),
+            ("assigned_on", pa.date32()),
+            ("weights_run_id", pa.string()),  # the weights in force that day; null: equal weights
+            ("assignments", pa.int64()),
+            ("chi_square", pa.float64()),
+            ("p_value", pa.float64()),
+            ("is_testable", pa.bool_()),  # enough expected assignments in every variant for a verdict
+            ("is_mismatch", pa.bool_()),  # testable and p < 0.001
+        ]
+    ),
 }
 
 
@@ -110,7 +127,7 @@ class WeightRun:
                 f"experiment {self.experiment_id!r}: counts of {segments} segments x {variants} variants for "
                 f"{len(self.segment_keys)} segment keys and {len(self.variant_ids)} variant ids"
             )
-        if EXPERIMENT_WIDE in self.segment_keys:
+        if EXPERIMENT_WIDE in self.segment_keys and not self.is_unsegmented:
             raise ValueError(
                 f"experiment {self.experiment_id!r}: {EXPERIMENT_WIDE!r} is the key of the experiment as a whole, "
                 "not a segment"
@@ -119,6 +136,11 @@ class WeightRun:
             repeated = sorted({value for value in values if values.count(value) > 1})
             if repeated:
                 raise ValueError(f"experiment {self.experiment_id!r}: {name} {repeated[0]!r} appears twice")
+
+    @property
+    def is_unsegmented(self) -> bool:
+        """The experiment segments by nothing: its one row of counts, under `EXPERIMENT_WIDE`, is the experiment."""
+        return self.segment_keys == (EXPERIMENT_WIDE,)
 
     @classmethod
     def from_counts(
@@ -168,15 +190,17 @@ class WeightRun:
 def weight_run_tables(run: WeightRun) -> dict[str, pa.Table]:
     """The run's rows of the three tables, the experiment as a whole first."""
     result = run.result
-    keys = (EXPERIMENT_WIDE, *run.segment_keys)
-    assignments = np.vstack([run.assignments.sum(axis=0), run.assignments])
-    conversions = np.vstack([run.conversions.sum(axis=0), run.conversions])
-    alpha = np.vstack([result.experiment_alpha, result.alpha])
-    beta = np.vstack([result.experiment_beta, result.beta])
-    probability = np.vstack([result.experiment_probability_best, result.probability_best])
-    weights = np.vstack([result.experiment_weights, result.weights])
-    from_experiment = np.concatenate([[False], result.learns_from_pool])
-    burn_in = np.concatenate([[result.experiment_is_burn_in], result.is_burn_in])
+    # An unsegmented experiment's one row is the experiment as a whole: written once, as the experiment's.
+    segments = slice(0, 0) if run.is_unsegmented else slice(None)
+    keys = (EXPERIMENT_WIDE, *run.segment_keys[segments])
+    assignments = np.vstack([run.assignments.sum(axis=0), run.assignments[segments]])
+    conversions = np.vstack([run.conversions.sum(axis=0), run.conversions[segments]])
+    alpha = np.vstack([result.experiment_alpha, result.alpha[segments]])
+    beta = np.vstack([result.experiment_beta, result.beta[segments]])
+    probability = np.vstack([result.experiment_probability_best, result.probability_best[segments]])
+    weights = np.vstack([result.experiment_weights, result.weights[segments]])
+    from_experiment = np.concatenate([[False], result.learns_from_pool[segments]])
+    burn_in = np.concatenate([[result.experiment_is_burn_in], result.is_burn_in[segments]])
 
     variants = len(run.variant_ids)
     segment_column = [key for key in keys for _variant in run.variant_ids]
@@ -208,7 +232,7 @@ def weight_run_tables(run: WeightRun) -> dict[str, pa.Table]:
         "computed_at": [run.computed_at],
         "status": ["succeeded"],
         "parameters": [json.dumps(run.parameters, sort_keys=True)],
-        "segment_count": [len(run.segment_keys)],
+        "segment_count": [len(keys) - 1],
         "assignments": [int(run.assignments.sum())],
         "conversions": [int(run.conversions.sum())],
     }
@@ -224,17 +248,34 @@ def _append(session: Session, table: str, data: pa.Table) -> None:
     session.append_table(ML_SCHEMA, table, data)
 
 
+def ensure_weight_tables(session: Session) -> None:
+    """Create, empty, the three tables that do not exist yet."""
+    session.ensure_schema(ML_SCHEMA)
+    for name, schema in EXPERIMENT_ML_TABLES.items():
+        if not session.table_exists(ML_SCHEMA, name):
+            session.create_table(ML_SCHEMA, name, schema)
+
+
+def write_weight_runs(
+    warehouse: Warehouse, runs: Sequence[WeightRun], sample_ratio_checks: pa.Table | None = None
+) -> None:
+    """Write several runs (one per experiment), with their sample-ratio checks, in one transaction: all of them,
+    or (on any error) nothing."""
+    with warehouse.session() as session:
+        ensure_weight_tables(session)
+        if not runs:
+            return
+        every = [weight_run_tables(run) for run in runs]
+        if sample_ratio_checks is not None and sample_ratio_checks.num_rows:
+            _append(session, SAMPLE_RATIO_TABLE, sample_ratio_checks)
+        # The run rows last: they are what readers look for.
+        for name in (POSTERIORS_TABLE, WEIGHTS_TABLE, RUNS_TABLE):
+            _append(session, name, pa.concat_tables([tables[name] for tables in every]))
+
+
 def write_weight_run(warehouse: Warehouse, run: WeightRun) -> None:
     """Write one run's posteriors, weights and run row in one transaction: all of it, or (on any error) nothing."""
-    tables = weight_run_tables(run)
-    with warehouse.session() as session:
-        session.ensure_schema(ML_SCHEMA)
-        for name, schema in EXPERIMENT_ML_TABLES.items():
-            if not session.table_exists(ML_SCHEMA, name):
-                session.create_table(ML_SCHEMA, name, schema)
-        # The run row last: it is what readers look for.
-        for name in (POSTERIORS_TABLE, WEIGHTS_TABLE, RUNS_TABLE):
-            _append(session, name, tables[name])
+    write_weight_runs(warehouse, [run])
 
 
 # The latest succeeded run of each experiment (a later run id breaks a tie of computed_at).

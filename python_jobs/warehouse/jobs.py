@@ -58,6 +58,12 @@ def _cluster_experiments(context: JobContext) -> Any:
     return run_job(context)
 
 
+def _update_experiment_weights(context: JobContext) -> Any:
+    from python_jobs.experiments.weights_job import run_job
+
+    return run_job(context)
+
+
 # Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
 JOBS: dict[str, JobFunction] = {
     "cluster_customers": _cluster_customers,
@@ -65,4 +71,5 @@ JOBS: dict[str, JobFunction] = {
     "parse_user_agents": _parse_user_agents,
     "check_eligibility": _check_eligibility,
     "cluster_experiments": _cluster_experiments,
+    "update_experiment_weights": _update_experiment_weights,
 }

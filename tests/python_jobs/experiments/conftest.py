@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pytest
 
-from python_jobs.warehouse.connection import Warehouse
+from python_jobs.experiments.config import change_config
+from python_jobs.ingest.generate.experiments import generate_experiment_tables
+from python_jobs.warehouse.connection import Warehouse, postgres_reachable
 from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
 
@@ -29,10 +32,13 @@ def write_experiment_tables() -> Callable[..., None]:
 
 def _build_experiment_models(warehouse: Warehouse) -> None:
     """What `segments build` does for the experiment models, and only that: the models the parse_user_agents job
-    reads, the job, then everything downstream of the `ml` experiment tables (with their tests)."""
+    reads, the job, everything downstream of its table (and of the empty clustering tables) up to the
+    update_experiment_weights job, the job, then everything downstream of the weights (with their tests)."""
     from python_jobs.experiments.clustering import CLUSTERING_TABLES
     from python_jobs.experiments.clustering import ensure_tables as ensure_cluster_tables
+    from python_jobs.experiments.tables import EXPERIMENT_ML_TABLES
     from python_jobs.experiments.user_agent_job import parse_new_user_agents
+    from python_jobs.experiments.weights_job import update_weights
     from python_jobs.warehouse.dbt_runner import run_dbt
     from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA
 
@@ -52,9 +58,13 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
     assert run.ok, run.problems()
     parse_new_user_agents(warehouse, echo=lambda _line: None)
+    weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
     downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
     downstream += [f"source:ml.{name}+" for name in CLUSTERING_TABLES]
-    run = run_dbt(["build", "--select", *downstream], target=warehouse.target)
+    run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
+    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    update_weights(warehouse, echo=lambda _line: None)
+    run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)
     assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
 
 
@@ -63,3 +73,53 @@ def build_experiment_models() -> Callable[[Warehouse], None]:
     """`build_experiment_models(warehouse)`: dbt, the parse_user_agents job, dbt, as `segments build` orders
     them, for the experiment models only; fails the test on any dbt error or failed test."""
     return _build_experiment_models
+
+
+# ------------------------------------------------------------------------------ the demo experiments, built small
+DEMO_SCALE = 0.02
+DEMO_SEGMENTED = "exp_hero_banner"
+DEMO_SEGMENT_BY = ("source", "device")
+# Small, so that at 2% of the traffic some segments learn on their own and can be judged by the alerts.
+DEMO_MIN_SAMPLES_PER_SEGMENT = 30
+
+
+def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
+    with warehouse.session() as session:
+        session.replace_tables(RAW_SCHEMA, generate_experiment_tables(seed=11, scale=DEMO_SCALE))
+    change_config(
+        warehouse,
+        DEMO_SEGMENTED,
+        changed_by="cli",
+        mode="manual",
+        segment_by=DEMO_SEGMENT_BY,
+        min_samples_per_segment=DEMO_MIN_SAMPLES_PER_SEGMENT,
+    )
+    build_experiment_models(warehouse)
+
+
+@pytest.fixture(scope="package", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
+    """The demo experiments at 2% of their traffic, `exp_hero_banner` segmented by source and device
+    (30 assignments make a segment that learns on its own), built once
+    per target for every test module that takes it (dbt, both jobs, dbt)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "local":
+            patch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("weights") / "warehouse.duckdb"))
+            warehouse = Warehouse.from_profile("local")
+            _write_and_build(warehouse, build_experiment_models)
+            yield warehouse
+            return
+        reachable, reason = postgres_reachable()
+        if not reachable:
+            pytest.skip(f"PostgreSQL is not reachable: {reason}")
+        name = f"segments_test_{uuid.uuid4().hex[:12]}"
+        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
+        admin.cursor().execute(f"create database {name}")
+        patch.setenv("PGDATABASE", name)
+        try:
+            warehouse = Warehouse.from_profile("postgres")
+            _write_and_build(warehouse, build_experiment_models)
+            yield warehouse
+        finally:
+            admin.cursor().execute(f"drop database if exists {name} with (force)")
+            admin.close()

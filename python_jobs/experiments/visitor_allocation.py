@@ -1,0 +1,128 @@
+"""One visitor's variant, from the warehouse: what `segments experiments allocate` prints.
+
+A visitor already in `raw.experiment_assignments` keeps their variant (sticky). A new visitor's segment key is
+computed from the context with the segmentation config in force (`python_jobs.experiments.context`, the SQL
+models' rules), and the variant drawn from the weights in force (the experiment's latest weight run, equal weights
+over its variants when it has none yet) by `python_jobs.experiments.allocation`'s deterministic hash, so asking
+twice gives the same answer. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from python_jobs.experiments.allocation import EXPERIMENT_WIDE, Allocator, WeightsInForce
+from python_jobs.experiments.config import config_in_force
+from python_jobs.experiments.context import (
+    ContextError,
+    context_segment_key,
+    parse_context_json,
+    uniform_context,
+)
+from python_jobs.experiments.definitions import CHANNEL_FIELDS
+from python_jobs.experiments.tables import ML_SCHEMA, RUNS_TABLE, WEIGHTS_IN_FORCE_QUERY
+from python_jobs.warehouse.connection import Warehouse
+from python_jobs.warehouse.raw_tables import RAW_SCHEMA
+
+
+class AllocationError(ValueError):
+    """A request that cannot be answered; the message names the bad value."""
+
+
+@dataclass(frozen=True)
+class VisitorAllocation:
+    experiment_id: str
+    visitor_id: str
+    variant_id: str
+    segment_key: str
+    is_new: bool  # False when the visitor already had this variant
+    weights_from: str  # the weight run used, `equal weights`, or `existing assignment`
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "experiment_id": self.experiment_id,
+            "visitor_id": self.visitor_id,
+            "variant_id": self.variant_id,
+            "segment_key": self.segment_key,
+            "is_new": self.is_new,
+            "weights_from": self.weights_from,
+        }
+
+
+def _parse_user_agent(user_agent: str) -> tuple[str, str | None, str | None]:
+    from python_jobs.experiments.user_agents import parse_user_agent
+
+    parsed = parse_user_agent(user_agent)
+    return parsed.device, parsed.os, parsed.browser
+
+
+def allocate_visitor(
+    warehouse: Warehouse,
+    experiment_id: str,
+    visitor_id: str,
+    channel: str,
+    context_json: str,
+    now: dt.datetime | None = None,
+) -> VisitorAllocation:
+    experiment_id, visitor_id = experiment_id.strip(), visitor_id.strip()
+    if not visitor_id:
+        raise AllocationError("--visitor is empty")
+    if channel not in CHANNEL_FIELDS:
+        raise AllocationError(f"--channel {channel!r} is not one of {', '.join(CHANNEL_FIELDS)}")
+    try:
+        context = parse_context_json(context_json)
+    except ContextError as error:
+        raise AllocationError(str(error)) from None
+    with warehouse.session(read_only=True) as session:
+        if not session.table_exists(RAW_SCHEMA, "experiments"):
+            raise AllocationError(f"no {RAW_SCHEMA}.experiments table: load or generate experiments first")
+        found = session.fetchone(
+            f"select time_zone from {RAW_SCHEMA}.experiments where trim(experiment_id) = ?", [experiment_id]
+        )
+        if found is None:
+            raise AllocationError(f"no experiment {experiment_id!r} in {RAW_SCHEMA}.experiments")
+        time_zone = found[0]
+        existing = session.fetchone(
+            f"select trim(variant_id) from {RAW_SCHEMA}.experiment_assignments "
+            "where trim(experiment_id) = ? and trim(visitor_id) = ? order by assigned_at limit 1",
+            [experiment_id, visitor_id],
+        )
+        rows = []
+        run_id = None
+        if session.table_exists(ML_SCHEMA, RUNS_TABLE):
+            rows = [row for row in session.fetchall(WEIGHTS_IN_FORCE_QUERY) if row[0] == experiment_id]
+            found_run = session.fetchone(
+                f"select run_id from {ML_SCHEMA}.{RUNS_TABLE} where experiment_id = ? "
+                "order by computed_at desc, run_id desc limit 1",
+                [experiment_id],
+            )
+            run_id = found_run[0] if found_run else None
+        weights_from = f"weight run {run_id}" if rows else "equal weights"
+        if not rows:
+            variants = [
+                row[0]
+                for row in session.fetchall(
+                    f"select distinct trim(variant_id) from {RAW_SCHEMA}.experiment_variants "
+                    "where trim(experiment_id) = ? order by 1",
+                    [experiment_id],
+                )
+            ]
+            if not variants:
+                raise AllocationError(
+                    f"experiment {experiment_id!r} has no variants in {RAW_SCHEMA}.experiment_variants"
+                )
+            rows = [(experiment_id, EXPERIMENT_WIDE, variant, 1 / len(variants)) for variant in variants]
+    config = config_in_force(warehouse, experiment_id)
+    uniform = uniform_context(channel, context, now or dt.datetime.now(dt.UTC), time_zone, _parse_user_agent)
+    key = context_segment_key(uniform, config.segment_by)
+    allocator = Allocator(
+        WeightsInForce.from_rows(rows),
+        {(experiment_id, visitor_id): existing[0]} if existing else None,
+    )
+    allocation = allocator.allocate(experiment_id, visitor_id, key)
+    if not allocation.is_new:
+        weights_from = "existing assignment"
+    return VisitorAllocation(
+        experiment_id, visitor_id, allocation.variant_id, key, allocation.is_new, weights_from
+    )
