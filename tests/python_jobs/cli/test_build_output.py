@@ -148,4 +148,4 @@ def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(
     assert len(ends) == 9
     assert " nodes in " in ends[0]
     assert "Build succeeded." in lines
-    assert len(lines) < 90
+    assert len(lines) < 140  # nine steps with their jobs' lines, not dbt's hundreds of node lines
