@@ -278,11 +278,12 @@ def test_rfm_edge_cases_from_a_transactions_file(target, request, tmp_path):
     assert (
         "3 customer(s) with features: too few to segment (the segmentation needs at least 50)" in built.output
     )
-    profiles_only = CliRunner().invoke(
-        main,
-        ["dbt", "--target", target, "--", "run", "--select", "+customer_profiles", "--vars", END_VARS],
-    )
-    assert profiles_only.exit_code == 0, profiles_only.output
+    for command in ("seed", "run"):
+        profiles_only = CliRunner().invoke(
+            main,
+            ["dbt", "--target", target, "--", command, "--select", "+customer_profiles", "--vars", END_VARS],
+        )
+        assert profiles_only.exit_code == 0, profiles_only.output
     rows = table(
         warehouse,
         "select customer_id, total_orders, lifetime_value, rfm_frequency, rfm_recency_days, rfm_age_days, "

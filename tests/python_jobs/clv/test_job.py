@@ -172,8 +172,6 @@ def test_the_build_runs_fit_clv_after_the_rfm_model_and_before_the_clustering(du
     names = [job.job for job in jobs]
     assert names[0] == "fit_clv"
     assert names.index("fit_clv") < names.index("cluster_customers")
-    # A dbt step between them builds the profiles the clustering reads from the fit's predictions.
-    assert isinstance(steps[steps.index(jobs[0]) + 1], DbtStep)
     assert "model.segment_warehouse.int_customers_rfm_aggregated" in jobs[0].reads
     assert set(jobs[0].writes) == {
         "source.segment_warehouse.ml.clv_models",
