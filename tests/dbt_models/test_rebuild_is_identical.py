@@ -32,6 +32,7 @@ RUN_TIME_COLUMNS = frozenset(
         "updated_at",
         "run_finished_at",
         "computed_at",
+        "weights_computed_at",
         "recommended_at",
         "activated_at",
         "decided_at",
