@@ -28,12 +28,9 @@ def rebuild_after_job(
     if run is None:
         return
     if not run.ok:
-        lines = [
-            f"  {r['status'].upper()} {r['unique_id']}: {r.get('message') or ''}" for r in run.problems()
-        ]
         raise click.ClickException(
             "the job's results are saved, but rebuilding the models downstream of them failed:\n"
-            + "\n".join(lines)
+            + run.problem_summary()
             + "\nFix the cause and run `segments build`."
         )
     counts = ", ".join(f"{count} {status}" for status, count in sorted(run.status_counts().items()))

@@ -53,6 +53,12 @@ class DbtRun:
         """Nodes that warned, failed or errored."""
         return [r for r in self.results if r["status"] in {"warn", "fail", "error", "runtime error"}]
 
+    def problem_summary(self) -> str:
+        """One line per problem node, `STATUS unique_id: message`: readable in an assertion or a log."""
+        return "\n".join(
+            f"{r['status'].upper()} {r['unique_id']}: {r.get('message') or ''}" for r in self.problems()
+        )
+
 
 def dbt_py_executable() -> str:
     """The `dbt-py` installed beside the running interpreter, else the one on PATH."""

@@ -56,16 +56,16 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
         "stg_raw__experiments",
     ]
     run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
-    assert run.ok, run.problems()
+    assert run.ok, run.problem_summary()
     parse_new_user_agents(warehouse, echo=lambda _line: None)
     weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
     downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
     downstream += [f"source:ml.{name}+" for name in CLUSTERING_TABLES]
     run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
-    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    assert run.ok, run.problem_summary()
     update_weights(warehouse, echo=lambda _line: None)
     run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)
-    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    assert run.ok, run.problem_summary()
 
 
 @pytest.fixture(scope="session")

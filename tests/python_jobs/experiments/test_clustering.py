@@ -79,7 +79,7 @@ def test_clusters_assigned_in_sql_as_in_python(warehouse, write_experiment_table
     assert cluster_auto_experiments(warehouse, echo=lambda _line: None) == []
     clusters = ["source:ml.experiment_cluster_models+", "source:ml.experiment_clusters+"]
     run = run_dbt(["build", "--select", *clusters], target=warehouse.target)
-    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    assert run.ok, run.problem_summary()
 
     in_sql = dict(
         fetch(warehouse, "select visitor_id, cluster_id from intermediate.int_experiment_cluster_assignments")

@@ -127,7 +127,7 @@ def test_the_model_gives_the_latest_row_or_the_defaults(warehouse, write_experim
         target=warehouse.target,
     )
 
-    assert run.ok, run.problems()
+    assert run.ok, run.problem_summary()
     with warehouse.session() as session:
         rows = session.fetchall(
             "select experiment_id, segmentation_mode, segment_field_1, segment_field_2, segment_field_3, "

@@ -158,7 +158,7 @@ def test_eligibility_recommendations_decisions_and_auto_activation(
     written = ("experiment_segmentation_recommendations", "experiment_recommendation_decisions")
     selected = [f"source:ml.{name}+" for name in (*written, "experiment_auto_activations")]
     run = run_dbt(["build", "--select", *selected], target=warehouse.target)
-    assert run.ok, [(problem["unique_id"], problem["message"]) for problem in run.problems()]
+    assert run.ok, run.problem_summary()
     statuses = dict(rows(warehouse, "select experiment_id, status from marts.segmentation_recommendations"))
     assert statuses == {"above": "auto_activated", "at": "accepted", "below": "dismissed"}
 

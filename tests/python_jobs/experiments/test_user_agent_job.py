@@ -55,7 +55,7 @@ def build_job_input(warehouse) -> None:
         "stg_raw__experiments",
     ]
     run = run_dbt(["build", "--select", *models], target=warehouse.target)
-    assert run.ok, run.problems()
+    assert run.ok, run.problem_summary()
 
 
 def lookup(warehouse) -> dict[str, tuple]:

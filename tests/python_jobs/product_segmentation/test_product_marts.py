@@ -195,7 +195,7 @@ def test_marts_read_the_latest_done_run_of_each_category(warehouse):
     run = build(warehouse)
 
     assert run.ok, f"dbt build of the product models failed: {failed(run)}"
-    assert not run.problems(), run.problems()
+    assert not run.problems(), run.problem_summary()
     check_product_segments(warehouse)
     check_summary(warehouse)
     check_staging(warehouse)
