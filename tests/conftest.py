@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +35,16 @@ def _no_real_llm(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
 
 
-@pytest.fixture
-def duckdb_warehouse(tmp_path, monkeypatch) -> Warehouse:
-    """The `local` target pointed at a fresh DuckDB file for this test."""
-    monkeypatch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    return Warehouse.from_profile("local")
+# ------------------------------------------------------------------------------------------- scratch warehouses
+# dbt re-parses the whole project (seconds of CPU) whenever the connection it parsed for changes: a new DuckDB
+# path or PostgreSQL database each test would cost a full parse per dbt command. So each test process keeps a
+# fixed set of "slots": a slot is always the same DuckDB path and the same database name, emptied before use,
+# with a dbt target/ of its own, and dbt's partial parse carries over from one test to the next.
+
+
+def work_root() -> Path:
+    """This test process's scratch folder (each xdist worker has its own)."""
+    return Path(os.environ["SEGMENTS_TEST_ROOT"])
 
 
 def _require_postgres() -> None:
@@ -52,19 +57,59 @@ def _require_postgres() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_warehouse(monkeypatch) -> Iterator[Warehouse]:
-    """The `postgres` target pointed at a fresh database for this test, dropped afterwards."""
+def slot_database(slot: str) -> str:
+    """The PostgreSQL database of a slot in this test process."""
+    return f"segments_test_{os.getpid()}_{slot}"
+
+
+@contextmanager
+def scratch_warehouse(
+    target: str, slot: str, patch: pytest.MonkeyPatch, template: str | None = None
+) -> Iterator[Warehouse]:
+    """An empty warehouse of `target` in the slot (or, on PostgreSQL, a copy of the database `template`), which
+    the environment points dbt and the `segments` commands at until the context ends; dropped afterwards."""
+    root = work_root() / slot
+    patch.setenv("SEGMENTS_DBT_DIR", str(root / "dbt"))
+    if target == "local":
+        path = root / "warehouse.duckdb"
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        patch.setenv("SEGMENTS_DUCKDB_PATH", str(path))
+        yield Warehouse.from_profile("local")
+        return
     _require_postgres()
-    name = f"segments_test_{uuid.uuid4().hex[:12]}"
+    name = slot_database(slot)
     admin = _admin_connection()
-    admin.cursor().execute(f"create database {name}")
-    monkeypatch.setenv("PGDATABASE", name)
+    admin.cursor().execute(f"drop database if exists {name} with (force)")
+    admin.cursor().execute(f"create database {name}" + (f" template {template}" if template else ""))
+    patch.setenv("PGDATABASE", name)
     try:
         yield Warehouse.from_profile("postgres")
     finally:
         admin.cursor().execute(f"drop database if exists {name} with (force)")
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def scratch_warehouses() -> Callable[..., AbstractContextManager[Warehouse]]:
+    """`scratch_warehouse` for module- and package-scoped fixtures: `with scratch_warehouses(target, slot,
+    patch) as warehouse:` (a slot name of their own, so they keep dbt's partial parse too)."""
+    return scratch_warehouse
+
+
+@pytest.fixture
+def duckdb_warehouse(monkeypatch) -> Iterator[Warehouse]:
+    """The `local` target pointed at an empty DuckDB file for this test."""
+    with scratch_warehouse("local", "fresh", monkeypatch) as warehouse:
+        yield warehouse
+
+
+@pytest.fixture
+def postgres_warehouse(monkeypatch) -> Iterator[Warehouse]:
+    """The `postgres` target pointed at an empty database for this test, dropped afterwards."""
+    with scratch_warehouse("postgres", "fresh", monkeypatch) as warehouse:
+        yield warehouse
 
 
 @pytest.fixture(params=TARGETS)
@@ -86,9 +131,11 @@ def fake_messages_api() -> Iterator[FakeMessagesAPI]:
 # is the most expensive thing the suite does, so each target is built once per session and shared. Tests that
 # only read take `built`; tests that change what was built take `built_copy`, a private copy of it.
 
-# Large enough for DuckDB to spread an aggregation over its threads on a two-core machine, which the rebuild
-# test needs to show an order-dependent float sum (3,000 customers are enough on eight cores, rarely on two).
-BUILT_CUSTOMERS = 10_000
+# On DuckDB, large enough to spread an aggregation over its threads on a two-core machine, which the rebuild test
+# needs to show an order-dependent float sum (3,000 customers are enough on eight cores, rarely on two), with the
+# demo's experiment traffic (one experiment over 10,000 visitors a day, so the auto clustering runs too).
+# PostgreSQL plans no parallel aggregate over tables this small whatever their size here, so it is built smaller.
+BUILT_SIZES = {"local": ("10000", "1.0"), "postgres": ("3000", "0.25")}
 BUILT_SEED = 42
 
 
@@ -130,8 +177,10 @@ def _warehouse_of(target: str, environment: dict[str, str]) -> Warehouse:
 
 
 def _build(target: str, environment: dict[str, str]) -> Built:
+    customers, experiment_scale = BUILT_SIZES[target]
+    sizes = ["--customers", customers, "--experiment-scale", experiment_scale]
     generated = _segments(
-        ["generate", "--customers", str(BUILT_CUSTOMERS), "--seed", str(BUILT_SEED), "--target", target],
+        ["generate", *sizes, "--seed", str(BUILT_SEED), "--target", target],
         environment,
     )
     built = _segments(["build", "--target", target], environment)
@@ -139,24 +188,21 @@ def _build(target: str, environment: dict[str, str]) -> Built:
 
 
 @pytest.fixture(scope="session")
-def built_duckdb(tmp_path_factory) -> Built:
-    path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
+def built_duckdb() -> Built:
+    path = work_root() / "built" / "warehouse.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    environment = {"SEGMENTS_DUCKDB_PATH": str(path), "SEGMENTS_DBT_DIR": str(path.parent / "dbt")}
     # One model at a time: DuckDB splits a query over its threads only when they are free, and with four models
     # at once on a small machine they seldom are, which would hide an order-dependent aggregation.
-    return _build("local", {"SEGMENTS_DUCKDB_PATH": str(path), "DBT_THREADS": "1"})
+    return _build("local", {**environment, "DBT_THREADS": "1"})
 
 
 @pytest.fixture(scope="session")
 def built_postgres() -> Iterator[Built]:
-    _require_postgres()
-    name = f"segments_test_built_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    admin.cursor().execute(f"create database {name}")
-    try:
-        yield _build("postgres", {"PGDATABASE": name})
-    finally:
-        admin.cursor().execute(f"drop database if exists {name} with (force)")
-        admin.close()
+    with pytest.MonkeyPatch.context() as patch, scratch_warehouse("postgres", "built", patch) as warehouse:
+        environment = {name: os.environ[name] for name in ("PGDATABASE", "SEGMENTS_DBT_DIR")}
+        patch.undo()  # the built database is named in `environment`, never in the other tests' environment
+        yield _build(warehouse.target, environment)
 
 
 @pytest.fixture(params=TARGETS)
@@ -166,46 +212,42 @@ def built(request) -> Built:
 
 
 @pytest.fixture
-def built_copy(built: Built, tmp_path, monkeypatch) -> Iterator[Built]:
+def built_copy(built: Built, monkeypatch) -> Iterator[Built]:
     """A private copy of the built warehouse, which the `segments` commands of this test point at."""
-    if built.warehouse.kind == "duckdb":
-        copy = tmp_path / "warehouse.duckdb"
-        shutil.copyfile(built.warehouse.duckdb_path, copy)
-        environment = {**built.environment, "SEGMENTS_DUCKDB_PATH": str(copy)}
+    target = "local" if built.warehouse.kind == "duckdb" else "postgres"
+    template = None if target == "local" else built.environment["PGDATABASE"]
+    with scratch_warehouse(target, "copy", monkeypatch, template=template) as warehouse:
+        if target == "local":
+            shutil.copyfile(built.warehouse.duckdb_path, warehouse.duckdb_path)
+        moved = ("SEGMENTS_DUCKDB_PATH", "PGDATABASE", "SEGMENTS_DBT_DIR")
+        environment = {
+            **built.environment,
+            **{name: os.environ[name] for name in moved if name in os.environ},
+        }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        yield Built(
-            _warehouse_of("local", environment), environment, built.generate_output, built.build_output
-        )
-        return
-    name = f"segments_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    admin.cursor().execute(f"create database {name} template {built.environment['PGDATABASE']}")
-    environment = {**built.environment, "PGDATABASE": name}
-    monkeypatch.setenv("PGDATABASE", name)
-    try:
-        yield Built(
-            _warehouse_of("postgres", environment), environment, built.generate_output, built.build_output
-        )
-    finally:
-        admin.cursor().execute(f"drop database if exists {name} with (force)")
-        admin.close()
+        yield Built(warehouse, environment, built.generate_output, built.build_output)
 
 
 def pytest_configure(config) -> None:
-    """Each xdist worker runs dbt with a target/ and logs/ of its own (a manifest is not for sharing)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        work = Path(tempfile.gettempdir()) / f"segments-dbt-{os.getpid()}-{worker}"
-        work.mkdir(parents=True, exist_ok=True)
-        os.environ["SEGMENTS_DBT_DIR"] = str(work)
+    """Each test process (each xdist worker) gets a scratch folder of its own, and runs dbt with a target/ and
+    logs/ of its own there (a manifest is not for sharing)."""
+    root = Path(tempfile.gettempdir()) / f"segments-tests-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["SEGMENTS_TEST_ROOT"] = str(root)
+    os.environ["SEGMENTS_DBT_DIR"] = str(root / "dbt")
 
 
-_BUILT_FIXTURES = {"built", "built_copy", "built_duckdb", "built_postgres"}
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(os.environ.get("SEGMENTS_TEST_ROOT", "/nonexistent"), ignore_errors=True)
 
 
 def pytest_itemcollected(item) -> None:
-    """Tests of the shared built warehouses run on one worker, so each target is built once (marked as each
-    test is collected, before xdist reads the groups)."""
-    if _BUILT_FIXTURES & set(getattr(item, "fixturenames", ())):
-        item.add_marker(pytest.mark.xdist_group("built_warehouses"))
+    """The tests of each target's shared built warehouse run on one worker, so each target is built once (marked
+    as each test is collected, before xdist reads the groups); the two targets' groups can go to two workers."""
+    names = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    if "built_duckdb" in names or (callspec is not None and callspec.params.get("built") == "local"):
+        item.add_marker(pytest.mark.xdist_group("built_local"))
+    elif "built_postgres" in names or (callspec is not None and callspec.params.get("built") == "postgres"):
+        item.add_marker(pytest.mark.xdist_group("built_postgres"))

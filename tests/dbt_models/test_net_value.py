@@ -7,8 +7,6 @@ Every expected figure below is worked out by hand from the rows in this file (th
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -17,7 +15,7 @@ import pytest
 
 from python_jobs.ingest.raw_loading import replace_raw_tables
 from python_jobs.segmentation.sampling import draw_sample
-from python_jobs.warehouse.connection import Warehouse, postgres_reachable
+from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import run_dbt
 from python_jobs.warehouse.ml_tables import CLV_TABLES, ML_SCHEMA
 from python_jobs.warehouse.raw_tables import RAW_TABLES
@@ -236,32 +234,11 @@ def _build(warehouse: Warehouse) -> None:
 
 
 @pytest.fixture(scope="module", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
-def net_warehouse(request, tmp_path_factory) -> Iterator[Warehouse]:
+def net_warehouse(request, scratch_warehouses) -> Iterator[Warehouse]:
     """One build of the rows above per target, shared by this module's tests, which only read it."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "local":
-            patch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("net") / "warehouse.duckdb"))
-            warehouse = Warehouse.from_profile("local")
-            _build(warehouse)
-            yield warehouse
-            return
-        reachable, reason = postgres_reachable()
-        if not reachable:
-            message = f"PostgreSQL is not reachable: {reason}"
-            if os.environ.get("SEGMENTS_REQUIRE_POSTGRES") == "1":
-                pytest.fail(message)
-            pytest.skip(message)
-        name = f"segments_test_net_{uuid.uuid4().hex[:12]}"
-        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-        admin.cursor().execute(f"create database {name}")
-        patch.setenv("PGDATABASE", name)
-        try:
-            warehouse = Warehouse.from_profile("postgres")
-            _build(warehouse)
-            yield warehouse
-        finally:
-            admin.cursor().execute(f"drop database if exists {name} with (force)")
-            admin.close()
+    with pytest.MonkeyPatch.context() as patch, scratch_warehouses(request.param, "net", patch) as warehouse:
+        _build(warehouse)
+        yield warehouse
 
 
 def _rows(warehouse: Warehouse, sql: str) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
@@ -10,7 +9,7 @@ import pytest
 
 from python_jobs.experiments.config import change_config
 from python_jobs.ingest.generate.experiments import generate_experiment_tables
-from python_jobs.warehouse.connection import Warehouse, postgres_reachable
+from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
 
@@ -98,28 +97,10 @@ def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
 
 
 @pytest.fixture(scope="package", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
-def demo_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
+def demo_warehouse(request, scratch_warehouses, build_experiment_models) -> Iterator[Warehouse]:
     """The demo experiments at 2% of their traffic, `exp_hero_banner` segmented by source and device
     (30 assignments make a segment that learns on its own), built once
     per target for every test module that takes it (dbt, both jobs, dbt)."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "local":
-            patch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("weights") / "warehouse.duckdb"))
-            warehouse = Warehouse.from_profile("local")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-            return
-        reachable, reason = postgres_reachable()
-        if not reachable:
-            pytest.skip(f"PostgreSQL is not reachable: {reason}")
-        name = f"segments_test_{uuid.uuid4().hex[:12]}"
-        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-        admin.cursor().execute(f"create database {name}")
-        patch.setenv("PGDATABASE", name)
-        try:
-            warehouse = Warehouse.from_profile("postgres")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-        finally:
-            admin.cursor().execute(f"drop database if exists {name} with (force)")
-            admin.close()
+    with pytest.MonkeyPatch.context() as patch, scratch_warehouses(request.param, "demo", patch) as warehouse:
+        _write_and_build(warehouse, build_experiment_models)
+        yield warehouse

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -17,7 +16,7 @@ import pytest
 
 from python_jobs.experiments.config import change_config
 from python_jobs.experiments.definitions import segment_key
-from python_jobs.warehouse.connection import Warehouse, postgres_reachable
+from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
 # One worker builds each target once for the whole module.
@@ -159,31 +158,14 @@ def _write_and_build(warehouse: Warehouse, build_experiment_models) -> None:
 
 
 @pytest.fixture(scope="module", params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
-def experiment_warehouse(request, tmp_path_factory, build_experiment_models) -> Iterator[Warehouse]:
+def experiment_warehouse(request, scratch_warehouses, build_experiment_models) -> Iterator[Warehouse]:
     """One warehouse per target for the whole module, built once (each build is two dbt runs and the job)."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "local":
-            patch.setenv(
-                "SEGMENTS_DUCKDB_PATH", str(tmp_path_factory.mktemp("experiments") / "warehouse.duckdb")
-            )
-            warehouse = Warehouse.from_profile("local")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-            return
-        reachable, reason = postgres_reachable()
-        if not reachable:
-            pytest.skip(f"PostgreSQL is not reachable: {reason}")
-        name = f"segments_test_{uuid.uuid4().hex[:12]}"
-        admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-        admin.cursor().execute(f"create database {name}")
-        patch.setenv("PGDATABASE", name)
-        try:
-            warehouse = Warehouse.from_profile("postgres")
-            _write_and_build(warehouse, build_experiment_models)
-            yield warehouse
-        finally:
-            admin.cursor().execute(f"drop database if exists {name} with (force)")
-            admin.close()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        scratch_warehouses(request.param, "contexts", patch) as warehouse,
+    ):
+        _write_and_build(warehouse, build_experiment_models)
+        yield warehouse
 
 
 def rows(warehouse: Warehouse, sql: str) -> list[tuple]:

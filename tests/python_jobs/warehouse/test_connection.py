@@ -249,11 +249,11 @@ def test_unknown_target_is_named():
     assert "postgres" in message
 
 
-def test_describe_names_the_database(warehouse, tmp_path):
+def test_describe_names_the_database(warehouse):
     description = warehouse.describe()
 
     if warehouse.kind == "duckdb":
-        assert str(tmp_path / "warehouse.duckdb") in description
+        assert os.environ["SEGMENTS_DUCKDB_PATH"] in description
         assert description.startswith("DuckDB")
     else:
         assert description.startswith("PostgreSQL")
