@@ -242,12 +242,24 @@ def pytest_unconfigure(config) -> None:
     shutil.rmtree(os.environ.get("SEGMENTS_TEST_ROOT", "/nonexistent"), ignore_errors=True)
 
 
+# Fixtures that build a warehouse once and share it. A test process builds one when its first test asks; so that
+# each is built once in the whole run, their tests go to one xdist worker per fixture and target.
+SHARED_WAREHOUSES = ("built", "demo_warehouse", "experiment_warehouse", "net_warehouse")
+
+
 def pytest_itemcollected(item) -> None:
-    """The tests of each target's shared built warehouse run on one worker, so each target is built once (marked
-    as each test is collected, before xdist reads the groups); the two targets' groups can go to two workers."""
+    """Groups each test of a shared warehouse with the others of the same warehouse and target (marked as each
+    test is collected, before xdist reads the groups); different groups can run on different workers."""
     names = set(getattr(item, "fixturenames", ()))
     callspec = getattr(item, "callspec", None)
-    if "built_duckdb" in names or (callspec is not None and callspec.params.get("built") == "local"):
-        item.add_marker(pytest.mark.xdist_group("built_local"))
-    elif "built_postgres" in names or (callspec is not None and callspec.params.get("built") == "postgres"):
-        item.add_marker(pytest.mark.xdist_group("built_postgres"))
+    params = callspec.params if callspec is not None else {}
+    if "built_duckdb" in names:
+        group = "built-local"
+    elif "built_postgres" in names and "built" not in names:
+        group = "built-postgres"
+    else:
+        shared = next((name for name in SHARED_WAREHOUSES if name in names), None)
+        if shared is None:
+            return
+        group = f"{shared}-{params.get(shared, 'any')}"
+    item.add_marker(pytest.mark.xdist_group(group))
