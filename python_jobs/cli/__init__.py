@@ -48,6 +48,7 @@ for command in (
     bench.bench_llm_command,
     bench.bench_load_command,
     bench.bench_bandit_command,
+    bench.bench_report_command,
 ):
     main.add_command(command)
 

@@ -76,7 +76,8 @@ def compare(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     resized = []
     for key in sorted(before.keys() & after.keys()):
         old, new = before[key], after[key]
-        moved = (new["customer_share"] - old["customer_share"]) * 100
+        # Rounded so that a move of exactly one point is one point, whatever the floats' last bits say.
+        moved = round((new["customer_share"] - old["customer_share"]) * 100, 6)
         if abs(moved) >= RESIZED_SHARE_POINTS:
             resized.append(
                 {
