@@ -19,9 +19,12 @@ and a section whose mart does not exist yet is `null`:
                               "average_lifetime_value", "average_clv_365d", "total_clv_365d",
                               "defining_features", "overall_robustness", "bootstrap_stability",
                               "is_clustered", "is_viable", "not_viable_because"}]}],
-      "insights": null | [{"axis_name", "segment_name", "what_score", "when_score", "how_score",
-                           "who_score", "is_actionable", "verdict", "reason", "summary",
-                           "recommendations", "expected_roi", "confidence"}],
+      "insights": null | [{"axis_name", "segment_name", "is_clustered", "what_score", "when_score",
+                           "how_score", "who_score",                    # 1 to 5
+                           "is_actionable", "actionability_reason", "executive_summary",
+                           "recommendations",                           # [{"channel", "timing", "offer"}]
+                           "expected_roi", "expected_roi_assumption",  # a ratio: 0.5 is 50 %
+                           "confidence", "confidence_reason", "is_offline"}],  # marts.segment_insights
       "product_taxonomy": null | [{"category", "run_id", "run_finished_at", "products",
                                    "segments": [{"segment_name", "segment_definition", "product_count",
                                                  "product_share", "is_out_of_scope", "is_unassigned"}]}],

@@ -27,17 +27,20 @@ INSIGHTS = [
     {
         "axis_name": "purchase_value",
         "segment_name": name,
+        "is_clustered": True,
         "what_score": what,
         "when_score": 3,
         "how_score": 4,
         "who_score": 2,
-        "verdict": "actionable" if what >= 3 else "not_actionable",
         "is_actionable": what >= 3,
-        "reason": "hand-made",
-        "summary": "hand-made",
+        "actionability_reason": "hand-made",
+        "executive_summary": "hand-made",
         "recommendations": [],
-        "expected_roi": "n/a",
+        "expected_roi": 0.2,
+        "expected_roi_assumption": "hand-made",
         "confidence": "low",
+        "confidence_reason": "hand-made",
+        "is_offline": True,
     }
     for name, what in (("high_value", 4), ("mid_tier", 1))
 ]

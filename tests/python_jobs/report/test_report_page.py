@@ -9,17 +9,20 @@ from python_jobs.report.render import render_html
 INSIGHT = {
     "axis_name": "purchase_value",
     "segment_name": "high_value",
+    "is_clustered": True,
     "what_score": 4,
     "when_score": 2,
     "how_score": 5,
     "who_score": 3,
-    "verdict": "actionable",
     "is_actionable": True,
-    "reason": "three of four dimensions at 3 or more",
-    "summary": "Big spenders who answer e-mail <b>fast</b>.",
+    "actionability_reason": "three of four dimensions at 3 or more",
+    "executive_summary": "Big spenders who answer e-mail <b>fast</b>.",
     "recommendations": [{"channel": "email", "timing": "Friday evening", "offer": "early access"}],
-    "expected_roi": "3x, if one in ten converts",
-    "confidence": "high: 2,000 customers, robustness 0.9",
+    "expected_roi": 2.5,
+    "expected_roi_assumption": "one in ten converts",
+    "confidence": "high",
+    "confidence_reason": "2,000 customers, robustness 0.9",
+    "is_offline": True,
 }
 TAXONOMY = [
     {
@@ -114,9 +117,10 @@ def test_with_insights_the_page_shows_the_scores_verdict_summary_and_recommendat
     assert page.charts == 2 + 2 + 1
     row = next(row for row in page.rows[""] if row[:2] == ["purchase_value", "high_value"])
     assert row[2:6] == ["4", "2", "5", "3"]
-    assert row[6] == "actionable three of four dimensions at 3 or more"
+    assert row[6] == "actionable three of four dimensions at 3 or more (offline rules, no LLM)"
     assert "Big spenders who answer e-mail <b>fast</b>." in row[7]
     assert "channel: email; timing: Friday evening; offer: early access" in row[7]
+    assert row[8:] == ["250.0% one in ten converts", "high 2,000 customers, robustness 0.9"]
     assert "&lt;b&gt;fast&lt;/b&gt;" in html  # text from the warehouse is escaped, never markup
 
 

@@ -104,17 +104,25 @@ def test_the_insights_are_read_from_the_mart(warehouse):
     rows = pa.table(
         {
             "axis_name": ["purchase_value", "purchase_value"],
+            "segment_id": pa.array([2, 1], pa.int64()),
             "segment_name": ["high_value", "mid_tier"],
+            "is_clustered": [True, True],
             "what_score": pa.array([4, 1], pa.int32()),
             "when_score": pa.array([3, 2], pa.int32()),
             "how_score": pa.array([5, 1], pa.int32()),
             "who_score": pa.array([2, 2], pa.int32()),
-            "verdict": ["actionable", "not_actionable"],
-            "reason": ["three dimensions at 3 or more", "one dimension at 3 or more"],
-            "summary": ["Big spenders.", "Everyone else."],
+            "is_actionable": [True, False],
+            "actionability_reason": ["three dimensions at 3 or more", "one dimension at 3 or more"],
+            "executive_summary": ["Big spenders.", "Everyone else."],
             "recommendations": [json.dumps(recommendations), "[]"],
-            "expected_roi": ["3x", "1x"],
+            "expected_roi": [0.5, 0.1],
+            "expected_roi_assumption": ["one in ten converts", "one in fifty converts"],
             "confidence": ["high", "low"],
+            "confidence_reason": ["big and robust", "not viable"],
+            "is_offline": [True, True],
+            "llm_model": ["offline-rules", "offline-rules"],
+            "insight_run_id": ["ins_1", "ins_1"],
+            "segmentation_run_id": ["seg_1", "seg_1"],
         }
     )
     with warehouse.session() as session:
@@ -129,3 +137,4 @@ def test_the_insights_are_read_from_the_mart(warehouse):
     ]
     assert read[0]["recommendations"] == recommendations
     assert [read[0][score] for score in insights.SCORES] == [4, 3, 5, 2]
+    assert (read[0]["expected_roi"], read[1]["executive_summary"]) == (0.5, "Everyone else.")
