@@ -99,10 +99,11 @@ def bench_report(customers: int, repeat: int, seed: int, target: str, echo: Call
             "",
             f"Report for {overview['customers']:,} customers ({overview['axes']} axes, {overview['segments']} "
             f"segments), {target}:",
-            f"  segments report (HTML, {page_megabytes:.1f} MB)  median {median:.2f}s of {repeat} "
-            f"({', '.join(f'{seconds:.2f}' for seconds in report_times)}), {verdict} the {BUDGET_SECONDS:.0f}s budget",
-            f"  segments report --json             {json_seconds:.2f}s",
-            f"  reading the document (in process)  {collect_seconds:.2f}s",
+            f"  {'segments report':<34} median {median:.2f}s of {repeat} "
+            f"({', '.join(f'{seconds:.2f}' for seconds in report_times)}), {verdict} the {BUDGET_SECONDS:.0f}s budget; "
+            f"{page_megabytes:.1f} MB",
+            f"  {'segments report --json':<34} {json_seconds:.2f}s",
+            f"  {'reading the document (in process)':<34} {collect_seconds:.2f}s",
             f"  (generate {generate_seconds:.1f}s and build {build_seconds:.1f}s, not counted)",
         ]
     )
