@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from python_jobs.report.insights import SCORES
@@ -181,7 +182,9 @@ def experiment_chart(experiment_id: str, rows: list[dict[str, Any]], position: i
         rows=1, cols=2, subplot_titles=("Conversion rate", "Current weight"), horizontal_spacing=0.12
     )
     by_key = {(row["segment_key"], row["variant_id"]): row for row in rows}
-    for variant in variants:
+    palette = qualitative.Plotly
+    for position_of_variant, variant in enumerate(variants):
+        colour = palette[position_of_variant % len(palette)]  # one colour per variant in both panels
         for column, key in ((1, "conversion_rate"), (2, "current_weight")):
             figure.add_trace(
                 go.Bar(
@@ -189,6 +192,7 @@ def experiment_chart(experiment_id: str, rows: list[dict[str, Any]], position: i
                     y=[by_key.get((segment, variant), {}).get(key) for segment in segments],
                     name=variant,
                     legendgroup=variant,
+                    marker_color=colour,
                     showlegend=column == 1,
                 ),
                 row=1,
