@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,30 @@ def postgres_status() -> tuple[bool, str]:
     return result.returncode == 0, result.stdout.strip() or result.stderr.strip()
 
 
+BROWSER_BINARIES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+
+
+def ensure_browser() -> str | None:
+    """Install Debian's chromium and chromedriver for the report's browser test when they are missing and this
+    machine can (apt-get, as root). None when they are there; else why not, for the banner."""
+    if all(binary.exists() for binary in BROWSER_BINARIES):
+        return None
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "chromium is missing and this machine cannot install it here (needs apt-get as root)"
+    banner("Installing chromium and chromium-driver (the report's browser test)")
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    installed = (
+        subprocess.run(["apt-get", "update", "-qq"], **quiet).returncode == 0
+        and subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], **quiet
+        ).returncode
+        == 0
+    )
+    if installed and all(binary.exists() for binary in BROWSER_BINARIES):
+        return None
+    return "installing chromium with apt-get failed"
+
+
 def test() -> int:
     steps: list[tuple[str, bool]] = []
 
@@ -89,6 +114,16 @@ def test() -> int:
         print("!" * 78)
         if os.environ.get("SEGMENTS_REQUIRE_POSTGRES") == "1":
             steps.append(("PostgreSQL reachable (SEGMENTS_REQUIRE_POSTGRES=1)", False))
+
+    browser_problem = ensure_browser()
+    if browser_problem:
+        print("\n" + "!" * 78)
+        print("!! chromium is NOT available: the report's browser test will be SKIPPED.")
+        print(f"!! reason: {browser_problem}")
+        print("!! Debian: apt-get install chromium chromium-driver")
+        print("!" * 78)
+        if os.environ.get("SEGMENTS_REQUIRE_BROWSER") == "1":
+            steps.append(("chromium installed (SEGMENTS_REQUIRE_BROWSER=1)", False))
 
     step("ruff check", [str(BIN / "ruff"), "check", "."])
     step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])

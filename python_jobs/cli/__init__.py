@@ -5,7 +5,8 @@
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
 - `products`: product-segmentation run|show;
-- `bench`: bench, bench-llm, bench-load.
+- `report`: report;
+- `bench`: bench, bench-llm, bench-load, bench-report.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
 so `segments --help` stays quick.
@@ -17,7 +18,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, products, segmentation
+from python_jobs.cli import bench, build, data, experiments, products, report, segmentation
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -42,10 +43,12 @@ for command in (
     segmentation.assign,
     products.product_segmentation_group,
     experiments.experiments_group,
+    report.report_command,
     bench.bench_command,
     bench.bench_llm_command,
     bench.bench_load_command,
     bench.bench_bandit_command,
+    bench.bench_report_command,
 ):
     main.add_command(command)
 

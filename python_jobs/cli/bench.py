@@ -181,3 +181,26 @@ def bench_bandit_command(
 
     chosen = list(SCENARIOS.values()) if scenario == "both" else [SCENARIOS[scenario]]
     click.echo(run_bench(chosen, seeds, visitors, batch_size, workers, latency_calls, echo=click.echo))
+
+
+@click.command("bench-report")
+@click.option("--customers", type=click.IntRange(min=100), default=100_000, show_default=True)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Report runs; the median is shown.",
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@target_option
+def bench_report_command(customers: int, repeat: int, seed: int, target: str) -> None:
+    """Time `segments report` on N generated customers (budget: 10 s for 1,000,000).
+
+    Generates and builds a fresh warehouse first (a temporary DuckDB file, or the PostgreSQL database
+    segments_bench_report, dropped afterwards), not counted; then runs the report REPEAT times, each in a process
+    of its own, so the time includes starting Python and importing Plotly.
+    """
+    from python_jobs.bench.report import bench_report
+
+    click.echo(bench_report(customers, repeat, seed, target, echo=click.echo))
