@@ -91,6 +91,11 @@ def segment_key(values: list[tuple[str, object]]) -> str:
     return SEGMENT_KEY_FIELD_SEPARATOR.join(parts)
 
 
+def cluster_segment_key(cluster_id: int) -> str:
+    """The segment key of a cluster in auto mode; int_experiment_segment_counts makes the same string."""
+    return f"{CLUSTER_SEGMENT_FIELD}{SEGMENT_KEY_VALUE_SEPARATOR}{int(cluster_id)}"
+
+
 # Parts of the day (in the experiment's time zone) a recommendation or a cluster can be told by: name, first hour
 # and last hour, inclusive. int_experiment_assignment_outcomes turns `hour` into `hour_bucket` with these.
 HOUR_BUCKETS = (("night", 0, 5), ("morning", 6, 11), ("afternoon", 12, 17), ("evening", 18, 23))
