@@ -20,6 +20,7 @@ from python_jobs.experiments.clustering import (
     nearest_centroid,
 )
 from python_jobs.experiments.config import change_config
+from python_jobs.experiments.visitor_allocation import allocate_visitor
 from python_jobs.experiments.weights_job import update_weights
 from python_jobs.warehouse.dbt_runner import run_dbt
 from python_jobs.warehouse.ml_tables import ML_SCHEMA
@@ -158,3 +159,16 @@ def test_clusters_assigned_in_sql_as_in_python_and_learnt_per_cluster(
     )
     assert {(segment, variant): assigned for segment, variant, assigned, _pooled in posteriors} == expected
     assert not any(pooled for *_rest, pooled in posteriors)  # 400 visitors a cluster: each learns on its own
+
+    # A new visitor is allocated under the key the weights were learnt under: the cluster their context falls in.
+    for twin in ("big00000", "big00001", "big00002"):
+        [(context, assigned_at)] = fetch(
+            warehouse,
+            "select context, assigned_at from raw.experiment_assignments where visitor_id = ?",
+            [twin],
+        )
+        if assigned_at.tzinfo is None:
+            assigned_at = assigned_at.replace(tzinfo=dt.UTC)
+        allocation = allocate_visitor(warehouse, "big", f"new-{twin}", "web", context, now=assigned_at)
+        assert allocation.segment_key == f"cluster:{in_sql[twin]}"
+        assert allocation.weights_from == f"weight run {big_run.run_id}"
