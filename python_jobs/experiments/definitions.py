@@ -46,6 +46,9 @@ SEGMENT_KEY_VALUE_SEPARATOR = ":"
 MISSING_SEGMENT_VALUE = "unknown"
 # The key of an experiment that is not segmented: everyone is in one segment.
 POOLED_SEGMENT_KEY = "all"
+# In auto mode a visitor's segment is their cluster under the experiment's latest clustering model: `cluster:3`.
+# Not a context field, so never a `--segment-by` choice.
+CLUSTER_SEGMENT_FIELD = "cluster"
 MAX_SEGMENT_BY_FIELDS = 4
 
 SEGMENTATION_MODES = ("disabled", "manual", "auto")
@@ -59,7 +62,15 @@ ALLOCATION_WEIGHT_TOLERANCE = 1e-6
 # A sample-ratio check under this p-value raises an alert (python_jobs/experiments/srm.py, marts.experiment_alerts).
 SAMPLE_RATIO_ALERT_P_VALUE = 0.001
 # What marts.experiment_alerts can say, in the order they are listed.
-EXPERIMENT_ALERT_TYPES = ("low_converting_segment", "sample_ratio_mismatch")
+EXPERIMENT_ALERT_TYPES = (
+    "low_converting_segment",
+    "sample_ratio_mismatch",
+    "stale_clustering_model",
+    "auto_activation_due",
+)
+# An auto experiment's latest clustering model trained more than this many days before its last assignment is
+# stale (marts.experiment_alerts).
+CLUSTER_MODEL_MAX_AGE_DAYS = 7
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "unknown")
 DAYS_OF_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -78,6 +89,11 @@ def segment_key(values: list[tuple[str, object]]) -> str:
             text = text.replace(separator, "_")
         parts.append(f"{field}{SEGMENT_KEY_VALUE_SEPARATOR}{text}")
     return SEGMENT_KEY_FIELD_SEPARATOR.join(parts)
+
+
+def cluster_segment_key(cluster_id: int) -> str:
+    """The segment key of a cluster in auto mode; int_experiment_segment_counts makes the same string."""
+    return f"{CLUSTER_SEGMENT_FIELD}{SEGMENT_KEY_VALUE_SEPARATOR}{int(cluster_id)}"
 
 
 # Parts of the day (in the experiment's time zone) a recommendation or a cluster can be told by: name, first hour

@@ -106,7 +106,7 @@ class RecommendationError(ValueError):
     """A decision that cannot be made; the message says which recommendation and why."""
 
 
-def _ensure_tables(session: Session) -> None:
+def ensure_tables(session: Session) -> None:
     session.ensure_schema(ML_SCHEMA)
     for name, schema in ELIGIBILITY_TABLES.items():
         if not session.table_exists(ML_SCHEMA, name):
@@ -143,7 +143,7 @@ def check_eligibility(warehouse: Warehouse, echo=print, now: dt.datetime | None 
     run_id = str(uuid.uuid4())
     added = {"recommendations": 0, "auto_activations": 0}
     with warehouse.session() as session:
-        _ensure_tables(session)
+        ensure_tables(session)
         latest = {
             row[0]: (row[1], row[2])
             for row in session.fetchall(
@@ -242,7 +242,7 @@ def decide(
     """Record `accepted` or `dismissed`; accepting applies the recommended config. Returns what was done."""
     now = now or dt.datetime.now(dt.UTC)
     with warehouse.session() as session:
-        _ensure_tables(session)
+        ensure_tables(session)
         row = session.fetchone(
             f"select experiment_id, recommended_mode, segment_by from {ML_SCHEMA}.{RECOMMENDATIONS_TABLE} "
             "where recommendation_id = ?",

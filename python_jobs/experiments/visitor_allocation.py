@@ -2,9 +2,11 @@
 
 A visitor already in `raw.experiment_assignments` keeps their variant (sticky). A new visitor's segment key is
 computed from the context with the segmentation config in force (`python_jobs.experiments.context`, the SQL
-models' rules), and the variant drawn from the weights in force (the experiment's latest weight run, equal weights
-over its variants when it has none yet) by `python_jobs.experiments.allocation`'s deterministic hash, so asking
-twice gives the same answer. Nothing is written.
+models' rules); in auto mode, once the experiment has a clustering model, it is the visitor's nearest cluster
+under its latest model (`cluster:3`, encoded and compared as `int_experiment_cluster_assignments` does), the key
+the weights were learnt under. The variant is drawn from the weights in force (the experiment's latest weight
+run, equal weights over its variants when it has none yet) by `python_jobs.experiments.allocation`'s
+deterministic hash, so asking twice gives the same answer. Nothing is written.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+
 from python_jobs.experiments.allocation import EXPERIMENT_WIDE, Allocator, WeightsInForce
-from python_jobs.experiments.config import config_in_force
+from python_jobs.experiments.config import SegmentationConfig, _latest
 from python_jobs.experiments.context import (
     ContextError,
     context_segment_key,
     parse_context_json,
     uniform_context,
 )
-from python_jobs.experiments.definitions import CHANNEL_FIELDS
+from python_jobs.experiments.definitions import CHANNEL_FIELDS, HOUR_BUCKETS, cluster_segment_key
 from python_jobs.experiments.tables import ML_SCHEMA, RUNS_TABLE, WEIGHTS_IN_FORCE_QUERY
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
@@ -55,6 +59,54 @@ def _parse_user_agent(user_agent: str) -> tuple[str, str | None, str | None]:
 
     parsed = parse_user_agent(user_agent)
     return parsed.device, parsed.os, parsed.browser
+
+
+_LATEST_CLUSTER_MODEL = (
+    f"select model_version from {ML_SCHEMA}.experiment_cluster_models where experiment_id = ? "
+    "order by trained_at desc, model_version desc limit 1"
+)
+
+
+def _cluster_key(session, experiment_id: str, uniform: dict[str, object]) -> str | None:
+    """The visitor's cluster under the experiment's latest clustering model, or None when it has none."""
+    from python_jobs.experiments.clustering import (
+        CATEGORICAL_FIELDS,
+        NUMERIC_FIELDS,
+        Feature,
+        encode,
+        nearest_centroid,
+    )
+
+    if not session.table_exists(ML_SCHEMA, "experiment_cluster_models"):
+        return None
+    latest = session.fetchone(_LATEST_CLUSTER_MODEL, [experiment_id])
+    if latest is None:
+        return None
+    features = [
+        Feature(*row)
+        for row in session.fetchall(
+            f"select field, encoding, field_value, center, scale from {ML_SCHEMA}.experiment_cluster_features "
+            "where model_version = ? order by feature_index",
+            latest,
+        )
+    ]
+    centroid_rows = session.fetchall(
+        f"select cluster_id, feature_index, centroid_value from {ML_SCHEMA}.experiment_cluster_centroids "
+        "where model_version = ?",
+        latest,
+    )
+    clusters = sorted({cluster_id for cluster_id, _index, _value in centroid_rows})
+    centroids = np.zeros((len(clusters), len(features)))
+    for cluster_id, feature_index, value in centroid_rows:
+        centroids[clusters.index(cluster_id), feature_index] = value
+    hour = int(uniform["hour"])
+    bucket = next(name for name, first, last in HOUR_BUCKETS if first <= hour <= last)
+    columns = {"visitor_id": ["new"], "hour_bucket": [bucket]}
+    columns |= {
+        field: [uniform.get(field)] for field in CATEGORICAL_FIELDS + NUMERIC_FIELDS if field != "hour_bucket"
+    }
+    nearest = int(nearest_centroid(encode(columns, features), centroids)[0])
+    return cluster_segment_key(clusters[nearest])
 
 
 def allocate_visitor(
@@ -113,9 +165,12 @@ def allocate_visitor(
                     f"experiment {experiment_id!r} has no variants in {RAW_SCHEMA}.experiment_variants"
                 )
             rows = [(experiment_id, EXPERIMENT_WIDE, variant, 1 / len(variants)) for variant in variants]
-    config = config_in_force(warehouse, experiment_id)
-    uniform = uniform_context(channel, context, now or dt.datetime.now(dt.UTC), time_zone, _parse_user_agent)
-    key = context_segment_key(uniform, config.segment_by)
+        config = _latest(session, experiment_id) or SegmentationConfig(experiment_id)
+        uniform = uniform_context(
+            channel, context, now or dt.datetime.now(dt.UTC), time_zone, _parse_user_agent
+        )
+        cluster = _cluster_key(session, experiment_id, uniform) if config.mode == "auto" else None
+    key = cluster or context_segment_key(uniform, config.segment_by)
     allocator = Allocator(
         WeightsInForce.from_rows(rows),
         {(experiment_id, visitor_id): existing[0]} if existing else None,

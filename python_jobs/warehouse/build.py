@@ -189,15 +189,18 @@ class BuildReport:
         return f"{text}."
 
 
-SUMMARY_TABLES = (
-    "marts.customer_profiles",
-    "marts.customer_features",
-    "marts.quarantined_raw_rows",
-    "marts.customer_segments",
-    "marts.segment_summary",
-    "marts.product_segments",
-    "marts.experiment_traffic_stats",
-)
+MARTS_SCHEMA = "marts"
+
+
+def summary_tables(manifest: dict[str, Any]) -> list[str]:
+    """Every mart the project builds (`schema.name`), folder by folder: the tables a build's summary counts. Read
+    from the manifest, so a new mart is listed without anyone remembering to add it."""
+    marts = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1:2] == [MARTS_SCHEMA]
+    ]
+    return [f"{MARTS_SCHEMA}.{node['name']}" for node in sorted(marts, key=lambda n: n["original_file_path"])]
 
 
 def run_build(
@@ -261,7 +264,7 @@ def run_build(
             report.restored = previous.restore()
         except Exception as error:
             report.restore_error = f"{error} ({previous.where()})"
-    _count_rows(report, warehouse)
+    _count_rows(report, warehouse, summary_tables(manifest))
     report.findings[:0] = [("WARN observation_end", warning, []) for warning in warnings]
     return report
 
@@ -357,11 +360,11 @@ def _collect_problems(report: BuildReport, warehouse: Warehouse, sample_rows: in
         report.findings.append(("SUMMARY", f"could not read the warehouse: {error}", []))
 
 
-def _count_rows(report: BuildReport, warehouse: Warehouse) -> None:
-    """Row counts of the headline tables, as the build leaves them."""
+def _count_rows(report: BuildReport, warehouse: Warehouse, tables: list[str]) -> None:
+    """Row counts of the marts, as the build leaves them."""
     try:
         with warehouse.session(read_only=True) as session:
-            for table in SUMMARY_TABLES:
+            for table in tables:
                 schema, name = table.split(".")
                 if session.table_exists(schema, name):
                     report.row_counts[table] = session.fetchone(f"select count(*) from {table}")[0]

@@ -1,11 +1,43 @@
 -- What the Thompson sampler and the sample-ratio check read: per experiment, segment, variant and local day of
 -- assignment, the visitors assigned and those of them who converted after their assignment. Every variant of an
 -- experiment appears on every day of every one of its segments, with 0 when nobody was assigned to it there.
+-- The segment is the manual one, except in auto mode, where it is the visitor's cluster under the experiment's
+-- latest clustering model (until it has one, the manual key: `all` when it segments by nothing).
+{%- set experiments = modules.experiments %}
+
 with
+
+manual_segment_keys as (
+
+    select * from {{ ref('int_experiment_segment_keys') }}
+
+),
+
+cluster_assignments as (
+
+    select * from {{ ref('int_experiment_cluster_assignments') }}
+
+),
 
 segment_keys as (
 
-    select * from {{ ref('int_experiment_segment_keys') }}
+    select
+        manual_segment_keys.experiment_id,
+        manual_segment_keys.visitor_id,
+        manual_segment_keys.variant_id,
+        manual_segment_keys.assigned_on,
+        case
+            when manual_segment_keys.segmentation_mode = 'auto' and cluster_assignments.cluster_id is not null
+                then
+                    '{{ experiments.CLUSTER_SEGMENT_FIELD }}{{ experiments.SEGMENT_KEY_VALUE_SEPARATOR }}'
+                    || cast(cluster_assignments.cluster_id as varchar)
+            else manual_segment_keys.segment_key
+        end as segment_key
+    from manual_segment_keys
+    left join cluster_assignments
+        on
+            manual_segment_keys.experiment_id = cluster_assignments.experiment_id
+            and manual_segment_keys.visitor_id = cluster_assignments.visitor_id
 
 ),
 

@@ -22,6 +22,36 @@ sample_ratio_checks as (
 
 ),
 
+contexts as (
+
+    select * from {{ ref('int_experiment_contexts') }}
+
+),
+
+config as (
+
+    select * from {{ ref('int_experiment_segmentation_config_current') }}
+
+),
+
+cluster_models as (
+
+    select * from {{ ref('stg_ml__experiment_cluster_models') }}
+
+),
+
+traffic_stats as (
+
+    select * from {{ ref('experiment_traffic_stats') }}
+
+),
+
+auto_activations as (
+
+    select * from {{ ref('stg_ml__experiment_auto_activations') }}
+
+),
+
 segment_totals as (
 
     select
@@ -57,6 +87,56 @@ latest_runs as (
             experiment_id,
             row_number() over (partition by experiment_id order by computed_at desc, run_id desc) as recency
         from weight_runs
+    ) as ranked
+    where recency = 1
+
+),
+
+-- The end of each experiment's data: what a model's age is measured against, so that the same data give the same
+-- alerts whenever the mart is built.
+data_ends as (
+
+    select
+        experiment_id,
+        max(assigned_at) as last_assigned_at,
+        max(assigned_on) as last_assigned_on
+    from contexts
+    group by experiment_id
+
+),
+
+latest_cluster_models as (
+
+    select
+        experiment_id,
+        model_version,
+        trained_at
+    from (
+        select
+            experiment_id,
+            model_version,
+            trained_at,
+            row_number() over (partition by experiment_id order by trained_at desc, model_version desc) as recency
+        from cluster_models
+    ) as ranked
+    where recency = 1
+
+),
+
+latest_whole_experiment_traffic as (
+
+    select
+        experiment_id,
+        activity_date,
+        trailing_7_day_mean_visitors
+    from (
+        select
+            experiment_id,
+            activity_date,
+            trailing_7_day_mean_visitors,
+            row_number() over (partition by experiment_id order by activity_date desc) as recency
+        from traffic_stats
+        where is_whole_experiment
     ) as ranked
     where recency = 1
 
@@ -108,15 +188,85 @@ sample_ratio_mismatches as (
 
 ),
 
--- Auto clustering and auto-activation (issue 10, their own branch) add here: `stale_clustering_models`
--- (a clustering model older than 7 days) and `auto_activation_due` (eligible with auto-activation on but not
--- active), with the same columns, and one `union all` each below.
+---------- an experiment in auto mode whose latest clustering model is more than 7 days older than its data's end
+stale_clustering_models as (
+
+    select
+        config.experiment_id,
+        'stale_clustering_model' as alert_type,
+        '{{ experiments.POOLED_SEGMENT_KEY }}' as segment_key,
+        data_ends.last_assigned_on as alert_on,
+        {{ hours_between('latest_cluster_models.trained_at', 'data_ends.last_assigned_at') }} / 24.0
+            as observed_value,
+        {{ experiments.CLUSTER_MODEL_MAX_AGE_DAYS }} as threshold_value,
+        'the clustering model ' || latest_cluster_models.model_version || ' was trained '
+        || cast(
+            round(
+                cast(
+                    {{ hours_between('latest_cluster_models.trained_at', 'data_ends.last_assigned_at') }} / 24.0
+                    as numeric
+                ),
+                1
+            ) as varchar
+        )
+        || ' days before the last assignment (over {{ experiments.CLUSTER_MODEL_MAX_AGE_DAYS }}): the clusters '
+        || 'may no longer describe the visitors; run `segments experiments cluster ' || config.experiment_id
+        || '`' as message
+    from config
+    inner join latest_cluster_models
+        on config.experiment_id = latest_cluster_models.experiment_id
+    inner join data_ends
+        on config.experiment_id = data_ends.experiment_id
+    where
+        config.segmentation_mode = 'auto'
+        and latest_cluster_models.trained_at
+        < data_ends.last_assigned_at - interval '{{ experiments.CLUSTER_MODEL_MAX_AGE_DAYS }} days'
+
+),
+
+---------- auto-activation on, the latest 7-day mean at the threshold, segmentation still disabled and not switched on
+-- since the config in force was written (check_eligibility may have switched it on during this build)
+auto_activations_due as (
+
+    select
+        config.experiment_id,
+        'auto_activation_due' as alert_type,
+        '{{ experiments.POOLED_SEGMENT_KEY }}' as segment_key,
+        latest_whole_experiment_traffic.activity_date as alert_on,
+        latest_whole_experiment_traffic.trailing_7_day_mean_visitors as observed_value,
+        config.auto_activation_threshold as threshold_value,
+        'auto-activation is on and '
+        || cast(round(cast(latest_whole_experiment_traffic.trailing_7_day_mean_visitors as numeric), 1) as varchar)
+        || ' visitors a day (trailing 7-day mean to '
+        || cast(latest_whole_experiment_traffic.activity_date as varchar)
+        || ') reached the threshold of ' || cast(config.auto_activation_threshold as varchar)
+        || ', but segmentation is still disabled: run `segments experiments check-eligibility`' as message
+    from config
+    inner join latest_whole_experiment_traffic
+        on config.experiment_id = latest_whole_experiment_traffic.experiment_id
+    where
+        config.auto_activation
+        and config.segmentation_mode = 'disabled'
+        and latest_whole_experiment_traffic.trailing_7_day_mean_visitors >= config.auto_activation_threshold
+        and not exists (
+            select 1
+            from auto_activations
+            where
+                auto_activations.experiment_id = config.experiment_id
+                and (config.changed_at is null or auto_activations.activated_at > config.changed_at)
+        )
+
+),
 
 alerts as (
 
     select * from low_converting_segments
     union all
     select * from sample_ratio_mismatches
+    union all
+    select * from stale_clustering_models
+    union all
+    select * from auto_activations_due
 
 ),
 

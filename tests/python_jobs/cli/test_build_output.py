@@ -4,6 +4,8 @@ plain lines off a terminal, a live line and tables on one."""
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 from rich.console import Console
 
@@ -132,20 +134,37 @@ def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(
     assert "\x1b" not in output
     assert "\r" not in output
     assert not any(" of 1" in line and "PASS" in line for line in lines)  # no dbt node lines
-    last = "dbt build (models and tests downstream of check_eligibility, cluster_customers, cluster_experiments, "
+    # The weights are learnt per cluster in auto mode, so their job follows the experiments' clustering.
     assert [line for line in lines if line.startswith("[")] == [
-        "[1/9] dbt build (everything upstream of the Python jobs)",
-        "[2/9] python job fit_clv",
-        "[3/9] python job parse_user_agents",
-        "[4/9] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
-        "[5/9] python job check_eligibility",
-        "[6/9] python job cluster_customers",
-        "[7/9] python job cluster_experiments",
-        "[8/9] python job update_experiment_weights",
-        f"[9/9] {last}update_experiment_weights)",
+        "[1/10] dbt build (everything upstream of the Python jobs)",
+        "[2/10] python job fit_clv",
+        "[3/10] python job parse_user_agents",
+        "[4/10] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
+        "[5/10] python job check_eligibility",
+        "[6/10] python job cluster_customers",
+        "[7/10] python job cluster_experiments",
+        "[8/10] dbt build (models and tests downstream of check_eligibility, cluster_customers, "
+        "cluster_experiments)",
+        "[9/10] python job update_experiment_weights",
+        "[10/10] dbt build (models and tests downstream of update_experiment_weights)",
     ]
     ends = [line for line in lines if line.startswith("  done: ")]
-    assert len(ends) == 9
+    assert len(ends) == 10
     assert " nodes in " in ends[0]
     assert "Build succeeded." in lines
-    assert len(lines) < 140  # nine steps with their jobs' lines, not dbt's hundreds of node lines
+    assert len(lines) < 150  # ten steps with their jobs' lines, not dbt's hundreds of node lines
+
+
+def test_a_real_build_counts_the_rows_of_every_mart(built_duckdb):
+    """Every model under models/marts, the experiments' four included, has its row count in the summary."""
+    marts = sorted(
+        path.stem for path in (Path(__file__).resolve().parents[3] / "models" / "marts").rglob("*.sql")
+    )
+    counted = re.findall(r"^  marts\.(\w+) +[\d,]+ rows$", built_duckdb.build_output, re.M)
+    assert sorted(counted) == marts
+    assert {
+        "experiment_traffic_stats",
+        "segmentation_recommendations",
+        "experiment_segment_performance",
+    } <= set(counted)
+    assert "experiment_alerts" in counted

@@ -31,10 +31,12 @@ def write_experiment_tables() -> Callable[..., None]:
 
 def _build_experiment_models(warehouse: Warehouse) -> None:
     """What `segments build` does for the experiment models, and only that: the models the parse_user_agents job
-    reads, the job, everything downstream of its table (and of the empty clustering tables) up to the
-    update_experiment_weights job, the job, then everything downstream of the weights (with their tests)."""
+    reads, the job, everything downstream of its table (and of the empty clustering and eligibility tables) up to
+    the update_experiment_weights job, the job, then everything downstream of the weights (with their tests)."""
     from python_jobs.experiments.clustering import CLUSTERING_TABLES
     from python_jobs.experiments.clustering import ensure_tables as ensure_cluster_tables
+    from python_jobs.experiments.eligibility import ELIGIBILITY_TABLES
+    from python_jobs.experiments.eligibility import ensure_tables as ensure_eligibility_tables
     from python_jobs.experiments.tables import EXPERIMENT_ML_TABLES
     from python_jobs.experiments.user_agent_job import parse_new_user_agents
     from python_jobs.experiments.weights_job import update_weights
@@ -46,8 +48,9 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
         if not session.table_exists(ML_SCHEMA, "experiment_segmentation_config"):
             schema = EXPERIMENT_TABLES["experiment_segmentation_config"]
             session.create_table(ML_SCHEMA, "experiment_segmentation_config", schema)
-        # The clustering model tables, empty: int_experiment_cluster_assignments reads them.
+        # The clustering model and eligibility tables, empty unless a test wrote them: models read them.
         ensure_cluster_tables(session)
+        ensure_eligibility_tables(session)
     upstream = [
         "+int_experiment_user_agents",
         "stg_raw__experiment_variants",
@@ -59,7 +62,7 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     parse_new_user_agents(warehouse, echo=lambda _line: None)
     weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
     downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
-    downstream += [f"source:ml.{name}+" for name in CLUSTERING_TABLES]
+    downstream += [f"source:ml.{name}+" for name in (*CLUSTERING_TABLES, *ELIGIBILITY_TABLES)]
     run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
     assert run.ok, run.problem_summary()
     update_weights(warehouse, echo=lambda _line: None)

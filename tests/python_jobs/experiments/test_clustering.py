@@ -1,7 +1,7 @@
 """Auto clustering of an experiment, on DuckDB and PostgreSQL: refused under 1,000 assignments with the count,
 trained on a small hand-made experiment of three obvious groups, its visitors assigned to clusters in SQL exactly
-as Python's nearest-centroid assigns them from the stored rows, described in words, and the `cluster_experiments`
-job idempotent."""
+as Python's nearest-centroid assigns them from the stored rows, described in words, the `cluster_experiments`
+job idempotent, and the weights of an experiment in auto mode learnt per cluster."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from python_jobs.experiments.clustering import (
     nearest_centroid,
 )
 from python_jobs.experiments.config import change_config
+from python_jobs.experiments.visitor_allocation import allocate_visitor
+from python_jobs.experiments.weights_job import update_weights
 from python_jobs.warehouse.dbt_runner import run_dbt
 from python_jobs.warehouse.ml_tables import ML_SCHEMA
 
@@ -58,7 +60,14 @@ def raw_rows() -> dict[str, list[dict]]:
                     "context": json.dumps(context),
                 }
             )
-    return {"experiments": experiments, "experiment_assignments": assignments}
+    variants = [
+        {"experiment_id": e, "variant_id": v, "variant_name": v} for e in ("big", "small") for v in "AB"
+    ]
+    return {
+        "experiments": experiments,
+        "experiment_variants": variants,
+        "experiment_assignments": assignments,
+    }
 
 
 def fetch(warehouse, sql: str, params=None) -> list[tuple]:
@@ -66,7 +75,9 @@ def fetch(warehouse, sql: str, params=None) -> list[tuple]:
         return session.fetchall(sql, params)
 
 
-def test_clusters_assigned_in_sql_as_in_python(warehouse, write_experiment_tables, build_experiment_models):
+def test_clusters_assigned_in_sql_as_in_python_and_learnt_per_cluster(
+    warehouse, write_experiment_tables, build_experiment_models
+):
     write_experiment_tables(warehouse, **raw_rows())
     build_experiment_models(warehouse)
 
@@ -78,7 +89,11 @@ def test_clusters_assigned_in_sql_as_in_python(warehouse, write_experiment_table
     [version] = cluster_auto_experiments(warehouse, echo=lambda _line: None)
     assert cluster_auto_experiments(warehouse, echo=lambda _line: None) == []
     clusters = ["source:ml.experiment_cluster_models+", "source:ml.experiment_clusters+"]
-    run = run_dbt(["build", "--select", *clusters], target=warehouse.target)
+    # The config in force too: `big` is in auto mode since the build.
+    run = run_dbt(
+        ["build", "--select", *clusters, "int_experiment_segmentation_config_current+"],
+        target=warehouse.target,
+    )
     assert run.ok, run.problem_summary()
 
     in_sql = dict(
@@ -126,3 +141,34 @@ def test_clusters_assigned_in_sql_as_in_python(warehouse, write_experiment_table
     assert "instagram" in described["big00000"]
     assert "google" in described["big00001"]
     assert "newsletter" in described["big00002"]
+
+    # The weights of `big` (auto) are learnt per cluster: one segment per cluster, with the cluster's own counts;
+    # `small` (disabled) stays one pooled segment.
+    [big_run, small_run] = update_weights(warehouse, echo=lambda _line: None)
+    assert (big_run.experiment_id, small_run.experiment_id) == ("big", "small")
+    assert small_run.segment_keys == ("all",)
+    expected = {}
+    for visitor, cluster in in_python.items():
+        key = (f"cluster:{int(cluster)}", "AB"[int(visitor[3:]) % 2])
+        expected[key] = expected.get(key, 0) + 1
+    posteriors = fetch(
+        warehouse,
+        f"select segment_key, variant_id, assignments, learns_from_experiment from {ML_SCHEMA}.experiment_posteriors "
+        "where run_id = ? and segment_key != 'all'",
+        [big_run.run_id],
+    )
+    assert {(segment, variant): assigned for segment, variant, assigned, _pooled in posteriors} == expected
+    assert not any(pooled for *_rest, pooled in posteriors)  # 400 visitors a cluster: each learns on its own
+
+    # A new visitor is allocated under the key the weights were learnt under: the cluster their context falls in.
+    for twin in ("big00000", "big00001", "big00002"):
+        [(context, assigned_at)] = fetch(
+            warehouse,
+            "select context, assigned_at from raw.experiment_assignments where visitor_id = ?",
+            [twin],
+        )
+        if assigned_at.tzinfo is None:
+            assigned_at = assigned_at.replace(tzinfo=dt.UTC)
+        allocation = allocate_visitor(warehouse, "big", f"new-{twin}", "web", context, now=assigned_at)
+        assert allocation.segment_key == f"cluster:{in_sql[twin]}"
+        assert allocation.weights_from == f"weight run {big_run.run_id}"

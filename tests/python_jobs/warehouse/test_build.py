@@ -14,6 +14,7 @@ from python_jobs.warehouse.build import (
     StepOutcome,
     format_report,
     plan_build,
+    summary_tables,
 )
 from python_jobs.warehouse.dbt_runner import DbtRun
 from python_jobs.warehouse.previous_build import Relation, RestoreSummary
@@ -263,6 +264,29 @@ def test_a_job_reading_another_jobs_output_source_directly_runs_after_it():
 
 
 # ------------------------------------------------------------------------------------------------ the report
+
+
+def test_the_summary_counts_every_mart_folder_by_folder():
+    def node(name: str, path: str, kind: str = "model") -> dict[str, Any]:
+        folders = path.split("/")[1:-1]
+        return {"resource_type": kind, "name": name, "fqn": [P, *folders, name], "original_file_path": path}
+
+    nodes = [
+        node("segment_summary", "models/marts/segmentation/segment_summary.sql"),
+        node("experiment_alerts", "models/marts/experiments/experiment_alerts.sql"),
+        node("stg_raw__orders", "models/staging/raw/stg_raw__orders.sql"),
+        node("int_orders", "models/intermediate/customers/int_orders.sql"),
+        node("customer_profiles", "models/marts/customers/customer_profiles.sql"),
+        node("experiment_traffic_stats", "models/marts/experiments/experiment_traffic_stats.sql"),
+        node("not_null_experiment_alerts_message", "models/marts/experiments/_models.yml", kind="test"),
+    ]
+    found = summary_tables({"nodes": {f"{n['resource_type']}.{P}.{n['name']}": n for n in nodes}})
+    assert found == [
+        "marts.customer_profiles",
+        "marts.experiment_alerts",
+        "marts.experiment_traffic_stats",
+        "marts.segment_summary",
+    ]
 
 
 def test_format_report_lists_steps_and_says_failed():
