@@ -25,7 +25,7 @@ from pathlib import Path
 
 from python_jobs.bench.memory import PeakMemory
 from python_jobs.warehouse.connection import Warehouse
-from python_jobs.warehouse.dbt_runner import DbtError, run_dbt
+from python_jobs.warehouse.dbt_runner import DbtError, dbt_session, run_dbt
 
 STAGES = ("features", "clv fit", "sample + fit", "assignment", "marts")
 FEATURE_MODELS = ["+customer_features", "+customer_profiles"]
@@ -88,7 +88,8 @@ def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]
     subprocess.run([*generate, "--seed", str(seed), "--target", target], check=True, capture_output=True)
     run.generate_seconds = time.perf_counter() - started
     echo(f"    generate      {run.generate_seconds:7.1f}s")
-    with PeakMemory() as memory:
+    # One dbt process for the run's dbt commands, as `segments build` has (python_jobs/warehouse/dbt_worker.py).
+    with PeakMemory() as memory, dbt_session(target):
         with _timed(run, "features"):
             _dbt(target, "--select", *FEATURE_MODELS, "--exclude", *CLV_OUTPUTS)
         clv_lines: list[str] = []

@@ -19,7 +19,7 @@ from typing import Any
 
 from python_jobs.warehouse.build_progress import DbtOutput, PlainProgress, StepProgress
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
-from python_jobs.warehouse.dbt_runner import DbtRun, Echo, load_manifest, run_dbt
+from python_jobs.warehouse.dbt_runner import DbtRun, Echo, dbt_session, load_manifest, run_dbt
 from python_jobs.warehouse.jobs import JOBS, JobContext, JobFunction
 from python_jobs.warehouse.observation_end import check_observation_end
 from python_jobs.warehouse.previous_build import PreviousBuild, RestoreSummary, built_relations
@@ -234,6 +234,21 @@ def run_build(
 
     _ensure_on_demand_tables(warehouse)
     progress.line(f"Planning the build from dbt's manifest ({warehouse.describe()})")
+    # Every dbt command of the build in one dbt process: dbt is imported and the project parsed once.
+    with dbt_session(target):
+        return _plan_and_run(target, warehouse, registry, dbt_vars, report, progress, warnings, verbose)
+
+
+def _plan_and_run(
+    target: str,
+    warehouse: Warehouse,
+    registry: dict[str, JobFunction],
+    dbt_vars: dict[str, Any],
+    report: BuildReport,
+    progress: StepProgress,
+    warnings: list[str],
+    verbose: bool,
+) -> BuildReport:
     manifest = load_manifest(target, dbt_vars)
     steps = plan_build(manifest)
     missing = [s.job for s in steps if isinstance(s, JobStep) and s.job not in registry]
@@ -385,8 +400,9 @@ def format_report(report: BuildReport) -> str:
         lines.append(f"  {status:<6} {outcome.seconds:7.1f}s  {outcome.step.description}{detail}")
     if report.row_counts:
         lines.append("")
+        width = max(len(table) for table in report.row_counts)
         for table, count in report.row_counts.items():
-            lines.append(f"  {table:<32} {count:>12,} rows")
+            lines.append(f"  {table:<{width}} {count:>12,} rows")
     if report.findings:
         lines.append("")
         for title, message, rows in report.findings:

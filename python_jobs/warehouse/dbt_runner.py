@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,14 @@ def target_path(target: str) -> Path:
     return dbt_work_dir() / "target" / target
 
 
+def _dbt_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["NO_COLOR"] = "1"
+    env["DBT_USE_COLORS"] = "false"
+    return env
+
+
 def run_dbt(
     command: Sequence[str],
     *,
@@ -104,32 +112,15 @@ def run_dbt(
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    env = dict(os.environ)
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    env["NO_COLOR"] = "1"
-    env["DBT_USE_COLORS"] = "false"
+    env = _dbt_environment()
     results_file = target_path(target) / "run_results.json"
     started = time.time()
+    session = _SESSIONS.get(target)
     with _warehouse_access(target, command):
-        # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
-        process = subprocess.Popen(
-            [dbt_py_executable(), *args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        try:
-            for line in process.stdout:
-                if echo is not None:
-                    echo(line.rstrip("\n"))
-        except BaseException:
-            # Interrupted (Ctrl-C): dbt stops before whoever called us touches the warehouse again.
-            _stop(process)
-            raise
-        returncode = process.wait()
+        if session is not None and session.serves(env):
+            returncode = session.run(args, echo)
+        else:
+            returncode = _run_process([dbt_py_executable(), *args], env, echo)
     run = DbtRun(args=list(command), returncode=returncode)
     # A run_results.json older than this command is an earlier command's: a dbt that failed before running
     # anything writes none, and its step must not report someone else's counts.
@@ -143,6 +134,100 @@ def run_dbt(
         run.results = payload.get("results", [])
         run.elapsed_seconds = float(payload.get("elapsed_time", 0.0))
     return run
+
+
+def _run_process(command: list[str], env: dict[str, str], echo: Echo | None) -> int:
+    """One `dbt-py` process for one command, its lines streamed to `echo`."""
+    # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if echo is not None:
+                echo(line.rstrip("\n"))
+    except BaseException:
+        # Interrupted (Ctrl-C): dbt stops before whoever called us touches the warehouse again.
+        _stop(process)
+        raise
+    return process.wait()
+
+
+# The settings a dbt process reads from its environment once, when it starts: a session serves only commands
+# run with the same ones.
+_SESSION_SETTINGS = (
+    "SEGMENTS_DUCKDB_PATH",
+    "SEGMENTS_DUCKDB_MEMORY_LIMIT",
+    "DBT_THREADS",
+    "SEGMENTS_DBT_DIR",
+)
+
+
+def _settings_of(env: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
+    names = sorted({*_SESSION_SETTINGS, *(name for name in env if name.startswith("PG"))})
+    return tuple((name, env.get(name)) for name in names)
+
+
+class _DbtSession:
+    """One dbt worker process (python_jobs/warehouse/dbt_worker.py) serving the commands of a session."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.settings = _settings_of(env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "python_jobs.warehouse.dbt_worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def serves(self, env: dict[str, str]) -> bool:
+        return self.process.poll() is None and _settings_of(env) == self.settings
+
+    def run(self, args: list[str], echo: Echo | None) -> int:
+        from python_jobs.warehouse.dbt_worker import DONE_MARKER
+
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps(args) + "\n")
+            self.process.stdin.flush()
+            for line in self.process.stdout:
+                if line.startswith(DONE_MARKER):
+                    return int(line.split()[-1])
+                if echo is not None:
+                    echo(line.rstrip("\n"))
+        except BaseException:
+            _stop(self.process)
+            raise
+        # The worker died mid-command (killed, out of memory): dbt did not succeed.
+        return self.process.wait() or 2
+
+    def close(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with suppress(OSError):
+                self.process.stdin.close()
+        _stop(self.process)
+
+
+_SESSIONS: dict[str, _DbtSession] = {}
+
+
+@contextmanager
+def dbt_session(target: str) -> Iterator[None]:
+    """Within it, `run_dbt` on `target` (with the environment as it is now) runs in one dbt process, which
+    imports dbt and parses the project once instead of once per command. Sessions do not nest."""
+    if target in _SESSIONS:
+        yield
+        return
+    _SESSIONS[target] = _DbtSession(_dbt_environment())
+    try:
+        yield
+    finally:
+        _SESSIONS.pop(target).close()
 
 
 def _stop(process: subprocess.Popen, grace_seconds: float = 30.0) -> None:
