@@ -76,8 +76,9 @@ def warehouse(request) -> Warehouse:
 
 @pytest.fixture
 def fake_messages_api() -> Iterator[FakeMessagesAPI]:
-    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test."""
-    with FakeMessagesAPI() as api:
+    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test; it refuses requests without an answer
+    schema (`output_config.format`), as every job sends one."""
+    with FakeMessagesAPI(require_output_schema=True) as api:
         yield api
 
 
