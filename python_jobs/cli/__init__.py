@@ -4,6 +4,7 @@
 - `experiments`: experiments config;
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
+- `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
 - `bench`: bench, bench-llm, bench-load.
 
@@ -17,7 +18,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, products, segmentation
+from python_jobs.cli import bench, build, data, experiments, insights, products, segmentation
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -46,8 +47,10 @@ for command in (
     bench.bench_llm_command,
     bench.bench_load_command,
     bench.bench_bandit_command,
+    insights.bench_insights_command,
 ):
     main.add_command(command)
+segmentation.run_group.add_command(insights.explain_segments_command)
 
 
 def run() -> None:
