@@ -144,17 +144,23 @@ def built_duckdb(tmp_path_factory) -> Built:
     path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
     # One model at a time: DuckDB splits a query over its threads only when they are free, and with four models
     # at once on a small machine they seldom are, which would hide an order-dependent aggregation.
-    return _build("local", {"SEGMENTS_DUCKDB_PATH": str(path), "DBT_THREADS": "1"})
+    environment = {
+        "SEGMENTS_DUCKDB_PATH": str(path),
+        "DBT_THREADS": "1",
+        "SEGMENTS_LLM_ARCHIVE": str(path.parent / "llm"),
+    }
+    return _build("local", environment)
 
 
 @pytest.fixture(scope="session")
-def built_postgres() -> Iterator[Built]:
+def built_postgres(tmp_path_factory) -> Iterator[Built]:
     _require_postgres()
     name = f"segments_test_built_{uuid.uuid4().hex[:12]}"
     admin = _admin_connection()
     admin.cursor().execute(f"create database {name}")
     try:
-        yield _build("postgres", {"PGDATABASE": name})
+        archive = tmp_path_factory.mktemp("built-postgres") / "llm"
+        yield _build("postgres", {"PGDATABASE": name, "SEGMENTS_LLM_ARCHIVE": str(archive)})
     finally:
         admin.cursor().execute(f"drop database if exists {name} with (force)")
         admin.close()

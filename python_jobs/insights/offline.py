@@ -155,13 +155,15 @@ def _recommendations(
     timing = (
         f"{top_weekday['day']}s around {hours[0]['hour']:02d}:00 UTC"
         if top_weekday and hours
-        else "at the next seasonal campaign"
+        else "within a week of sign-up or of the next seasonal campaign"
     )
-    category = top_category["category"] if top_category else "the best-selling categories"
     discount_led = (facts.get("discounted_item_share") or 0) >= DISCOUNT_LED_SHARE
-    first_offer = (
-        f"a limited discount on {category}" if discount_led else f"new arrivals and bundles in {category}"
-    )
+    if top_category is None:  # nothing bought yet: the first order is the goal
+        first_offer = "a welcome discount on a first order from the best-selling categories"
+    elif discount_led:
+        first_offer = f"a limited discount on {top_category['category']}"
+    else:
+        first_offer = f"new arrivals and bundles in {top_category['category']}"
     recommendations = [{"channel": channel, "timing": timing, "offer": first_offer}]
     if not facts.get("is_clustered"):
         recommendations.append(
