@@ -28,11 +28,18 @@ def _admin_connection():
     return Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
 
 
+@pytest.fixture(scope="session")
+def _llm_archive_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("llm_logs")
+
+
 @pytest.fixture(autouse=True)
-def _no_real_llm(monkeypatch):
+def _no_real_llm(monkeypatch, _llm_archive_root):
     """Tests never reach the real Anthropic API, whatever the shell exports; those that need a key set their own
-    (and point the SDK at the fake Messages API)."""
+    (and point the SDK at the fake Messages API). Jobs a test runs inside a build archive their LLM calls in
+    a temporary folder, never in the working directory's llm_logs/."""
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("SEGMENTS_LLM_ARCHIVE", str(_llm_archive_root))
 
 
 @pytest.fixture

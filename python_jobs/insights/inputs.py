@@ -31,7 +31,7 @@ PROFILES_QUERY = (
     "from intermediate.int_segment_insight_profiles"
 )
 MIXES_QUERY = (
-    "select axis_name, segment_name, mix_kind, mix_value, share from intermediate.int_segment_insight_mixes "
+    "select axis_name, segment_name, mix_kind, mix_value, mix_share from intermediate.int_segment_insight_mixes "
     "where mix_rank <= ? order by axis_name, segment_name, mix_kind, mix_rank"
 )
 # How many values of each mix the model sees.
@@ -148,20 +148,22 @@ def _facts(summary: dict[str, Any], profile: dict[str, Any], assumption: dict[st
 def _mix(kind: str, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     if kind == "product_category":
         return {
-            "top_categories": [{"category": r["mix_value"], "share": _round(r["share"], 3)} for r in rows]
+            "top_categories": [{"category": r["mix_value"], "share": _round(r["mix_share"], 3)} for r in rows]
         }
     if kind == "order_weekday":
         return {
             "preferred_weekdays": [
-                {"day": WEEKDAYS[int(r["mix_value"])], "share": _round(r["share"], 3)} for r in rows
+                {"day": WEEKDAYS[int(r["mix_value"])], "share": _round(r["mix_share"], 3)} for r in rows
             ]
         }
     if kind == "order_hour":
         return {
-            "preferred_hours": [{"hour": int(r["mix_value"]), "share": _round(r["share"], 3)} for r in rows]
+            "preferred_hours": [
+                {"hour": int(r["mix_value"]), "share": _round(r["mix_share"], 3)} for r in rows
+            ]
         }
     name = "sales_channels" if kind == "sales_channel" else "acquisition_channels"
-    return {name: [{"channel": r["mix_value"], "share": _round(r["share"], 3)} for r in rows]}
+    return {name: [{"channel": r["mix_value"], "share": _round(r["mix_share"], 3)} for r in rows]}
 
 
 def _population_average_clv(summary: list[dict[str, Any]]) -> dict[str, float]:

@@ -58,7 +58,7 @@ category_mix as (
         assignments.segment_name,
         'product_category' as mix_kind,
         customer_category_spend.product_category as mix_value,
-        sum(customer_category_spend.net_value) as weight
+        cast(sum(customer_category_spend.net_value) as double precision) as weight
     from assignments
     inner join customer_category_spend
         on assignments.customer_id = customer_category_spend.customer_id
@@ -73,7 +73,7 @@ weekday_mix as (
         assignments.segment_name,
         'order_weekday' as mix_kind,
         cast(customer_orders.weekday_number as varchar) as mix_value,
-        count(*) as weight
+        cast(count(*) as double precision) as weight
     from assignments
     inner join customer_orders
         on assignments.customer_id = customer_orders.customer_id
@@ -88,7 +88,7 @@ hour_mix as (
         assignments.segment_name,
         'order_hour' as mix_kind,
         cast(customer_orders.order_hour as varchar) as mix_value,
-        count(*) as weight
+        cast(count(*) as double precision) as weight
     from assignments
     inner join customer_orders
         on assignments.customer_id = customer_orders.customer_id
@@ -103,7 +103,7 @@ sales_channel_mix as (
         assignments.segment_name,
         'sales_channel' as mix_kind,
         coalesce(customer_orders.sales_channel, 'unknown') as mix_value,
-        count(*) as weight
+        cast(count(*) as double precision) as weight
     from assignments
     inner join customer_orders
         on assignments.customer_id = customer_orders.customer_id
@@ -118,7 +118,7 @@ acquisition_channel_mix as (
         assignments.segment_name,
         'acquisition_channel' as mix_kind,
         coalesce(profiles.acquisition_channel, 'unknown') as mix_value,
-        count(*) as weight
+        cast(count(*) as double precision) as weight
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
@@ -128,21 +128,16 @@ acquisition_channel_mix as (
 
 mixes as (
 
-    select axis_name, segment_name, mix_kind, mix_value, cast(weight as double precision) as weight
-    from category_mix
+    select * from category_mix
     where weight > 0
     union all
-    select axis_name, segment_name, mix_kind, mix_value, cast(weight as double precision) as weight
-    from weekday_mix
+    select * from weekday_mix
     union all
-    select axis_name, segment_name, mix_kind, mix_value, cast(weight as double precision) as weight
-    from hour_mix
+    select * from hour_mix
     union all
-    select axis_name, segment_name, mix_kind, mix_value, cast(weight as double precision) as weight
-    from sales_channel_mix
+    select * from sales_channel_mix
     union all
-    select axis_name, segment_name, mix_kind, mix_value, cast(weight as double precision) as weight
-    from acquisition_channel_mix
+    select * from acquisition_channel_mix
 
 ),
 
@@ -154,10 +149,10 @@ ranked as (
         mix_kind,
         mix_value,
         weight,
-        weight / sum(weight) over (partition by axis_name, segment_name, mix_kind) as share,
+        weight / sum(weight) over (partition by axis_name, segment_name, mix_kind) as mix_share,
         row_number() over (
             partition by axis_name, segment_name, mix_kind
-            order by weight desc, mix_value
+            order by weight desc, mix_value asc
         ) as mix_rank
     from mixes
 

@@ -134,18 +134,20 @@ def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(
     assert not any(" of 1" in line and "PASS" in line for line in lines)  # no dbt node lines
     last = "dbt build (models and tests downstream of check_eligibility, cluster_customers, cluster_experiments, "
     assert [line for line in lines if line.startswith("[")] == [
-        "[1/9] dbt build (everything upstream of the Python jobs)",
-        "[2/9] python job fit_clv",
-        "[3/9] python job parse_user_agents",
-        "[4/9] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
-        "[5/9] python job check_eligibility",
-        "[6/9] python job cluster_customers",
-        "[7/9] python job cluster_experiments",
-        "[8/9] python job update_experiment_weights",
-        f"[9/9] {last}update_experiment_weights)",
+        "[1/11] dbt build (everything upstream of the Python jobs)",
+        "[2/11] python job fit_clv",
+        "[3/11] python job parse_user_agents",
+        "[4/11] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
+        "[5/11] python job check_eligibility",
+        "[6/11] python job cluster_customers",
+        "[7/11] python job cluster_experiments",
+        "[8/11] python job update_experiment_weights",
+        f"[9/11] {last}update_experiment_weights)",
+        "[10/11] python job explain_segments",
+        "[11/11] dbt build (models and tests downstream of explain_segments)",
     ]
     ends = [line for line in lines if line.startswith("  done: ")]
-    assert len(ends) == 9
+    assert len(ends) == 11
     assert " nodes in " in ends[0]
     assert "Build succeeded." in lines
-    assert len(lines) < 140  # nine steps with their jobs' lines, not dbt's hundreds of node lines
+    assert len(lines) < 140  # eleven steps with their jobs' lines, not dbt's hundreds of node lines
