@@ -82,6 +82,8 @@ def campaign_assumption(dbt_vars: dict[str, Any] | None = None) -> dict[str, flo
 def read_segment_facts(warehouse: Warehouse, dbt_vars: dict[str, Any] | None = None) -> InsightInputs:
     """Every segment of the latest clustering run with the facts its prompt carries."""
     with warehouse.session(read_only=True) as session:
+        if not session.table_exists("marts", "segment_summary"):
+            return InsightInputs(None, [])
         summary = session.fetch_arrow(SUMMARY_QUERY).to_pylist()
         profiles = session.fetch_arrow(PROFILES_QUERY).to_pylist()
         mixes = session.fetch_arrow(MIXES_QUERY, [max(TOP_VALUES.values())]).to_pylist()

@@ -128,7 +128,10 @@ def explain_segments(
     provider = make_provider(config, OFFLINE_HANDLERS)  # before anything is written: a missing key stops here
     inputs = read_segment_facts(warehouse, dbt_vars)
     if not inputs.segments:
-        echo("Segment insights: no clustering run to explain yet.")
+        echo(
+            "Segment insights: no segments to explain yet (marts.segment_summary is missing or empty; "
+            "run `segments build`)."
+        )
         return None
     started_at = _utc_now()
     run_id = new_run_id(started_at)

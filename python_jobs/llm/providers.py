@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -91,8 +92,11 @@ class LLMRequest:
     max_tokens: int | None = None
 
     def output_schema(self) -> dict[str, Any]:
-        """The JSON schema of `output_model`, as pydantic writes it: sent to the API, and part of the cache key."""
-        return self.output_model.model_json_schema()
+        """The JSON schema of `output_model`, as pydantic writes it: sent to the API, and part of the cache key.
+
+        Shared between calls (pydantic takes milliseconds to write it): read it, never change it.
+        """
+        return _json_schema_of(self.output_model)
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,11 @@ def make_provider(
     if config.provider == "anthropic":
         return AnthropicProvider(config)
     return OfflineProvider(offline_handlers or {}, model=config.effective_model)
+
+
+@functools.cache
+def _json_schema_of(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 def structured_output_format(request: LLMRequest) -> dict[str, Any]:

@@ -91,3 +91,13 @@ def test_an_unchanged_segment_costs_nothing_and_a_changed_one_is_explained_again
     assert prompt_facts(request.json) == grown.facts
     hits = {item.segment.key.segment_name: item.call.cache_hit for item in second}
     assert hits == {"high_value": True, "mid_tier": False}
+
+
+def test_the_benchmark_makes_one_call_per_segment_then_none():
+    from python_jobs.bench.insights import bench
+
+    report = bench(axes=2, segments_per_axis=4, latency=0.05, concurrency=3)
+
+    assert (report.segments, report.calls, report.rerun_calls) == (8, 8, 0)
+    assert report.max_in_flight <= 3
+    assert "second run: 0 calls" in report.describe()

@@ -91,3 +91,37 @@ def test_a_run_through_the_api_writes_one_run_and_leaks_no_row_level_data(
     # The check itself can see a leak: a prompt holding one customer's id and e-mail is caught.
     planted = sorted(identifier for identifier in identifiers if "@" in identifier)[0]
     assert leaked_identifiers([texts[0] + f" customer {planted}."], identifiers) == {planted}
+
+
+def test_explaining_again_after_the_build_costs_no_call(built_copy, monkeypatch):
+    from click.testing import CliRunner
+
+    from python_jobs.cli import main
+
+    # The archive the build's run wrote, and so its cache.
+    monkeypatch.setenv("SEGMENTS_LLM_ARCHIVE", built_copy.environment["SEGMENTS_LLM_ARCHIVE"])
+    result = CliRunner().invoke(
+        main, ["run", "explain-segments", "--no-rebuild", "--target", built_copy.warehouse.target]
+    )
+
+    assert result.exit_code == 0, result.output
+    with built_copy.warehouse.session(read_only=True) as session:
+        segments = session.fetchone("select count(*) from marts.segment_summary")[0]
+        latest = session.fetchone(
+            f"select provider_calls, cache_hits from ml.{RUNS_TABLE} order by started_at desc limit 1"
+        )
+    assert tuple(latest) == (0, segments)
+    assert f"0 LLM calls, {segments} answered from the cache" in result.output
+
+
+def test_before_any_build_there_is_nothing_to_explain_and_nothing_is_written(warehouse, tmp_path):
+    with warehouse.session() as session:
+        session.ensure_schema("marts")
+    said = []
+
+    run_id = explain_segments(warehouse, LLMConfig(), tmp_path / "llm", echo=said.append)
+
+    assert run_id is None
+    assert "run `segments build`" in said[0]
+    with warehouse.session(read_only=True) as session:
+        assert not session.table_exists("ml", RUNS_TABLE)
