@@ -12,6 +12,7 @@ from typing import Any
 
 from python_jobs.insights.prompts import TASK, SegmentInsight, is_actionable
 
+# Answers are cached under this name: bump it whenever a rule below changes, or old answers keep being served.
 OFFLINE_MODEL = "offline-insight-rules-v1"
 OFFLINE_LABEL = "Written by the offline rules, not by a language model."
 
@@ -126,10 +127,7 @@ def _summary(
             f"They spend most on {top_category['category']} ({top_category['share']:.0%} of their spend)."
         )
     if top_weekday and hours:
-        parts.append(
-            f"They order most on {top_weekday['day']}s ({top_weekday['share']:.0%} of orders), "
-            f"often around {hours[0]['hour']:02d}:00 UTC."
-        )
+        parts.append(_timing_sentence(top_weekday, hours))
     if top_channel:
         parts.append(
             f"{top_channel['share']:.0%} of their orders come through {top_channel['channel']}; "
@@ -152,11 +150,16 @@ def _recommendations(
 ) -> list[dict[str, str]]:
     opted_in = (facts.get("marketing_opt_in_share") or 0) >= 0.5
     channel = "e-mail" if opted_in else (top_channel["channel"] if top_channel else "the web shop")
-    timing = (
-        f"{top_weekday['day']}s around {hours[0]['hour']:02d}:00 UTC"
-        if top_weekday and hours
-        else "within a week of sign-up or of the next seasonal campaign"
-    )
+    if not (top_weekday and hours):
+        timing = "within a week of sign-up or of the next seasonal campaign"
+    else:
+        day = f"{top_weekday['day']}s" if _marked_weekday(top_weekday) else "any day"
+        hour = f" around {hours[0]['hour']:02d}:00 UTC" if _marked_hours(hours) else ""
+        timing = (
+            f"{day}{hour}"
+            if day != "any day" or hour
+            else "any day: no marked weekday or hour in their orders"
+        )
     discount_led = (facts.get("discounted_item_share") or 0) >= DISCOUNT_LED_SHARE
     if top_category is None:  # nothing bought yet: the first order is the goal
         first_offer = "a welcome discount on a first order from the best-selling categories"
@@ -197,6 +200,32 @@ def _recommendations(
             }
         )
     return recommendations
+
+
+def _marked_weekday(top_weekday: dict[str, Any]) -> bool:
+    """A weekday worth naming: one that scores 3 or more for WHEN."""
+    return score(top_weekday["share"], TOP_WEEKDAY_SHARE_SCORES) >= 3
+
+
+def _marked_hours(hours: list[dict[str, Any]]) -> bool:
+    """Hours worth naming: the three busiest score 3 or more for WHEN."""
+    return score(sum(hour["share"] for hour in hours[:3]), TOP_HOURS_SHARE_SCORES) >= 3
+
+
+def _timing_sentence(top_weekday: dict[str, Any], hours: list[dict[str, Any]]) -> str:
+    """When they order, naming only a day or hour that stands out (an even spread is said to be one)."""
+    day = f"They order most on {top_weekday['day']}s ({top_weekday['share']:.0%} of orders)"
+    hour_share = sum(hour["share"] for hour in hours[:3])
+    if _marked_weekday(top_weekday) and _marked_hours(hours):
+        return f"{day}, often around {hours[0]['hour']:02d}:00 UTC."
+    if _marked_weekday(top_weekday):
+        return f"{day}, at no marked hour."
+    if _marked_hours(hours):
+        return (
+            f"Their orders gather around {hours[0]['hour']:02d}:00 UTC ({hour_share:.0%} in their three busiest "
+            "hours), on no marked weekday."
+        )
+    return "Their orders spread evenly over the week and the day."
 
 
 def _confidence(facts: dict[str, Any]) -> dict[str, str]:

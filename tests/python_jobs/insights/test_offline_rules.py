@@ -77,6 +77,9 @@ def test_a_diffuse_low_value_segment_is_not_actionable():
     assert not is_actionable(scores, is_clustered=True)
     assert answer["confidence"] == "low"
     assert "only 30 customers" in answer["confidence_reason"]
+    # No weekday or hour stands out, so none is named to the marketer.
+    assert "spread evenly over the week and the day" in answer["executive_summary"]
+    assert answer["recommendations"][0]["timing"].startswith("any day")
 
 
 def test_an_explicit_segment_is_not_actionable_by_clustering_whatever_its_scores():
