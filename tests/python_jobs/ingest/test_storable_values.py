@@ -150,9 +150,7 @@ def test_files_at_every_limit_load_and_build(tmp_path, warehouse):
                 session.create_table(ML_SCHEMA, name, schema)
     # `run` builds no seeds; the profiles' order lines read the product_categories seed.
     for command in ("seed", "run"):
-        run = run_dbt(
-            [command, "--select", "+customer_profiles", "+stg_raw__products"], target=warehouse.target
-        )
+        run = run_dbt([command, "--select", "+customer_profiles", "+stg_raw__products"], target=warehouse.target)
         assert run.ok, run.problem_summary()
     with warehouse.session() as session:
         profile = session.fetchone(
