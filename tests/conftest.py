@@ -28,11 +28,18 @@ def _admin_connection():
     return Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
 
 
+@pytest.fixture(scope="session")
+def _llm_archive_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("llm_logs")
+
+
 @pytest.fixture(autouse=True)
-def _no_real_llm(monkeypatch):
+def _no_real_llm(monkeypatch, _llm_archive_root):
     """Tests never reach the real Anthropic API, whatever the shell exports; those that need a key set their own
-    (and point the SDK at the fake Messages API)."""
+    (and point the SDK at the fake Messages API). Jobs a test runs inside a build archive their LLM calls in
+    a temporary folder, never in the working directory's llm_logs/."""
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("SEGMENTS_LLM_ARCHIVE", str(_llm_archive_root))
 
 
 # ------------------------------------------------------------------------------------------- scratch warehouses
@@ -121,8 +128,9 @@ def warehouse(request) -> Warehouse:
 
 @pytest.fixture
 def fake_messages_api() -> Iterator[FakeMessagesAPI]:
-    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test."""
-    with FakeMessagesAPI() as api:
+    """A started FakeMessagesAPI on 127.0.0.1, stopped after the test; it refuses requests without an answer
+    schema (`output_config.format`), as every job sends one."""
+    with FakeMessagesAPI(require_output_schema=True) as api:
         yield api
 
 
@@ -194,13 +202,16 @@ def built_duckdb() -> Built:
     environment = {"SEGMENTS_DUCKDB_PATH": str(path), "SEGMENTS_DBT_DIR": str(path.parent / "dbt")}
     # One model at a time: DuckDB splits a query over its threads only when they are free, and with four models
     # at once on a small machine they seldom are, which would hide an order-dependent aggregation.
-    return _build("local", {**environment, "DBT_THREADS": "1"})
+    return _build(
+        "local", {**environment, "DBT_THREADS": "1", "SEGMENTS_LLM_ARCHIVE": str(path.parent / "llm")}
+    )
 
 
 @pytest.fixture(scope="session")
 def built_postgres() -> Iterator[Built]:
     with pytest.MonkeyPatch.context() as patch, scratch_warehouse("postgres", "built", patch) as warehouse:
         environment = {name: os.environ[name] for name in ("PGDATABASE", "SEGMENTS_DBT_DIR")}
+        environment["SEGMENTS_LLM_ARCHIVE"] = str(work_root() / "built-postgres" / "llm")
         patch.undo()  # the built database is named in `environment`, never in the other tests' environment
         yield _build(warehouse.target, environment)
 

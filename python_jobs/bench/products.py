@@ -262,7 +262,7 @@ def run_bench(
         scratch = Path(scratch_dir)
         with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):
             _write_products(warehouse, generate_products(products))
-            with FakeMessagesAPI(paced_offline_responder(delay)) as api:
+            with FakeMessagesAPI(paced_offline_responder(delay), require_output_schema=True) as api:
                 config = LLMConfig(
                     provider="anthropic",
                     model="claude-bench",

@@ -4,6 +4,7 @@
 - `experiments`: experiments config;
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
+- `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
 - `report`: report;
 - `bench`: bench, bench-llm, bench-load, bench-report.
@@ -18,7 +19,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, products, report, segmentation
+from python_jobs.cli import bench, build, data, experiments, insights, products, report, segmentation
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -49,8 +50,10 @@ for command in (
     bench.bench_load_command,
     bench.bench_bandit_command,
     bench.bench_report_command,
+    insights.bench_insights_command,
 ):
     main.add_command(command)
+segmentation.run_group.add_command(insights.explain_segments_command)
 
 
 def run() -> None:

@@ -1,8 +1,8 @@
 """`LLMClient`: cached, archived, validated, concurrency-limited calls to any provider.
 
 One `call` is one interaction: it is answered from the cache when an identical request (same provider, model,
-temperature, texts and schema version) already produced valid output in any earlier run on the same archive,
-and otherwise makes up to `config.max_attempts` provider calls until one reply parses and validates. Every
+temperature, texts, schema version and answer schema) already produced valid output in any earlier run on the
+same archive, and otherwise makes up to `config.max_attempts` provider calls until one reply parses and validates. Every
 attempt, valid or not, is archived as one JSON file, so what the model was asked and answered can always be
 audited; only valid replies are entered in the cache.
 """
@@ -53,9 +53,15 @@ _MAX_JSON_STARTS = 20
 
 
 def cache_key(
-    provider_name: str, model: str, temperature: float, system: str, prompt: str, schema_version: str
+    provider_name: str,
+    model: str,
+    temperature: float,
+    system: str,
+    prompt: str,
+    schema_version: str,
+    output_schema: dict[str, Any] | None = None,
 ) -> str:
-    """sha256 (hex) of a canonical JSON of everything that decides the answer.
+    """sha256 (hex) of a canonical JSON of everything that decides the answer, the answer's JSON schema included.
 
     Canonical (sorted keys, fixed separators, no ASCII escaping) so the same request always hashes the same,
     whichever process or machine computes it.
@@ -68,6 +74,7 @@ def cache_key(
             "system": system,
             "prompt": prompt,
             "schema_version": schema_version,
+            "output_schema": output_schema,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -177,6 +184,7 @@ class LLMClient:
             sent.system,
             sent.prompt,
             request.schema_version,
+            request.output_schema(),
         )
         interaction_id = uuid.uuid4().hex
         result = self._from_cache(key, request, interaction_id, started)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -78,8 +79,8 @@ class LLMRequest:
     """One task for a model: the texts sent, the structured inputs behind them and the expected output shape.
 
     `payload` is what the offline provider works from (it cannot read prose); `schema_version` names the
-    output contract and is part of the cache key, so changing the model class without bumping it would let old
-    cached answers through.
+    output contract. Both it and the output model's JSON schema are part of the cache key, so a changed model
+    class misses the cache even when nobody bumped the version.
     """
 
     task: str
@@ -89,6 +90,13 @@ class LLMRequest:
     schema_version: str
     payload: dict[str, Any] = field(default_factory=dict)
     max_tokens: int | None = None
+
+    def output_schema(self) -> dict[str, Any]:
+        """The JSON schema of `output_model`, as pydantic writes it: sent to the API, and part of the cache key.
+
+        Shared between calls (pydantic takes milliseconds to write it): read it, never change it.
+        """
+        return _json_schema_of(self.output_model)
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,12 @@ class AnthropicProvider:
         return f"AnthropicProvider(model={self.model!r})"
 
     async def complete(self, request: LLMRequest) -> ProviderResponse:
-        """Send the system text and one user message; return the text blocks joined, with usage."""
+        """Send the system text and one user message; return the text blocks joined, with usage.
+
+        The answer model's JSON schema goes along as a structured-output format (`output_config.format`), so
+        the API constrains the reply to that shape; the client still parses and validates it, because the
+        schema the API enforces leaves out what JSON schema cannot say to it (lengths, ranges, cross-checks).
+        """
         import anthropic
 
         try:
@@ -152,6 +165,7 @@ class AnthropicProvider:
                 max_tokens=request.max_tokens or self._config.max_tokens,
                 system=request.system,
                 messages=[{"role": "user", "content": request.prompt}],
+                output_config={"format": structured_output_format(request)},
             )
         except LLMError:
             raise
@@ -316,6 +330,22 @@ def make_provider(
     if config.provider == "anthropic":
         return AnthropicProvider(config)
     return OfflineProvider(offline_handlers or {}, model=config.effective_model)
+
+
+@functools.cache
+def _json_schema_of(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def structured_output_format(request: LLMRequest) -> dict[str, Any]:
+    """`output_config.format` for `request`: its answer model's schema in the strict form the API accepts.
+
+    The SDK's `transform_schema` closes every object (`additionalProperties: false`) and moves the constraints
+    the API does not enforce (lengths, ranges) into descriptions, where the model still reads them.
+    """
+    from anthropic import transform_schema
+
+    return {"type": "json_schema", "schema": transform_schema(request.output_schema())}
 
 
 def estimate_tokens(text: str) -> int:

@@ -12,8 +12,13 @@ retries and `retry-after` handling, its timeouts, its error classes and its pars
 
 Replies come from the queue of scripted one-off replies first, then from `responder(request_json)`. Like API
 version 2026-10-21 (the one the SDK sends), sampling parameters (temperature, top_p, top_k) are refused with a
-400, so a client that sends them fails here as it would in production. Only used by tests; nothing in the jobs
-imports it.
+400, so a client that sends them fails here as it would in production.
+
+Structured outputs: a request's `output_config.format` is checked as the API checks it (`type: json_schema`, a
+schema whose objects are all closed with `additionalProperties: false`); with `require_output_schema=True` a
+request without one is refused, so a job that forgets to send its answer schema fails here. Responders read
+the schema sent with `output_schema_of(request_json)` and answer for it (its `title` names the answer model).
+Only used by tests; nothing in the jobs imports it.
 """
 
 from __future__ import annotations
@@ -106,6 +111,11 @@ class RecordedRequest:
     json: Any
     received_at: float
 
+    @property
+    def output_schema(self) -> dict[str, Any] | None:
+        """The JSON schema sent as `output_config.format`, or None."""
+        return output_schema_of(self.json) if isinstance(self.json, dict) else None
+
 
 Responder = Callable[[dict[str, Any]], FakeReply]
 
@@ -122,9 +132,16 @@ class FakeMessagesAPI:
     are in flight at once (`max_in_flight`), so tests can check a client's concurrency limit.
     """
 
-    def __init__(self, responder: Responder | None = None, *, delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        delay_seconds: float = 0.0,
+        require_output_schema: bool = False,
+    ) -> None:
         self.responder: Responder = responder or _no_responder
         self.delay_seconds = delay_seconds
+        self.require_output_schema = require_output_schema
         self._lock = threading.Lock()
         self._queue: collections.deque[FakeReply] = collections.deque()
         self._requests: list[RecordedRequest] = []
@@ -224,7 +241,11 @@ class FakeMessagesAPI:
 
     def _reply_for(self, recorded: RecordedRequest, number: int) -> tuple[int, dict[str, str], bytes, float]:
         """(status, headers, body, delay) for one request: validation first, then the script."""
-        reply = _request_problem(recorded) or self._next_reply(recorded.json)
+        reply = (
+            _request_problem(recorded)
+            or _output_format_problem(recorded.json, required=self.require_output_schema)
+            or self._next_reply(recorded.json)
+        )
         status = reply.status
         headers = {
             "content-type": "application/json",
@@ -272,6 +293,57 @@ def _request_problem(recorded: RecordedRequest) -> FakeReply | None:
     if problems:
         return FakeReply.error(400, "; ".join(problems))
     return None
+
+
+def output_schema_of(request_json: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a Messages API request body asks the answer to follow, or None."""
+    output_config = request_json.get("output_config")
+    if not isinstance(output_config, dict) or not isinstance(output_config.get("format"), dict):
+        return None
+    schema = output_config["format"].get("schema")
+    return schema if isinstance(schema, dict) else None
+
+
+def _output_format_problem(body: Any, *, required: bool) -> FakeReply | None:
+    """The 400 the API gives for a malformed structured-output format (or, when required, a missing one)."""
+    if not isinstance(body, dict):
+        return None
+    output_format = (
+        (body.get("output_config") or {}).get("format")
+        if isinstance(body.get("output_config"), dict)
+        else None
+    )
+    if output_format is None:
+        if required:
+            return FakeReply.error(400, "output_config.format: a JSON schema is required by this server")
+        return None
+    if not isinstance(output_format, dict) or output_format.get("type") != "json_schema":
+        return FakeReply.error(400, "output_config.format.type: Input should be 'json_schema'")
+    schema = output_format.get("schema")
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return FakeReply.error(400, "output_config.format.schema: the root must be an object schema")
+    open_objects = sorted(_open_objects(schema, "schema"))
+    if open_objects:
+        return FakeReply.error(
+            400,
+            "output_config.format.schema: additionalProperties must be false for every object "
+            f"({', '.join(open_objects[:3])})",
+        )
+    return None
+
+
+def _open_objects(schema: Any, where: str) -> list[str]:
+    """Paths of the object schemas in `schema` that do not say `additionalProperties: false`."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+            found.append(where)
+        for key, value in schema.items():
+            found.extend(_open_objects(value, f"{where}.{key}"))
+    elif isinstance(schema, list):
+        for number, value in enumerate(schema):
+            found.extend(_open_objects(value, f"{where}[{number}]"))
+    return found
 
 
 def _message(request_json: dict[str, Any], reply: FakeReply, number: int) -> dict[str, Any]:

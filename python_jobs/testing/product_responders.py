@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from python_jobs.product_segmentation.offline import answer_prompt
-from python_jobs.product_segmentation.prompts import parse_prompt
-from python_jobs.testing.fake_messages_api import FakeReply
+from python_jobs.product_segmentation.prompts import OUTPUT_MODELS, parse_prompt
+from python_jobs.testing.fake_messages_api import FakeReply, output_schema_of
 
 
 def prompt_text(request_json: dict[str, Any]) -> str:
@@ -31,8 +31,17 @@ def request_task(request_json: dict[str, Any]) -> str:
 
 
 def offline_responder(request_json: dict[str, Any]) -> FakeReply:
-    """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM."""
-    return FakeReply(text=answer_prompt(prompt_text(request_json)))
+    """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM.
+
+    Like the API, it answers in the shape of the schema it was sent: a schema that is not the prompt's task's
+    answer model gets a 400 rather than an answer the job would have to reject.
+    """
+    text = prompt_text(request_json)
+    schema = output_schema_of(request_json)
+    expected = OUTPUT_MODELS[parse_prompt(text)[0]].__name__
+    if schema is not None and schema.get("title") != expected:
+        return FakeReply.error(400, f"expected the {expected} answer schema, got {schema.get('title')!r}")
+    return FakeReply(text=answer_prompt(text))
 
 
 def paced_offline_responder(delay: float) -> Callable[[dict[str, Any]], FakeReply]:

@@ -64,6 +64,12 @@ def _update_experiment_weights(context: JobContext) -> Any:
     return run_job(context)
 
 
+def _explain_segments(context: JobContext) -> Any:
+    from python_jobs.insights.job import run_job
+
+    return run_job(context)
+
+
 # Jobs by name; the names are what the manifest's `meta.segments_job` refers to.
 JOBS: dict[str, JobFunction] = {
     "cluster_customers": _cluster_customers,
@@ -72,4 +78,5 @@ JOBS: dict[str, JobFunction] = {
     "check_eligibility": _check_eligibility,
     "cluster_experiments": _cluster_experiments,
     "update_experiment_weights": _update_experiment_weights,
+    "explain_segments": _explain_segments,
 }

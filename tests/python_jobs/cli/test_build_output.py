@@ -136,23 +136,24 @@ def test_a_real_build_off_a_terminal_prints_a_line_per_step_and_no_escape_codes(
     assert not any(" of 1" in line and "PASS" in line for line in lines)  # no dbt node lines
     # The weights are learnt per cluster in auto mode, so their job follows the experiments' clustering.
     assert [line for line in lines if line.startswith("[")] == [
-        "[1/10] dbt build (everything upstream of the Python jobs)",
-        "[2/10] python job fit_clv",
-        "[3/10] python job parse_user_agents",
-        "[4/10] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
-        "[5/10] python job check_eligibility",
-        "[6/10] python job cluster_customers",
-        "[7/10] python job cluster_experiments",
-        "[8/10] dbt build (models and tests downstream of check_eligibility, cluster_customers, "
+        "[1/11] dbt build (everything upstream of the Python jobs)",
+        "[2/11] python job fit_clv",
+        "[3/11] python job parse_user_agents",
+        "[4/11] dbt build (models and tests downstream of fit_clv, parse_user_agents)",
+        "[5/11] python job check_eligibility",
+        "[6/11] python job cluster_customers",
+        "[7/11] python job cluster_experiments",
+        "[8/11] dbt build (models and tests downstream of check_eligibility, cluster_customers, "
         "cluster_experiments)",
-        "[9/10] python job update_experiment_weights",
-        "[10/10] dbt build (models and tests downstream of update_experiment_weights)",
+        "[9/11] python job explain_segments",
+        "[10/11] python job update_experiment_weights",
+        "[11/11] dbt build (models and tests downstream of explain_segments, update_experiment_weights)",
     ]
     ends = [line for line in lines if line.startswith("  done: ")]
-    assert len(ends) == 10
+    assert len(ends) == 11
     assert " nodes in " in ends[0]
     assert "Build succeeded." in lines
-    assert len(lines) < 150  # ten steps with their jobs' lines, not dbt's hundreds of node lines
+    assert len(lines) < 160  # eleven steps with their jobs' lines, not dbt's hundreds of node lines
 
 
 def test_a_real_build_counts_the_rows_of_every_mart(built_duckdb):

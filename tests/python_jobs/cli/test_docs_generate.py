@@ -11,7 +11,12 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[3]
 DASHBOARDS = {
-    "segment_overview_dashboard": {"segment_summary", "customer_segments", "customer_profiles"},
+    "segment_overview_dashboard": {
+        "segment_summary",
+        "customer_segments",
+        "customer_profiles",
+        "segment_insights",
+    },
     "experiment_performance_dashboard": {
         "experiment_segment_performance",
         "segmentation_recommendations",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import time
 
+import pydantic
 import pytest
 
 from python_jobs.llm import (
@@ -416,3 +418,30 @@ def test_prompt_templates_are_stored_beside_the_run(make_client, archive):
 
     assert path == "product_segmentation/RUN_1/prompts/extraction_prompt.txt"
     assert archive.read_text(path) == "Label these: {products}"
+
+
+class WiderVerdict(pydantic.BaseModel):
+    """`Verdict` with one more field, under the same schema version."""
+
+    label: str
+    product_ids: list[int]
+    note: str = ""
+
+
+def test_the_answer_schema_is_sent_as_structured_output_and_keys_the_cache(
+    fake_messages_api, make_client, make_request, run_call
+):
+    fake_messages_api.responder = lambda request: FakeReply.json(VALID)
+    run_call(make_client())
+
+    changed_model = dataclasses.replace(make_request(), output_model=WiderVerdict)
+    run_call(make_client(), changed_model)
+
+    first, second = fake_messages_api.requests
+    assert first.json["output_config"]["format"]["type"] == "json_schema"
+    sent = first.output_schema
+    assert sent["title"] == "Verdict"
+    assert sent["required"] == ["label", "product_ids"]
+    assert sent["additionalProperties"] is False
+    assert sent["properties"]["product_ids"]["items"]["type"] == "integer"
+    assert "note" in second.output_schema["properties"]

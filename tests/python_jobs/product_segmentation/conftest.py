@@ -100,7 +100,7 @@ def catalogue(duckdb_warehouse: Warehouse) -> Warehouse:
 def fake_api(monkeypatch) -> Iterator[FakeMessagesAPI]:
     """The fake Messages API, answering like the offline provider; the SDK gets the test key."""
     monkeypatch.setenv(API_KEY_ENV, TEST_API_KEY)
-    with FakeMessagesAPI(offline_responder) as api:
+    with FakeMessagesAPI(offline_responder, require_output_schema=True) as api:
         yield api
 
 

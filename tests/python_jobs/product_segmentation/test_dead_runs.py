@@ -92,7 +92,7 @@ def test_a_killed_run_is_behind_by_at_most_the_promise_then_abandoned_then_resum
     archive = tmp_path / "llm"
     target = "local" if warehouse.kind == "duckdb" else "postgres"
     monkeypatch.setenv("ANTHROPIC_API_KEY", kit.api_key)
-    with FakeMessagesAPI(paced_offline_responder(DELAY)) as api:
+    with FakeMessagesAPI(paced_offline_responder(DELAY), require_output_schema=True) as api:
         job = subprocess.Popen([sys.executable, "-c", _JOB, target, api.base_url, str(archive)])
         try:
             deadline = time.monotonic() + 60

@@ -13,6 +13,19 @@ import pytest
 from python_jobs.testing.fake_messages_api import FakeMessagesAPI, FakeReply
 
 KEY = "sk-ant-fake-server-test"
+CLOSED_SCHEMA = {
+    "type": "object",
+    "title": "Answer",
+    "properties": {"items": {"type": "array", "items": {"type": "object", "additionalProperties": False}}},
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture
+def fake_messages_api():
+    """The server without the answer-schema requirement, so the plain requests below stay plain."""
+    with FakeMessagesAPI() as api:
+        yield api
 
 
 def sdk_client(api: FakeMessagesAPI, **kwargs) -> anthropic.AsyncAnthropic:
@@ -164,3 +177,37 @@ def test_stopping_cuts_a_delayed_reply_short():
     api.stop()
     with pytest.raises(RuntimeError, match="not started"):
         _ = api.base_url
+
+
+def test_a_required_answer_schema_is_checked_and_handed_to_the_responder():
+    seen = []
+
+    def responder(request_json):
+        from python_jobs.testing.fake_messages_api import output_schema_of
+
+        seen.append(output_schema_of(request_json)["title"])
+        return FakeReply(text="{}")
+
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+    open_schema = {**CLOSED_SCHEMA, "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
+    with FakeMessagesAPI(responder, require_output_schema=True) as api:
+        missing = post(api, body)
+        wrong_type = post(api, {**body, "output_config": {"format": {"type": "text"}}})
+        still_open = post(
+            api, {**body, "output_config": {"format": {"type": "json_schema", "schema": open_schema}}}
+        )
+        fine = post(
+            api, {**body, "output_config": {"format": {"type": "json_schema", "schema": CLOSED_SCHEMA}}}
+        )
+        [*_, last] = api.requests
+
+    assert missing[0] == 400
+    assert "a JSON schema is required" in missing[1]["error"]["message"]
+    assert wrong_type[0] == 400
+    assert "json_schema" in wrong_type[1]["error"]["message"]
+    assert still_open[0] == 400
+    assert "schema.properties.items.items" in still_open[1]["error"]["message"]
+    assert fine[0] == 200
+    assert fine[1]["content"][0]["text"] == "{}"
+    assert seen == ["Answer"]
+    assert last.output_schema == CLOSED_SCHEMA
