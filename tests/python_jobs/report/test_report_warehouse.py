@@ -39,8 +39,11 @@ def test_the_document_holds_every_segment_of_the_marts(built):
     assert document["overview"]["viable_segments"] == scalar(
         warehouse, "select count(*) from marts.segment_summary where is_viable"
     )
-    assert document["overview"]["actionable_segments"] is None
-    assert document["insights"] is None
+    # `segments build` ran the insights job (offline rules: no key in the tests), so every segment has one.
+    assert document["overview"]["actionable_segments"] == scalar(
+        warehouse, "select count(*) from marts.segment_insights where is_actionable"
+    )
+    assert len(document["insights"]) == document["overview"]["segments"]
     assert document["data_end_date"] == str(
         scalar(warehouse, "select max(observation_end) from marts.customer_profiles")
     )
@@ -68,7 +71,7 @@ def test_the_command_writes_the_page_the_json_and_the_changes_since_an_imported_
     page_file, json_file = tmp_path / "report.html", tmp_path / "segments.json"
 
     output = invoke(monkeypatch, built, "--output", str(page_file))
-    assert "no insights yet: run `segments run explain-segments`" in output
+    assert "no insights yet" not in output  # the build explained the segments
     invoke(monkeypatch, built, "--json", "--output", str(json_file))
     document = json.loads(json_file.read_text())
     assert document["schema_version"] == 1
