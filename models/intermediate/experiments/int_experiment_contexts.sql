@@ -24,38 +24,43 @@ user_agent_lookup as (
 
 ),
 
+-- Visitors share their sources and devices, so far fewer contexts than assignments: everything that depends only
+-- on the context is worked out once per distinct (channel, context), then joined back to the assignments.
+distinct_contexts as (
+
+    select distinct
+        channel,
+        context
+    from assignments
+
+),
+
 -- Each channel's fields, read only from its own channel's contexts: a stray key of another channel is ignored.
 channel_fields as (
 
     select
-        assignments.experiment_id,
-        assignments.visitor_id,
-        assignments.variant_id,
-        assignments.channel,
-        assignments.assigned_at,
-        {{ to_local_timestamp('assignments.assigned_at', 'experiments.time_zone') }} as assigned_at_local,
+        channel,
+        context,
         {%- for channel, fields in experiments.CHANNEL_FIELDS.items() %}
             {%- for field in fields %}
                 {%- if field in experiments.DOUBLE_CONTEXT_FIELDS %}
                     case
-                        when assignments.channel = '{{ channel }}' then {{ json_number('assignments.context', field) }}
+                        when channel = '{{ channel }}' then {{ json_number('context', field) }}
                     end as {{ field }},
                 {%- elif field in experiments.INTEGER_CONTEXT_FIELDS %}
                     case
-                        when assignments.channel = '{{ channel }}' then {{ json_integer('assignments.context', field) }}
+                        when channel = '{{ channel }}' then {{ json_integer('context', field) }}
                     end as {{ field }},
                 {%- else %}
                     case
-                        when assignments.channel = '{{ channel }}'
-                            then nullif(trim({{ json_text('assignments.context', field) }}), '')
+                        when channel = '{{ channel }}' then nullif(trim({{ json_text('context', field) }}), '')
                     end as {{ field }},
                 {%- endif %}
             {%- endfor %}
         {%- endfor %}
-        assignments.context
-    from assignments
-    inner join experiments
-        on assignments.experiment_id = experiments.experiment_id
+        -- `channel` is null when the raw row had none: a join key that matches itself
+        coalesce(channel, '') as channel_key
+    from distinct_contexts
 
 ),
 
@@ -90,15 +95,14 @@ referrers as (
 
 ),
 
-contexts as (
+-- Where from and on what, per distinct context.
+context_fields as (
 
     select
-        referrers.experiment_id,
-        referrers.visitor_id,
-        referrers.variant_id,
-        referrers.channel,
+        referrers.channel_key,
+        referrers.context,
 
-        ---------- where from (`source` and `hour` are SQL keywords, but the names marketers use)
+        ---------- where from (`source` is an SQL keyword, but the name marketers use)
         case
             when referrers.channel != 'web' then referrers.channel
             when referrers.utm_source is not null then lower(referrers.utm_source)
@@ -127,28 +131,75 @@ contexts as (
         case when referrers.channel = 'web' then user_agent_lookup.browser end as browser,
         upper(referrers.country_code) as country,
 
-        ---------- when, in the experiment's time zone
-        referrers.assigned_at,
-        cast(referrers.assigned_at_local as date) as assigned_on,
-        cast(extract(hour from referrers.assigned_at_local) as integer) as hour,  -- noqa: RF04
-        case cast(extract(isodow from referrers.assigned_at_local) as integer)
-            {%- for day in days %}
-                when {{ loop.index }} then '{{ day }}'
-            {%- endfor %}
-        end as day_of_week,
-        cast(extract(isodow from referrers.assigned_at_local) as integer) >= 6 as is_weekend,
-
         ---------- the channel's own fields
         {%- for fields in experiments.CHANNEL_FIELDS.values() %}
             {%- for field in fields %}
-                referrers.{{ field }},
-            {%- endfor %}
+                referrers.{{ field }}{% if not loop.last %},{% endif %}
+            {%- endfor %}{% if not loop.last %},{% endif %}
         {%- endfor %}
-        referrers.context as raw_context
 
     from referrers
     left join user_agent_lookup
         on referrers.user_agent = user_agent_lookup.user_agent
+
+),
+
+assignments_local as (
+
+    select
+        assignments.experiment_id,
+        assignments.visitor_id,
+        assignments.variant_id,
+        assignments.channel,
+        assignments.context,
+        assignments.assigned_at,
+        {{ to_local_timestamp('assignments.assigned_at', 'experiments.time_zone') }} as assigned_at_local
+    from assignments
+    inner join experiments
+        on assignments.experiment_id = experiments.experiment_id
+
+),
+
+contexts as (
+
+    select
+        assignments_local.experiment_id,
+        assignments_local.visitor_id,
+        assignments_local.variant_id,
+        assignments_local.channel,
+
+        ---------- where from and on what
+        context_fields.source,  -- noqa: RF04
+        context_fields.medium,
+        context_fields.device,
+        context_fields.os,
+        context_fields.browser,
+        context_fields.country,
+
+        ---------- when, in the experiment's time zone (`hour` is an SQL keyword, but the name marketers use)
+        assignments_local.assigned_at,
+        cast(assignments_local.assigned_at_local as date) as assigned_on,
+        cast(extract(hour from assignments_local.assigned_at_local) as integer) as hour,  -- noqa: RF04
+        case cast(extract(isodow from assignments_local.assigned_at_local) as integer)
+            {%- for day in days %}
+                when {{ loop.index }} then '{{ day }}'
+            {%- endfor %}
+        end as day_of_week,
+        cast(extract(isodow from assignments_local.assigned_at_local) as integer) >= 6 as is_weekend,
+
+        ---------- the channel's own fields
+        {%- for fields in experiments.CHANNEL_FIELDS.values() %}
+            {%- for field in fields %}
+                context_fields.{{ field }},
+            {%- endfor %}
+        {%- endfor %}
+        assignments_local.context as raw_context
+
+    from assignments_local
+    inner join context_fields
+        on
+            coalesce(assignments_local.channel, '') = context_fields.channel_key
+            and assignments_local.context = context_fields.context
 
 )
 

@@ -8,11 +8,19 @@ assignments as (
 
 ),
 
+-- Visitors share their contexts: each distinct one is parsed once, not once per assignment.
+web_contexts as (
+
+    select distinct context
+    from assignments
+    where channel = 'web'
+
+),
+
 user_agents as (
 
     select distinct nullif(trim({{ json_text('context', 'user_agent') }}), '') as user_agent
-    from assignments
-    where channel = 'web'
+    from web_contexts
 
 ),
 
