@@ -249,6 +249,21 @@ EXPERIMENT_TABLES: dict[str, pa.Schema] = {
     ),
 }
 
+# ---------------------------------------------------------------- text embeddings (python_jobs/embeddings/)
+EMBEDDING_TABLES: dict[str, pa.Schema] = {
+    # One row per backend model and text content: a text already embedded by a model is never embedded again.
+    "text_embeddings": pa.schema(
+        [
+            ("content_hash", pa.string()),  # sha256 of the text
+            ("backend_name", pa.string()),  # tfidf | minilm
+            ("backend_model", pa.string()),  # the model (for tfidf: its version, seed and corpus)
+            ("dimensions", pa.int64()),
+            ("vector", pa.string()),  # base64 of the float32 little-endian values
+            ("created_at", _TS),
+        ]
+    ),
+}
+
 PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed", "abandoned")
 CLUSTERING_RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 
