@@ -1,6 +1,6 @@
 """The `segments` command line: the group, and one module per command group.
 
-- `data`: generate, load-transactions, load-products, load-experiments;
+- `data`: generate, load-transactions, load-products, load-experiments, load-deals;
 - `experiments`: experiments config;
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
@@ -36,6 +36,7 @@ for command in (
     data.load_transactions,
     data.load_products_command,
     data.load_experiments_command,
+    data.load_deals_command,
     build.build,
     build.demo,
     build.dbt,
