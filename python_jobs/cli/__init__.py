@@ -5,6 +5,7 @@
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
 - `products`: product-segmentation run|show;
+- `packages`: packages run;
 - `report`: report;
 - `bench`: bench, bench-llm, bench-load, bench-report.
 
@@ -18,7 +19,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, products, report, segmentation
+from python_jobs.cli import bench, build, data, experiments, packages, products, report, segmentation
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -43,6 +44,7 @@ for command in (
     segmentation.run_group,
     segmentation.assign,
     products.product_segmentation_group,
+    packages.packages_group,
     experiments.experiments_group,
     report.report_command,
     bench.bench_command,
