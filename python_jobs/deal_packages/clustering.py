@@ -16,6 +16,7 @@ Seeded throughout: the same vectors and parameters give the same clusters.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,15 @@ def reduce(vectors: np.ndarray, seed: int) -> np.ndarray:
 
 def cluster(vectors: np.ndarray, params: ClusterParams) -> Clustering:
     """Cluster the rows of `vectors` (one per deal)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        # Identical deals (relisted copies) leave fewer distinct points than clusters asked for: expected here.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _cluster(vectors, params)
+
+
+def _cluster(vectors: np.ndarray, params: ClusterParams) -> Clustering:
     if len(vectors) == 0:
         return Clustering([], [], 0, {})
     points = reduce(np.asarray(vectors, dtype=np.float64), params.seed)

@@ -94,7 +94,7 @@ def mirrored_groups_with_a_deal_between() -> np.ndarray:
 def test_soft_assignments_let_a_deal_between_two_clusters_join_both(threshold, joins):
     points = mirrored_groups_with_a_deal_between()
     # Sizes that leave two components as the only candidate (a lone point would otherwise be a component).
-    params = dict(method="gmm", min_cluster_size=21, max_deals_per_cluster=31)
+    params = {"method": "gmm", "min_cluster_size": 21, "max_deals_per_cluster": 31}
     assert component_range(61, ClusterParams(**params)) == [2]
     hard = cluster(points, ClusterParams(**params))
     soft = cluster(points, ClusterParams(**params, soft_assignments=True, soft_threshold=threshold))
