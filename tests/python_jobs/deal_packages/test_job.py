@@ -23,7 +23,7 @@ from python_jobs.warehouse.raw_tables import RAW_TABLES
 KINDS = {
     "sports": ("Sports", "Soccer", ["football", "stadium", "league"], ["sports fans"], "video", "medium", False),
     "food": ("Food & Drink", "Recipes", ["recipes", "baking", "kitchen"], ["home cooks"], "display", "low", True),
-    "finance": ("Personal Finance", "Investing", ["stocks", "savings", "pension"], ["investors"], "native", "low", True),
+    "finance": ("Finance", "Investing", ["stocks", "savings", "pension"], ["investors"], "native", "low", True),
 }  # fmt: skip
 PER_KIND = 7
 
@@ -109,7 +109,7 @@ def test_offline_run_packages_each_kind_apart_and_a_rerun_costs_nothing(deals_lo
 
 
 def test_unknown_deal_ids_are_refused_before_anything_is_written(deals_loaded, tmp_path):
-    with pytest.raises(DealPackagesError, match="1 deal id\\(s\\) not in raw.deals: nope-1"):
+    with pytest.raises(DealPackagesError, match=r"1 deal id\(s\) not in raw.deals: nope-1"):
         run_packages(
             deals_loaded, ["sports-1", "nope-1"], PARAMS, LLMConfig(), archive_root=tmp_path, echo=str
         )
