@@ -225,3 +225,11 @@ def test_the_command_lists_unclustered_deals_and_refuses_bad_options(deals_loade
         packages_group, ["run", "--all", "--method", "kmeans", "--soft-assignments", *common]
     )
     assert "soft assignments need the gmm method" in soft_kmeans.output
+
+
+def test_the_commands_choices_are_the_definitions():
+    from python_jobs.cli import packages
+    from python_jobs.deal_packages.clustering import METHODS
+    from python_jobs.embeddings import BACKENDS
+
+    assert (packages.METHODS, packages.EMBEDDING_BACKENDS) == (METHODS, BACKENDS)
