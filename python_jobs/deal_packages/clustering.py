@@ -25,6 +25,11 @@ METHODS = ("gmm", "kmeans")
 REDUCED_DIMENSIONS = 24
 # Largest number of component counts tried: BIC over a wide range costs a fit each.
 MAX_CANDIDATES = 12
+# Mixtures of more components than this are not fitted: on thousands of deals the range is capped here, and the
+# clusters over the maximum size are split by k-means, which is far cheaper than a mixture of a thousand parts.
+MAX_COMPONENTS = 48
+# The number of components is chosen on a seeded sample of at most this many deals, then fitted on all of them.
+SELECTION_SAMPLE = 2_000
 
 
 class ClusteringError(ValueError):
@@ -83,14 +88,15 @@ class Clustering:
 
 def component_range(deals: int, params: ClusterParams) -> list[int]:
     """Counts of components to try: from enough for clusters of the maximum size to enough for clusters of a
-    third of it, capped by the deals there are and by MAX_CANDIDATES evenly spread values."""
+    third of it, capped by the deals there are, by MAX_COMPONENTS (from half of it) and by MAX_CANDIDATES evenly
+    spread values."""
     low = max(1, math.ceil(deals / params.max_deals_per_cluster))
     high = max(
         low,
         min(deals // max(1, params.min_cluster_size), math.ceil(3 * deals / params.max_deals_per_cluster)),
     )
-    high = min(high, max(1, deals - 1))
-    low = min(low, high)
+    high = min(high, max(1, deals - 1), MAX_COMPONENTS)
+    low = min(low, high, MAX_COMPONENTS // 2)
     if high - low + 1 <= MAX_CANDIDATES:
         return list(range(low, high + 1))
     return sorted({round(v) for v in np.linspace(low, high, MAX_CANDIDATES)})
@@ -142,20 +148,25 @@ def _cluster(vectors: np.ndarray, params: ClusterParams) -> Clustering:
 def _gmm(points: np.ndarray, params: ClusterParams):
     from sklearn.mixture import GaussianMixture
 
-    scores: dict[int, float] = {}
-    best = None
-    for components in component_range(len(points), params):
-        model = GaussianMixture(
+    def mixture(components: int) -> GaussianMixture:
+        return GaussianMixture(
             n_components=components,
             covariance_type="diag",
             reg_covar=1e-4,
             n_init=2,
             random_state=params.seed,
-        ).fit(points)
-        scores[components] = float(model.bic(points))
-        if best is None or scores[components] < scores[best.n_components]:
-            best = model
-    return best.predict(points), best.predict_proba(points), scores, best.n_components
+        )
+
+    sample = points
+    if len(points) > SELECTION_SAMPLE:
+        rng = np.random.default_rng(params.seed)
+        sample = points[np.sort(rng.choice(len(points), SELECTION_SAMPLE, replace=False))]
+    fitted = {k: mixture(k).fit(sample) for k in component_range(len(points), params)}
+    scores = {k: float(model.bic(sample)) for k, model in fitted.items()}
+    chosen = min(scores, key=lambda k: (scores[k], k))
+    # Chosen on a sample: fitted again on every deal.
+    best = fitted[chosen] if len(sample) == len(points) else mixture(chosen).fit(points)
+    return best.predict(points), best.predict_proba(points), scores, chosen
 
 
 def _kmeans(points: np.ndarray, params: ClusterParams):
