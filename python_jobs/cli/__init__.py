@@ -1,11 +1,12 @@
 """The `segments` command line: the group, and one module per command group.
 
-- `data`: generate, load-transactions, load-products, load-experiments;
+- `data`: generate, load-transactions, load-products, load-experiments, load-deals;
 - `experiments`: experiments config;
 - `build`: build, demo, dbt;
 - `segmentation`: run cluster-customers, assign;
 - `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
+- `packages`: packages run;
 - `report`: report;
 - `bench`: bench, bench-llm, bench-load, bench-report.
 
@@ -19,7 +20,17 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, insights, products, report, segmentation
+from python_jobs.cli import (
+    bench,
+    build,
+    data,
+    experiments,
+    insights,
+    packages,
+    products,
+    report,
+    segmentation,
+)
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -37,12 +48,14 @@ for command in (
     data.load_transactions,
     data.load_products_command,
     data.load_experiments_command,
+    data.load_deals_command,
     build.build,
     build.demo,
     build.dbt,
     segmentation.run_group,
     segmentation.assign,
     products.product_segmentation_group,
+    packages.packages_group,
     experiments.experiments_group,
     report.report_command,
     bench.bench_command,

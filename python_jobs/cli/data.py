@@ -1,4 +1,4 @@
-"""`segments generate`, `load-transactions` and `load-products`: data into schema `raw`."""
+"""`segments generate`, `load-transactions`, `load-products` and `load-deals`: data into schema `raw`."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def generate(customers: int, seed: int, experiment_scale: float, target: str) ->
     Customers are drawn from behaviour archetypes (VIP loyalists, deal hunters, one-time buyers, seasonal
     gifters, churning regulars, support-heavy buyers, steady regulars), with merged duplicate accounts (chains
     and a few loops), orders and lines, web events and support tickets; and five A/B tests (web, e-mail,
-    funnel, push) whose traffic grows day by day and whose best variant differs by segment. All raw tables are
+    funnel, push) whose traffic grows day by day and whose best variant differs by segment; and 240 programmatic
+    deals (seven verticals, five formats, four safety levels, with near-duplicates and outliers). All raw tables are
     replaced in one transaction.
     """
     generate_data(customers, seed, target, experiment_scale=experiment_scale)
@@ -37,6 +38,7 @@ def generate(customers: int, seed: int, experiment_scale: float, target: str) ->
 
 def generate_data(customers: int, seed: int, target: str, *, experiment_scale: float = 1.0) -> None:
     from python_jobs.ingest.generate import generate_raw_tables, write_raw_tables
+    from python_jobs.ingest.generate.deals import DEALS_TABLE, deals_table
     from python_jobs.ingest.generate.experiments import generate_experiment_tables
 
     warehouse = Warehouse.from_profile(target)
@@ -45,7 +47,7 @@ def generate_data(customers: int, seed: int, target: str, *, experiment_scale: f
         click.echo(f"Generating {customers:,} customers (seed {seed})…")
         tables = generate_raw_tables(customers, seed=seed)
         experiment_tables = generate_experiment_tables(seed=seed, scale=experiment_scale)
-        tables = {**tables, **experiment_tables}
+        tables = {**tables, **experiment_tables, DEALS_TABLE: deals_table(seed=seed)}
         click.echo(f"  generated in {time.perf_counter() - started:.1f}s; writing to {warehouse.describe()}…")
         counts = write_raw_tables(warehouse, tables)
     for name, count in counts.items():
@@ -178,6 +180,30 @@ def load_products_command(
     if others:
         kept = ", ".join(f"raw.{name} ({count:,} rows)" for name, count in others.items())
         click.echo(f"Kept as they were: {kept}.")
+
+
+@click.command("load-deals")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@target_option
+def load_deals_command(file: Path, target: str) -> None:
+    """Load enriched programmatic deals (JSON Lines, one deal a line) into raw.deals, replacing what was there.
+
+    Each line is an object with `deal_id` and `deal_name` and optionally ssp, format, taxonomy_tier1..3,
+    concepts, garm_risk_rating, family_safe, inferred_audiences, demographic_hint, quality_tier, volume_tier,
+    floor_price and publishers. The file is checked whole first: a bad line refuses it, named, and nothing is
+    written. Then `segments build` and `segments packages run --all`.
+    """
+    from python_jobs.ingest.deals import DEALS_TABLE, read_deals, write_deals
+    from python_jobs.ingest.raw_loading import LoadError
+
+    try:
+        table = read_deals(file)
+    except LoadError as error:
+        raise click.ClickException(f"refused: {error}. Nothing was loaded.") from None
+    warehouse = Warehouse.from_profile(target)
+    with writing(warehouse, "segments load-deals"):
+        write_deals(warehouse, table)
+    click.echo(f"Loaded {table.num_rows:,} deals from {file} into raw.{DEALS_TABLE}.")
 
 
 @click.command("load-experiments")

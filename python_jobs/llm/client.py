@@ -164,7 +164,7 @@ class LLMClient:
         *,
         phase: str,
         batch_label: str,
-        product_ids: list[int],
+        product_ids: list[int] | list[str],
         on_interaction: Callable[[LLMCall], None] | None = None,
     ) -> LLMCall:
         """The validated output for `request`, from the cache or from the provider.
@@ -250,7 +250,7 @@ class LLMClient:
         started: float,
         phase: str,
         batch_label: str,
-        product_ids: list[int],
+        product_ids: list[int] | list[str],
     ) -> LLMCall:
         """Attempt until a reply validates; archive each attempt; remember only the valid one."""
         archive_attempt = _AttemptArchiver(
@@ -334,7 +334,7 @@ class _AttemptArchiver:
         interaction_id: str,
         phase: str,
         batch_label: str,
-        product_ids: list[int],
+        product_ids: list[int] | list[str],
     ) -> None:
         self._client = client
         self._request = request

@@ -329,19 +329,27 @@ def _run_steps(
 
 def _ensure_on_demand_tables(warehouse: Warehouse) -> None:
     """Create, empty, the tables of jobs and commands that run on demand rather than in the build (product
-    segmentation, the experiments' configuration history), and the raw experiment tables of a warehouse loaded
-    before experiments existed.
+    segmentation, deal packages, the experiments' configuration history), and the raw experiment and deal tables
+    of a warehouse loaded before they existed.
 
     Their dbt models must build before anyone has run such a job; an empty table gives empty marts.
     """
-    from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES
+    from python_jobs.warehouse.ml_tables import (
+        DEAL_PACKAGE_TABLES,
+        EXPERIMENT_TABLES,
+        ML_SCHEMA,
+        PRODUCT_SEGMENTATION_TABLES,
+    )
     from python_jobs.warehouse.raw_tables import EXPERIMENT_RAW_TABLES, RAW_SCHEMA, RAW_TABLES
 
-    on_demand = {(ML_SCHEMA, name): schema for name, schema in PRODUCT_SEGMENTATION_TABLES.items()}
+    on_demand = {
+        (ML_SCHEMA, name): schema
+        for name, schema in {**PRODUCT_SEGMENTATION_TABLES, **DEAL_PACKAGE_TABLES}.items()
+    }
     on_demand[(ML_SCHEMA, "experiment_segmentation_config")] = EXPERIMENT_TABLES[
         "experiment_segmentation_config"
     ]
-    on_demand |= {(RAW_SCHEMA, name): RAW_TABLES[name] for name in EXPERIMENT_RAW_TABLES}
+    on_demand |= {(RAW_SCHEMA, name): RAW_TABLES[name] for name in (*EXPERIMENT_RAW_TABLES, "deals")}
     with warehouse.session() as session:
         session.ensure_schema(ML_SCHEMA)
         session.ensure_schema(RAW_SCHEMA)

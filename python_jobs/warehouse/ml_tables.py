@@ -249,8 +249,91 @@ EXPERIMENT_TABLES: dict[str, pa.Schema] = {
     ),
 }
 
+# ---------------------------------------------------------------- text embeddings (python_jobs/embeddings/)
+EMBEDDING_TABLES: dict[str, pa.Schema] = {
+    # One row per backend model and text content: a text already embedded by a model is never embedded again.
+    "text_embeddings": pa.schema(
+        [
+            ("content_hash", pa.string()),  # sha256 of the text
+            ("backend_name", pa.string()),  # tfidf | minilm
+            ("backend_model", pa.string()),  # the model (for tfidf: its version, seed and corpus)
+            ("dimensions", pa.int64()),
+            ("vector", pa.string()),  # base64 of the float32 little-endian values
+            ("created_at", _TS),
+        ]
+    ),
+}
+
+# ---------------------------------------------------------------- deal packages (python_jobs/deal_packages/)
+DEAL_PACKAGE_TABLES: dict[str, pa.Schema] = {
+    # One row per run: written `running` at the start, then `succeeded` with everything else in one transaction
+    # (or `failed` with the error).
+    "deal_package_runs": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("started_at", _TS),
+            ("finished_at", _TS),
+            ("status", pa.string()),  # running | succeeded | failed
+            ("parameters", pa.string()),  # JSON: method, sizes, soft assignments, seed, prompt template
+            ("embedding_backend", pa.string()),  # tfidf | minilm
+            ("embedding_model", pa.string()),
+            ("embedding_dimensions", pa.int64()),
+            ("llm_provider", pa.string()),
+            ("llm_model", pa.string()),
+            ("deals_total", pa.int64()),
+            ("deals_embedded", pa.int64()),  # embedded by this run (not found in the embedding cache)
+            ("clusters_total", pa.int64()),
+            ("clusters_skipped", pa.int64()),  # no valid proposal after every attempt
+            ("packages_total", pa.int64()),
+            ("deals_unclustered", pa.int64()),  # in clusters under min_cluster_size
+            ("invented_deal_ids", pa.int64()),  # ids a model proposed that were not its cluster's, dropped
+            ("llm_calls", pa.int64()),
+            ("llm_cache_hits", pa.int64()),
+            ("result_summary", pa.string()),  # JSON: unclustered deal ids, skipped clusters and why, BIC by k
+            ("error_message", pa.string()),
+        ]
+    ),
+    # One row per run and cluster, kept, dropped (too small) or skipped (no valid proposal).
+    "deal_package_clusters": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("cluster_id", pa.int64()),
+            ("component", pa.int64()),  # the mixture component (or k-means cluster) it was split from
+            ("deal_count", pa.int64()),
+            ("cluster_status", pa.string()),  # packaged | skipped | too_small
+            ("skip_reason", pa.string()),
+            ("distinctive_words", pa.string()),  # JSON array
+            ("deal_ids", pa.string()),  # JSON array of its primary members
+        ]
+    ),
+    # One row per run and package.
+    "deal_packages": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("package_id", pa.string()),  # <run_id>-<cluster>-<n>
+            ("cluster_id", pa.int64()),
+            ("package_name", pa.string()),
+            ("reasoning", pa.string()),
+            ("is_offline", pa.bool_()),  # proposed by the offline rule, not a model
+            ("llm_model", pa.string()),
+            ("llm_cache_hit", pa.bool_()),
+        ]
+    ),
+    # One row per run, package and deal.
+    "deal_package_members": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("package_id", pa.string()),
+            ("deal_id", pa.string()),
+            ("is_soft_assignment", pa.bool_()),  # joined through a soft assignment, not its own cluster
+        ]
+    ),
+}
+
 PRODUCT_RUN_STAGES = ("init", "extraction", "consolidation", "refinement", "done", "failed", "abandoned")
 CLUSTERING_RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
+DEAL_PACKAGE_RUN_STATUSES = ("running", "succeeded", "failed")
+DEAL_PACKAGE_CLUSTER_STATUSES = ("packaged", "skipped", "too_small")
 
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")
 

@@ -86,6 +86,28 @@ RAW_TABLES: dict[str, pa.Schema] = {
             ("description", pa.string()),
         ]
     ),
+    # ------------------------------------------------------------ deals (python_jobs/deal_packages/)
+    # One row per programmatic deal, enriched; list fields are JSON arrays of strings.
+    "deals": pa.schema(
+        [
+            ("deal_id", pa.string()),
+            ("deal_name", pa.string()),
+            ("ssp", pa.string()),
+            ("format", pa.string()),  # display | video | ctv | native | audio
+            ("taxonomy_tier1", pa.string()),
+            ("taxonomy_tier2", pa.string()),
+            ("taxonomy_tier3", pa.string()),
+            ("concepts", pa.string()),  # JSON array
+            ("garm_risk_rating", pa.string()),  # floor | low | medium | high
+            ("family_safe", pa.bool_()),
+            ("inferred_audiences", pa.string()),  # JSON array
+            ("demographic_hint", pa.string()),
+            ("quality_tier", pa.string()),  # premium | standard | value
+            ("volume_tier", pa.string()),  # high | medium | low
+            ("floor_price", pa.float64()),  # CPM, USD
+            ("publishers", pa.string()),  # JSON array of domains
+        ]
+    ),
     # ------------------------------------------------------------ experiments (python_jobs/experiments/)
     "experiments": pa.schema(
         [
@@ -140,6 +162,10 @@ DEVICE_TYPES = ("desktop", "mobile", "tablet")
 CONTACT_CHANNELS = ("email", "chat", "phone")
 COMPLEXITIES = ("low", "medium", "high")
 TICKET_TOPICS = ("delivery", "returns", "product_question", "billing", "account")
+DEAL_FORMATS = ("display", "video", "ctv", "native", "audio")
+GARM_RISK_RATINGS = ("floor", "low", "medium", "high")
+DEAL_QUALITY_TIERS = ("premium", "standard", "value")
+DEAL_VOLUME_TIERS = ("high", "medium", "low")
 EXPERIMENT_STATUSES = ("draft", "running", "paused", "completed")
 EXPERIMENT_CHANNELS = ("web", "email", "funnel", "push")
 # The context fields each channel sends, in the order int_experiment_contexts types them.

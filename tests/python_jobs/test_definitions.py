@@ -114,6 +114,10 @@ ACCEPTED_VALUES = {
     "topic": raw_tables.TICKET_TOPICS,
     "experiment_status": raw_tables.EXPERIMENT_STATUSES,
     "channel": raw_tables.EXPERIMENT_CHANNELS,
+    "deal_format": raw_tables.DEAL_FORMATS,
+    "garm_risk_rating": raw_tables.GARM_RISK_RATINGS,
+    "quality_tier": raw_tables.DEAL_QUALITY_TIERS,
+    "volume_tier": raw_tables.DEAL_VOLUME_TIERS,
 }
 
 

@@ -333,6 +333,8 @@ def test_build_reports_a_bad_observation_end(duckdb_warehouse):
         [],
         ["generate"],
         ["load-transactions"],
+        ["load-deals"],
+        ["packages", "run"],
         ["build"],
         ["demo"],
         ["dbt"],
