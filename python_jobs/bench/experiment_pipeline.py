@@ -198,15 +198,12 @@ def _create_empty_ml_tables(warehouse: Warehouse) -> None:
 
 def run_pipeline(assignments: int, seed: int = 42, echo: Callable[[str], None] = print) -> PipelineRun:
     """Generate, load, then time each stage on a scratch DuckDB file (deleted afterwards)."""
-    from python_jobs.experiments.user_agent_job import parse_new_user_agents
-    from python_jobs.experiments.weights_job import update_weights
+    from python_jobs.warehouse.dbt_runner import dbt_session
 
     echo(f"generating {assignments:,} assignments...")
     started = time.perf_counter()
     tables = generate_pipeline_tables(assignments, seed)
     generate_seconds = time.perf_counter() - started
-    quiet = lambda _line: None  # noqa: E731 - the jobs' own lines would drown the figures
-    stage_seconds: dict[str, float] = {}
     with _scratch_duckdb() as warehouse:
         echo("loading them into a scratch DuckDB file...")
         started = time.perf_counter()
@@ -216,19 +213,31 @@ def run_pipeline(assignments: int, seed: int = 42, echo: Callable[[str], None] =
         load_seconds = time.perf_counter() - started
         conversions = tables["experiment_conversions"].num_rows
         del tables
-        for stage in STAGES:
-            echo(f"  {stage}...")
-            started = time.perf_counter()
-            if stage == "weights":
-                update_weights(warehouse, echo=quiet)
-            else:
-                _dbt_run(warehouse, *_DBT_STAGES[stage])
-            if stage == "user-agent lookup":
-                parse_new_user_agents(warehouse, echo=quiet)
-            stage_seconds[stage] = time.perf_counter() - started
+        # The stages' dbt commands in one dbt process, as in `segments build` (python_jobs/warehouse/dbt_worker.py).
+        with dbt_session(warehouse.target):
+            stage_seconds = _timed_stages(warehouse, echo)
         with warehouse.session(read_only=True) as session:
             distinct = session.fetchone("select count(*) from ml.user_agent_lookup")[0]
     return PipelineRun(assignments, conversions, distinct, generate_seconds, load_seconds, stage_seconds)
+
+
+def _timed_stages(warehouse: Warehouse, echo: Callable[[str], None]) -> dict[str, float]:
+    from python_jobs.experiments.user_agent_job import parse_new_user_agents
+    from python_jobs.experiments.weights_job import update_weights
+
+    quiet = lambda _line: None  # noqa: E731 - the jobs' own lines would drown the figures
+    stage_seconds: dict[str, float] = {}
+    for stage in STAGES:
+        echo(f"  {stage}...")
+        started = time.perf_counter()
+        if stage == "weights":
+            update_weights(warehouse, echo=quiet)
+        else:
+            _dbt_run(warehouse, *_DBT_STAGES[stage])
+        if stage == "user-agent lookup":
+            parse_new_user_agents(warehouse, echo=quiet)
+        stage_seconds[stage] = time.perf_counter() - started
+    return stage_seconds
 
 
 def pipeline_lines(run: PipelineRun) -> list[str]:
