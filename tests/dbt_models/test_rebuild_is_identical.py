@@ -22,7 +22,7 @@ from python_jobs.warehouse.connection import Warehouse
 
 COMPARED_SCHEMAS = ("marts", "ml")
 # Columns that name or time the run that wrote a row: they differ between builds by design.
-RUN_ID_COLUMNS = frozenset({"run_id", "segmentation_run_id", "clv_run_id"})
+RUN_ID_COLUMNS = frozenset({"run_id", "segmentation_run_id", "clv_run_id", "insight_run_id"})
 RUN_TIME_COLUMNS = frozenset(
     {
         "started_at",
@@ -38,7 +38,13 @@ RUN_TIME_COLUMNS = frozenset(
         "decided_at",
         "trained_at",
         "parsed_at",
+        "explained_at",
     }
+)
+# How an LLM job's run went: the second build answers the same segments from the cache (that its answers are the
+# same is what the rest of the row shows), so it makes no calls and spends no tokens.
+RUN_ACCOUNTING_COLUMNS = frozenset(
+    {"cache_hit", "provider_calls", "cache_hits", "input_tokens", "output_tokens"}
 )
 # Columns that name the process that owned the run and its last sign of life (see warehouse/run_owner.py).
 RUN_OWNER_COLUMNS = frozenset({"owner_host", "owner_pid", "owner_started_at", "heartbeat_at"})
@@ -110,7 +116,8 @@ def snapshot(warehouse: Warehouse, runs_to_skip: frozenset[str] = frozenset()) -
             kept = [
                 index
                 for index, column in enumerate(columns)
-                if column not in RUN_ID_COLUMNS | RUN_TIME_COLUMNS | RUN_OWNER_COLUMNS
+                if column
+                not in RUN_ID_COLUMNS | RUN_TIME_COLUMNS | RUN_OWNER_COLUMNS | RUN_ACCOUNTING_COLUMNS
             ]
             accumulating = f"{schema}.{table}" in ACCUMULATING_TABLES
             run_index = columns.index(RUN_KEY) if RUN_KEY in columns and not accumulating else None

@@ -77,7 +77,9 @@ def test_the_command_writes_the_page_the_json_and_the_changes_since_an_imported_
     assert document["schema_version"] == 1
 
     page = kit.Page(page_file.read_text())
-    assert page.charts == document["overview"]["axes"] + 2 + len(
+    # One chart per axis, the robustness heatmap and the silhouettes, the actionability heatmap (the build
+    # explained the segments), one chart per experiment.
+    assert page.charts == document["overview"]["axes"] + 3 + len(
         {row["experiment_id"] for row in document["experiments"]["performance"]}
     )
     assert "changes" not in page.ids
