@@ -7,6 +7,7 @@
 - `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
 - `report`: report;
+- `serve`: serve (the HTTP API);
 - `bench`: bench, bench-llm, bench-load, bench-report.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
@@ -19,7 +20,7 @@ import sys
 
 import click
 
-from python_jobs.cli import bench, build, data, experiments, insights, products, report, segmentation
+from python_jobs.cli import bench, build, data, experiments, insights, products, report, segmentation, serve
 from python_jobs.warehouse.connection import WarehouseError
 
 
@@ -51,6 +52,7 @@ for command in (
     bench.bench_bandit_command,
     bench.bench_report_command,
     insights.bench_insights_command,
+    serve.serve_command,
 ):
     main.add_command(command)
 segmentation.run_group.add_command(insights.explain_segments_command)
