@@ -5,5 +5,6 @@
 - `errors`: every error as a JSON body `{error, detail}`;
 - `limits`: body size and JSON depth caps, before any route sees a request;
 - `state`: the warehouse the service holds while it runs;
-- `customers`, `experiments`: one router per API group.
+- `product_runs`: product segmentation runs in the service's worker pool;
+- `customers`, `experiments`, `products`: one router per API group.
 """

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from python_jobs.service import customers, experiments
+from python_jobs.service import customers, experiments, products
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
+from python_jobs.service.product_runs import ProductRuns
 from python_jobs.service.state import ServiceWarehouse, held
 from python_jobs.warehouse.connection import Warehouse
 
@@ -24,15 +25,21 @@ class Health(BaseModel):
     warehouse: str
 
 
-def create_app(warehouse: Warehouse, api_key_digests: tuple[bytes, ...]) -> FastAPI:
+def create_app(
+    warehouse: Warehouse, api_key_digests: tuple[bytes, ...], *, sse_ping_seconds: float = 15.0
+) -> FastAPI:
     """The service over `warehouse`, open to the keys whose SHA-256 digests are given."""
     service_warehouse = ServiceWarehouse.of(warehouse)
+    product_runs = ProductRuns(service_warehouse)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with held(service_warehouse, notify=log.warning):
             log.info("serving %s", service_warehouse.describe())
-            yield
+            try:
+                yield
+            finally:
+                product_runs.close()
 
     app = FastAPI(
         title="Segment Warehouse",
@@ -42,6 +49,8 @@ def create_app(warehouse: Warehouse, api_key_digests: tuple[bytes, ...]) -> Fast
     )
     app.state.warehouse = service_warehouse
     app.state.api_key_digests = api_key_digests
+    app.state.product_runs = product_runs
+    app.state.sse_ping_seconds = sse_ping_seconds
     install_error_handlers(app)
 
     @app.get("/health", response_model=Health, tags=["service"])
@@ -53,5 +62,6 @@ def create_app(warehouse: Warehouse, api_key_digests: tuple[bytes, ...]) -> Fast
     app.include_router(customers.router, dependencies=protected)
     app.include_router(experiments.router, dependencies=protected)
     app.include_router(experiments.config_router, dependencies=protected)
+    app.include_router(products.router, dependencies=protected)
     app.add_middleware(RequestLimits)
     return app

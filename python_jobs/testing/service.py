@@ -32,13 +32,15 @@ class RunningService:
 
 
 @contextmanager
-def running_service(warehouse: Warehouse, keys_setting: str | None = None) -> Iterator[RunningService]:
+def running_service(
+    warehouse: Warehouse, keys_setting: str | None = None, *, sse_ping_seconds: float = 15.0
+) -> Iterator[RunningService]:
     """Serve `warehouse` on 127.0.0.1 (a free port) until the block ends. `keys_setting` is what
     $SEGMENTS_API_KEYS would hold; by default the digest of TEST_API_KEY."""
     import hashlib
 
     keys_setting = keys_setting or "sha256:" + hashlib.sha256(TEST_API_KEY.encode()).hexdigest()
-    app = create_app(warehouse, parse_api_keys(keys_setting))
+    app = create_app(warehouse, parse_api_keys(keys_setting), sse_ping_seconds=sse_ping_seconds)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="segments-serve", daemon=True)
     thread.start()
