@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from python_jobs.service import customers, experiments, products
+from python_jobs.service import customers, experiments, page, products
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
@@ -58,6 +58,7 @@ def create_app(
         """Whether the service is up (no key needed)."""
         return Health(status="ok", warehouse=service_warehouse.target)
 
+    app.include_router(page.router)
     protected = [Depends(require_api_key)]
     app.include_router(customers.router, dependencies=protected)
     app.include_router(experiments.router, dependencies=protected)

@@ -41,6 +41,18 @@ class StartRequest(BaseModel):
     product_ids: list[Annotated[int, Field(ge=0)]] | Literal["all"] = Field(max_length=MAX_PRODUCT_IDS)
 
 
+class RunListed(BaseModel):
+    run_id: str
+    category: str | None
+    stage: str
+    percent: float
+    created_at: dt.datetime | None
+
+
+class RunList(BaseModel):
+    runs: list[RunListed]
+
+
 class RunAccepted(BaseModel):
     run_id: str
 
@@ -129,6 +141,28 @@ async def start(body: StartRequest, request: Request, response: Response) -> dic
         raise ApiError(400, str(error)) from None
     response.headers["Location"] = f"/product-segmentation/{run_id}"
     return {"run_id": run_id}
+
+
+def _latest_runs(runs: ProductRuns, limit: int = 50) -> dict[str, Any]:
+    from python_jobs.product_segmentation import tables
+    from python_jobs.product_segmentation.runs import mark_abandoned_runs
+
+    mark_abandoned_runs(runs.warehouse)
+    with runs.warehouse.session(read_only=True) as session:
+        if not session.table_exists(tables.ML_SCHEMA, tables.RUNS):
+            return {"runs": []}
+        rows = session.fetch_arrow(
+            f"select id as run_id, category, stage, coalesce(percent, 0) as percent, created_at "
+            f"from {tables.qualified(tables.RUNS)} order by created_at desc, id desc limit ?",
+            [limit],
+        ).to_pylist()
+    return {"runs": rows}
+
+
+@router.get("", response_model=RunList, responses=error_responses(401, 503))
+async def latest_runs(request: Request) -> dict[str, Any]:
+    """The 50 latest runs, newest first."""
+    return await run_in_threadpool(_latest_runs, _runs(request))
 
 
 @router.get("/{run_id}", response_model=RunState, responses=error_responses(401, 404, 422, 503))

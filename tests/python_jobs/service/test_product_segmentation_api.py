@@ -76,6 +76,7 @@ def test_a_run_streams_its_progress_to_done_and_serves_its_segments(catalogue, t
         late = read_stream(client, run_id)
         segments = client.get(f"/product-segmentation/{run_id}/segments").json()
         again = client.post(f"/product-segmentation/{run_id}/resume")
+        listed = client.get("/product-segmentation").json()["runs"]
     names = [name for name, _data in events]
     assert names[-1] == "done"
     assert set(names[:-1]) == {"progress"}
@@ -95,6 +96,7 @@ def test_a_run_streams_its_progress_to_done_and_serves_its_segments(catalogue, t
     assert sum(t["product_count"] for t in segments["taxonomies"]) == len(TITLES)
     assert again.status_code == 409
     assert "done" in again.json()["detail"]
+    assert [(r["run_id"], r["stage"], r["percent"]) for r in listed] == [(run_id, "done", 100.0)]
 
 
 def _quota_on_refinement(request_json):
