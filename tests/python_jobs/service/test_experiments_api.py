@@ -192,3 +192,19 @@ def test_metrics_give_the_marts_counts_and_weights(built_copy):
     assert expected
     assert got == expected
     assert unknown.status_code == 404
+
+
+def test_a_new_visitor_asked_for_at_once_is_recorded_once(built_copy):
+    from concurrent.futures import ThreadPoolExecutor
+
+    experiment_id, _variants = experiment_and_variants(built_copy.warehouse)
+    request = {"visitor_id": "api-visitor-race", "channel": "web", "context": {}}
+    with running_service(built_copy.warehouse) as service, service.client() as client:
+
+        def ask(_index: int) -> str:
+            return client.post(f"/experiments/{experiment_id}/allocate", json=request).json()["variant_id"]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = set(pool.map(ask, range(16)))
+    assert len(answers) == 1
+    assert len(recorded(built_copy.warehouse, experiment_id, "api-visitor-race")) == 1
