@@ -87,7 +87,8 @@ def _customer(warehouse: ServiceWarehouse, customer_id: str) -> dict[str, Any]:
     try:
         found = lookup_memberships(warehouse, customer_id)
     except CustomerNotFoundError as error:
-        raise ApiError(404, str(error)) from None
+        # The command line names the warehouse (a file path, a server); a client needs no such detail.
+        raise ApiError(404, str(error).removesuffix(f" on {warehouse.describe()}")) from None
     with warehouse.session(read_only=True) as session:
         profile = None
         if session.table_exists("marts", "customer_profiles"):

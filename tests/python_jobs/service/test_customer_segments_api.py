@@ -54,8 +54,10 @@ def test_an_unknown_customer_is_404_with_a_clear_message(service):
     with service.client() as client:
         response = client.get("/segments/customer/NO-SUCH-CUSTOMER")
     assert response.status_code == 404
-    assert response.json()["error"] == "not_found"
-    assert "'NO-SUCH-CUSTOMER' is in neither marts.customer_segments" in response.json()["detail"]
+    assert response.json() == {
+        "error": "not_found",
+        "detail": "customer 'NO-SUCH-CUSTOMER' is in neither marts.customer_segments nor marts.customer_features",
+    }
 
 
 def test_stats_count_the_customers_of_each_segment(built):
