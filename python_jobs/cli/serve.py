@@ -15,7 +15,8 @@ def serve_command(host: str, port: int, target: str) -> None:
     """Serve the warehouse over HTTP: customer segments, experiment allocation and configuration.
 
     Every endpoint but /health needs `Authorization: Bearer <key>`, the key's SHA-256 digest being listed in
-    $SEGMENTS_API_KEYS as `sha256:<hex>` (comma-separated). OpenAPI at /openapi.json, docs at /docs.
+    $SEGMENTS_API_KEYS as `sha256:<hex>` (comma-separated), or one a line in the file $SEGMENTS_API_KEYS_FILE names.
+    OpenAPI at /openapi.json, docs at /docs.
     On DuckDB the service is the warehouse's only writer while it runs: stop it before `segments build`.
     """
     import logging

@@ -1,8 +1,10 @@
-"""API keys: the service knows only their SHA-256 digests, from $SEGMENTS_API_KEYS.
+"""API keys: the service knows only their SHA-256 digests, from $SEGMENTS_API_KEYS or the file named by
+$SEGMENTS_API_KEYS_FILE.
 
-An entry is `sha256:<64 hex digits>`, entries separated by commas. A request presents the key itself in
-`Authorization: Bearer <key>`; its digest is compared with every known digest in constant time. A refused
-request is logged with its path and client address, never with what it presented.
+An entry is `sha256:<64 hex digits>`, entries separated by commas (in the file, by lines; `#` starts a
+comment). A request presents the key itself in `Authorization: Bearer <key>`; its digest is compared with every
+known digest in constant time. A refused request is logged with its path and client address, never with what it
+presented.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import hmac
 import logging
 import os
 import re
+from pathlib import Path
 
 from fastapi import Request
 
 from python_jobs.service.errors import ApiError
 
 API_KEYS_ENV = "SEGMENTS_API_KEYS"
+API_KEYS_FILE_ENV = "SEGMENTS_API_KEYS_FILE"
 _ENTRY = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 log = logging.getLogger("segments.service.auth")
@@ -54,6 +58,15 @@ def parse_api_keys(text: str | None) -> tuple[bytes, ...]:
 
 
 def api_keys_from_env() -> tuple[bytes, ...]:
+    """$SEGMENTS_API_KEYS, or when it is unset the file $SEGMENTS_API_KEYS_FILE names (one entry a line)."""
+    path = os.environ.get(API_KEYS_FILE_ENV, "").strip()
+    if os.environ.get(API_KEYS_ENV) is None and path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ApiKeyConfigError(f"${API_KEYS_FILE_ENV}: cannot read {path}: {error.strerror}") from None
+        lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+        return parse_api_keys(",".join(line for line in lines if line))
     return parse_api_keys(os.environ.get(API_KEYS_ENV))
 
 

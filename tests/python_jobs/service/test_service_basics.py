@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from python_jobs.service.auth import ApiKeyConfigError, key_digest_entry, parse_api_keys
+from python_jobs.service.auth import ApiKeyConfigError, api_keys_from_env, key_digest_entry, parse_api_keys
 from python_jobs.service.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
 from python_jobs.testing.service import OTHER_API_KEY, TEST_API_KEY, running_service
 
@@ -152,3 +152,14 @@ def test_the_keys_setting_holds_digests_only():
     for bad in ("", "k", "sha256:abc", "md5:" + "0" * 32):
         with pytest.raises(ApiKeyConfigError):
             parse_api_keys(bad)
+
+
+def test_the_keys_may_come_from_a_file(tmp_path, monkeypatch):
+    keys = tmp_path / "keys"
+    keys.write_text(f"# the CRM\n{key_digest_entry('k')}\n\n{key_digest_entry('j')}  # the storefront\n")
+    monkeypatch.delenv("SEGMENTS_API_KEYS", raising=False)
+    monkeypatch.setenv("SEGMENTS_API_KEYS_FILE", str(keys))
+    assert api_keys_from_env() == (hashlib.sha256(b"k").digest(), hashlib.sha256(b"j").digest())
+    monkeypatch.setenv("SEGMENTS_API_KEYS_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ApiKeyConfigError, match="cannot read"):
+        api_keys_from_env()
