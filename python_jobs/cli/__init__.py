@@ -8,6 +8,7 @@
 - `products`: product-segmentation run|show;
 - `packages`: packages run;
 - `report`: report;
+- `serve`: serve (the HTTP API);
 - `bench`: bench, bench-llm, bench-load, bench-report.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
@@ -30,6 +31,7 @@ from python_jobs.cli import (
     products,
     report,
     segmentation,
+    serve,
 )
 from python_jobs.warehouse.connection import WarehouseError
 
@@ -64,6 +66,7 @@ for command in (
     bench.bench_bandit_command,
     bench.bench_report_command,
     insights.bench_insights_command,
+    serve.serve_command,
 ):
     main.add_command(command)
 segmentation.run_group.add_command(insights.explain_segments_command)

@@ -1,0 +1,68 @@
+"""The app factory: the warehouse held for the app's lifetime, the limits, the error bodies and the routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel
+
+from python_jobs.service import customers, experiments, page, products
+from python_jobs.service.auth import require_api_key
+from python_jobs.service.errors import install_error_handlers
+from python_jobs.service.limits import RequestLimits
+from python_jobs.service.product_runs import ProductRuns
+from python_jobs.service.state import ServiceWarehouse, held
+from python_jobs.warehouse.connection import Warehouse
+
+log = logging.getLogger("segments.service")
+
+
+class Health(BaseModel):
+    status: str
+    warehouse: str
+
+
+def create_app(
+    warehouse: Warehouse, api_key_digests: tuple[bytes, ...], *, sse_ping_seconds: float = 15.0
+) -> FastAPI:
+    """The service over `warehouse`, open to the keys whose SHA-256 digests are given."""
+    service_warehouse = ServiceWarehouse.of(warehouse)
+    product_runs = ProductRuns(service_warehouse)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with held(service_warehouse, notify=log.warning):
+            log.info("serving %s", service_warehouse.describe())
+            try:
+                yield
+            finally:
+                product_runs.close()
+
+    app = FastAPI(
+        title="Segment Warehouse",
+        version="1",
+        summary="Customer segments, experiment allocation and configuration over the warehouse.",
+        lifespan=lifespan,
+    )
+    app.state.warehouse = service_warehouse
+    app.state.api_key_digests = api_key_digests
+    app.state.product_runs = product_runs
+    app.state.sse_ping_seconds = sse_ping_seconds
+    install_error_handlers(app)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    async def health() -> Health:
+        """Whether the service is up (no key needed)."""
+        return Health(status="ok", warehouse=service_warehouse.target)
+
+    app.include_router(page.router)
+    protected = [Depends(require_api_key)]
+    app.include_router(customers.router, dependencies=protected)
+    app.include_router(experiments.router, dependencies=protected)
+    app.include_router(experiments.config_router, dependencies=protected)
+    app.include_router(products.router, dependencies=protected)
+    app.add_middleware(RequestLimits)
+    return app
