@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from python_jobs.service import customers, experiments, page, products
+from python_jobs.service import customers, experiment_segments, experiments, page, products
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
@@ -63,6 +63,7 @@ def create_app(
     app.include_router(customers.router, dependencies=protected)
     app.include_router(experiments.router, dependencies=protected)
     app.include_router(experiments.config_router, dependencies=protected)
+    app.include_router(experiment_segments.router, dependencies=protected)
     app.include_router(products.router, dependencies=protected)
     app.add_middleware(RequestLimits)
     return app
