@@ -16,7 +16,8 @@ def serve_command(host: str, port: int, target: str) -> None:
 
     Every endpoint but /health needs `Authorization: Bearer <key>`, the key's SHA-256 digest being listed in
     $SEGMENTS_API_KEYS as `sha256:<hex>` (comma-separated), or one a line in the file $SEGMENTS_API_KEYS_FILE names.
-    OpenAPI at /openapi.json, docs at /docs.
+    $SEGMENTS_API_RATE_LIMIT (requests a second per key, with bursts of $SEGMENTS_API_RATE_BURST) turns on the
+    rate limit: 429 with Retry-After past it. OpenAPI at /openapi.json, docs at /docs.
     On DuckDB the service is the warehouse's only writer while it runs: stop it before `segments build`.
     """
     import logging
@@ -25,12 +26,14 @@ def serve_command(host: str, port: int, target: str) -> None:
 
     from python_jobs.service.app import create_app
     from python_jobs.service.auth import ApiKeyConfigError, api_keys_from_env
+    from python_jobs.service.rate_limit import RateLimitConfigError, rate_limit_from_env
     from python_jobs.warehouse.connection import Warehouse
 
     try:
         digests = api_keys_from_env()
-    except ApiKeyConfigError as error:
+        rate_limit = rate_limit_from_env()
+    except (ApiKeyConfigError, RateLimitConfigError) as error:
         raise click.ClickException(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(Warehouse.from_profile(target), digests)
+    app = create_app(Warehouse.from_profile(target), digests, rate_limit=rate_limit)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

@@ -4,7 +4,8 @@
 - `auth`: API keys (hashes in $SEGMENTS_API_KEYS) and the bearer-token dependency;
 - `errors`: every error as a JSON body `{error, detail}`;
 - `limits`: body size and JSON depth caps, before any route sees a request;
+- `rate_limit`: a token bucket per API key ($SEGMENTS_API_RATE_LIMIT), 429 past it;
 - `state`: the warehouse the service holds while it runs;
 - `product_runs`: product segmentation runs in the service's worker pool;
-- `customers`, `experiments`, `products`: one router per API group.
+- `customers`, `experiments`, `experiment_segments`, `products`: one router per API group.
 """

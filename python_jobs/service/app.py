@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from python_jobs.service import customers, experiments, page, products
+from python_jobs.service import customers, experiment_segments, experiments, page, products
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
 from python_jobs.service.product_runs import ProductRuns
+from python_jobs.service.rate_limit import RateLimit, RateLimiter
 from python_jobs.service.state import ServiceWarehouse, held
 from python_jobs.warehouse.connection import Warehouse
 
@@ -26,9 +27,14 @@ class Health(BaseModel):
 
 
 def create_app(
-    warehouse: Warehouse, api_key_digests: tuple[bytes, ...], *, sse_ping_seconds: float = 15.0
+    warehouse: Warehouse,
+    api_key_digests: tuple[bytes, ...],
+    *,
+    sse_ping_seconds: float = 15.0,
+    rate_limit: RateLimit | None = None,
 ) -> FastAPI:
-    """The service over `warehouse`, open to the keys whose SHA-256 digests are given."""
+    """The service over `warehouse`, open to the keys whose SHA-256 digests are given, each key held to
+    `rate_limit` (none by default)."""
     service_warehouse = ServiceWarehouse.of(warehouse)
     product_runs = ProductRuns(service_warehouse)
 
@@ -63,6 +69,10 @@ def create_app(
     app.include_router(customers.router, dependencies=protected)
     app.include_router(experiments.router, dependencies=protected)
     app.include_router(experiments.config_router, dependencies=protected)
+    app.include_router(experiment_segments.router, dependencies=protected)
     app.include_router(products.router, dependencies=protected)
     app.add_middleware(RequestLimits)
+    if rate_limit is not None:
+        # Added last, so it is the outermost: a client over its rate is refused before its body is read.
+        app.add_middleware(RateLimiter, limit=rate_limit, api_key_digests=api_key_digests)
     return app

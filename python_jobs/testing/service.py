@@ -13,6 +13,7 @@ import uvicorn
 
 from python_jobs.service.app import create_app
 from python_jobs.service.auth import parse_api_keys
+from python_jobs.service.rate_limit import RateLimit
 from python_jobs.warehouse.connection import Warehouse
 
 TEST_API_KEY = "test-key-0123456789"
@@ -33,14 +34,20 @@ class RunningService:
 
 @contextmanager
 def running_service(
-    warehouse: Warehouse, keys_setting: str | None = None, *, sse_ping_seconds: float = 15.0
+    warehouse: Warehouse,
+    keys_setting: str | None = None,
+    *,
+    sse_ping_seconds: float = 15.0,
+    rate_limit: RateLimit | None = None,
 ) -> Iterator[RunningService]:
     """Serve `warehouse` on 127.0.0.1 (a free port) until the block ends. `keys_setting` is what
     $SEGMENTS_API_KEYS would hold; by default the digest of TEST_API_KEY."""
     import hashlib
 
     keys_setting = keys_setting or "sha256:" + hashlib.sha256(TEST_API_KEY.encode()).hexdigest()
-    app = create_app(warehouse, parse_api_keys(keys_setting), sse_ping_seconds=sse_ping_seconds)
+    app = create_app(
+        warehouse, parse_api_keys(keys_setting), sse_ping_seconds=sse_ping_seconds, rate_limit=rate_limit
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="segments-serve", daemon=True)
     thread.start()
