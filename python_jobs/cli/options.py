@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 
@@ -26,3 +27,17 @@ def observation_end_callback(_ctx: click.Context, _param: click.Parameter, value
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+# The LLM jobs run on demand (product segmentation, deal packages): where their calls are archived and cached, and
+# how many are in flight at once.
+archive_root_option = click.option(
+    "--archive-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("llm_logs"),
+    show_default=True,
+    help="Where prompts and answers are archived (and the cache lives).",
+)
+concurrency_option = click.option(
+    "--concurrency", type=click.IntRange(min=1), help="LLM calls in flight at once (default 4)."
+)

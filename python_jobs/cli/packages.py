@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from python_jobs.cli.options import target_option
+from python_jobs.cli.options import archive_root_option, concurrency_option, target_option
 from python_jobs.cli.products import PROVIDERS
 from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
@@ -75,14 +75,8 @@ def packages_group() -> None:
     "--provider", type=click.Choice(PROVIDERS), help="anthropic (needs ANTHROPIC_API_KEY) or offline."
 )
 @click.option("--model", help="Model name for the anthropic provider.")
-@click.option("--concurrency", type=click.IntRange(min=1), help="LLM calls in flight at once (default 4).")
-@click.option(
-    "--archive-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("llm_logs"),
-    show_default=True,
-    help="Where prompts and answers are archived (and the cache lives).",
-)
+@concurrency_option
+@archive_root_option
 @no_rebuild_option
 @target_option
 def run_command(

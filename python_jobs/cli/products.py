@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from python_jobs.cli.options import target_option
+from python_jobs.cli.options import archive_root_option, concurrency_option, target_option
 from python_jobs.cli.rebuild import no_rebuild_option, rebuild_after_job
 from python_jobs.warehouse.connection import Warehouse, WarehouseError
 from python_jobs.warehouse.locks import writing
@@ -166,15 +166,9 @@ def product_segmentation_group() -> None:
     help="Products per refinement call (a resumed run keeps its own).",
 )
 @click.option("--model", help="Model name for the anthropic provider.")
-@click.option("--concurrency", type=click.IntRange(min=1), help="LLM calls in flight at once (default 4).")
+@concurrency_option
 @click.option("--resume", "resume_run_id", help="Continue this run (one that did not reach `done`).")
-@click.option(
-    "--archive-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("llm_logs"),
-    show_default=True,
-    help="Where prompts and answers are archived (and the cache lives).",
-)
+@archive_root_option
 @no_rebuild_option
 @target_option
 def run_command(
