@@ -39,15 +39,38 @@ customer_category_spend as (
 
 ),
 
-customer_orders as (
+-- Each customer's purchases counted per weekday, hour and sales channel once, before the join to the assignments
+-- (a customer sits in one segment of each of the 13 axes).
+customer_order_mix as (
 
     select
         customer_id,
-        cast(extract(dow from ordered_at) as integer) as weekday_number,
-        cast(extract(hour from ordered_at) as integer) as order_hour,
-        sales_channel
-    from orders
-    where is_purchase
+        mix_kind,
+        mix_value,
+        count(*) as orders
+    from (
+        select
+            customer_id,
+            'order_weekday' as mix_kind,
+            cast(cast(extract(dow from ordered_at) as integer) as varchar) as mix_value
+        from orders
+        where is_purchase
+        union all
+        select
+            customer_id,
+            'order_hour' as mix_kind,
+            cast(cast(extract(hour from ordered_at) as integer) as varchar) as mix_value
+        from orders
+        where is_purchase
+        union all
+        select
+            customer_id,
+            'sales_channel' as mix_kind,
+            coalesce(sales_channel, 'unknown') as mix_value
+        from orders
+        where is_purchase
+    ) as order_values
+    group by customer_id, mix_kind, mix_value
 
 ),
 
@@ -66,48 +89,22 @@ category_mix as (
 
 ),
 
-weekday_mix as (
+order_mix as (
 
     select
         assignments.axis_name,
         assignments.segment_name,
-        'order_weekday' as mix_kind,
-        cast(customer_orders.weekday_number as varchar) as mix_value,
-        cast(count(*) as double precision) as weight
+        customer_order_mix.mix_kind,
+        customer_order_mix.mix_value,
+        cast(sum(customer_order_mix.orders) as double precision) as weight
     from assignments
-    inner join customer_orders
-        on assignments.customer_id = customer_orders.customer_id
-    group by assignments.axis_name, assignments.segment_name, customer_orders.weekday_number
-
-),
-
-hour_mix as (
-
-    select
+    inner join customer_order_mix
+        on assignments.customer_id = customer_order_mix.customer_id
+    group by
         assignments.axis_name,
         assignments.segment_name,
-        'order_hour' as mix_kind,
-        cast(customer_orders.order_hour as varchar) as mix_value,
-        cast(count(*) as double precision) as weight
-    from assignments
-    inner join customer_orders
-        on assignments.customer_id = customer_orders.customer_id
-    group by assignments.axis_name, assignments.segment_name, customer_orders.order_hour
-
-),
-
-sales_channel_mix as (
-
-    select
-        assignments.axis_name,
-        assignments.segment_name,
-        'sales_channel' as mix_kind,
-        coalesce(customer_orders.sales_channel, 'unknown') as mix_value,
-        cast(count(*) as double precision) as weight
-    from assignments
-    inner join customer_orders
-        on assignments.customer_id = customer_orders.customer_id
-    group by assignments.axis_name, assignments.segment_name, coalesce(customer_orders.sales_channel, 'unknown')
+        customer_order_mix.mix_kind,
+        customer_order_mix.mix_value
 
 ),
 
@@ -131,11 +128,7 @@ mixes as (
     select * from category_mix
     where weight > 0
     union all
-    select * from weekday_mix
-    union all
-    select * from hour_mix
-    union all
-    select * from sales_channel_mix
+    select * from order_mix
     union all
     select * from acquisition_channel_mix
 
