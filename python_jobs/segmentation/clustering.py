@@ -171,6 +171,16 @@ def nearest_centroids(
 
 
 _DEGREES = ((1.0, "far"), (0.5, ""), (0.25, "slightly"))
+# For a feature whose values and average are positive, the degree follows the ratio the reader sees: at least
+# twice or at most half the average is "far", a quarter more or a fifth less plain, closer "slightly".
+_RATIO_DEGREES = ((2.0, 0.5, "far"), (1.25, 0.8, ""))
+
+
+def _degree(z: float, raw: float, mean: float) -> str:
+    if mean > 0 and raw >= 0:
+        ratio = raw / mean
+        return next((word for high, low, word in _RATIO_DEGREES if ratio >= high or ratio <= low), "slightly")
+    return next(word for threshold, word in _DEGREES if abs(z) >= threshold)
 
 
 def describe_centroid(
@@ -179,18 +189,17 @@ def describe_centroid(
     """Plain words for what sets a segment apart: its (at most two) features furthest from the average.
 
     A feature counts only from a quarter of a standard deviation away; the raw centroid value and the sample
-    average are shown so a reader need not know what a z-score is.
+    average are shown so a reader need not know what a z-score is, and the degree word agrees with them.
     """
     by_distance = sorted(range(len(feature_names)), key=lambda i: (-abs(centroid_std[i]), i))
     phrases = []
     for i in by_distance[:2]:
         z = float(centroid_std[i])
-        degree = next((word for threshold, word in _DEGREES if abs(z) >= threshold), None)
-        if degree is None:
+        if abs(z) < _DEGREES[-1][0]:
             break
-        direction = "above" if z > 0 else "below"
-        words = f"{degree} {direction}".strip()
         raw = means[i] + scales[i] * z
+        direction = "above" if z > 0 else "below"
+        words = f"{_degree(z, raw, means[i])} {direction}".strip()
         phrases.append(f"{feature_names[i]} {words} average ({_plain(raw)} vs {_plain(means[i])})")
     return "; ".join(phrases) if phrases else "close to the average on every feature"
 

@@ -240,6 +240,17 @@ def test_defining_features_name_the_two_furthest_features():
     )
 
 
+def test_the_degree_of_a_positive_feature_agrees_with_the_values_shown():
+    """On a skewed feature a standard deviation is wide: 0.12 against 0.26 is less than half the average, which a
+    reader calls far below, however few standard deviations it is."""
+    names = ["holiday_season_order_share", "max_order_value"]
+    means, scales = np.array([0.26, 611.59]), np.array([0.5, 900.0])
+
+    assert describe_centroid(names, np.array([-0.28, -0.306922]), means, scales) == (
+        "max_order_value below average (335.36 vs 611.59); holiday_season_order_share far below average (0.12 vs 0.26)"
+    )
+
+
 def test_defining_features_do_not_print_negative_zero():
     text = describe_centroid(["a", "b"], np.array([-1.0, 0.0]), np.array([0.0, 0.0]), np.array([1e-16, 1.0]))
 
