@@ -6,7 +6,7 @@
 - `segmentation`: run cluster-customers, assign;
 - `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
-- `packages`: packages run;
+- `packages`: packages run, bench-packages;
 - `report`: report;
 - `serve`: serve (the HTTP API);
 - `bench`: bench, bench-llm, bench-load, bench-report.
@@ -66,6 +66,7 @@ for command in (
     bench.bench_bandit_command,
     bench.bench_report_command,
     insights.bench_insights_command,
+    packages.bench_packages_command,
     serve.serve_command,
 ):
     main.add_command(command)

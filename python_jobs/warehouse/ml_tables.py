@@ -281,7 +281,10 @@ DEAL_PACKAGE_TABLES: dict[str, pa.Schema] = {
             ("llm_provider", pa.string()),
             ("llm_model", pa.string()),
             ("deals_total", pa.int64()),
-            ("deals_embedded", pa.int64()),  # embedded by this run (not found in the embedding cache)
+            (
+                "texts_embedded",
+                pa.int64(),
+            ),  # distinct texts embedded by this run (the rest came from the cache)
             ("clusters_total", pa.int64()),
             ("clusters_skipped", pa.int64()),  # no valid proposal after every attempt
             ("packages_total", pa.int64()),
