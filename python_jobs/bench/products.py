@@ -57,7 +57,7 @@ def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY)
         raise ValueError(
             f"the generator gave only {chosen.num_rows} products of {category!r}, {count} wanted"
         )
-    return chosen.set_column(0, "product_id", pa.array(range(1, count + 1), pa.int64()))
+    return chosen.set_column(0, "product_id", pa.array([str(n) for n in range(1, count + 1)], pa.string()))
 
 
 def phase_names() -> dict[str, str]:
