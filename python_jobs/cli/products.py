@@ -147,7 +147,9 @@ def product_segmentation_group() -> None:
 @product_segmentation_group.command("run")
 @click.option("--category", help="The category to segment, e.g. 'Dimmer Switches' (not with --resume).")
 @click.option(
-    "--product-ids", callback=_product_ids_option, help="Comma-separated product ids: 1,2,3 or B07XJ8C8F5,SKU-42."
+    "--product-ids",
+    callback=_product_ids_option,
+    help="Comma-separated product ids: 1,2,3 or B07XJ8C8F5,SKU-42.",
 )
 @click.option(
     "--product-ids-file",
