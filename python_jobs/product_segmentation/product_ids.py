@@ -20,7 +20,7 @@ from python_jobs.ingest.checked_csv import MAX_ID_CHARACTERS, control_character
 
 JsonId = int | str
 
-_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -31,7 +31,7 @@ class ProductIdError(ValueError):
 def id_problem(value: str) -> str | None:
     """Why `value` (already trimmed) cannot be a product id, or None: empty, too long, or a control character."""
     if not value:
-        return "an empty product id"
+        return "empty product id"
     if len(value) > MAX_ID_CHARACTERS:
         return f"a product id of {len(value):,} characters, longer than the {MAX_ID_CHARACTERS} allowed"
     control = control_character(value)

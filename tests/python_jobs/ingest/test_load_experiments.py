@@ -195,7 +195,7 @@ def test_a_good_load_replaces_the_experiment_tables_and_leaves_the_others(tmp_pa
     assert len(raw_rows(warehouse, "experiment_assignments")) == 1
     assert raw_rows(warehouse, "experiment_conversions") == []
     assert [row[0] for row in raw_rows(warehouse, "experiments")] == ["hero"]
-    assert raw_rows(warehouse, "products") == [(1, "Lamp", None, None, None, None)]
+    assert raw_rows(warehouse, "products") == [("1", "Lamp", None, None, None, None)]
 
 
 def test_a_refused_file_leaves_the_warehouse_as_it_was(tmp_path, warehouse):
