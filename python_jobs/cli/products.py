@@ -270,7 +270,12 @@ def _selected_products(
     if chosen != 1:
         raise click.UsageError("give exactly one of --product-ids, --product-ids-file and --all")
     if product_ids_file is not None:
-        product_ids = parse_product_ids(product_ids_file.read_text(encoding="utf-8"))
+        try:
+            product_ids = parse_product_ids(product_ids_file.read_text(encoding="utf-8"))
+        except click.BadParameter as error:
+            raise click.BadParameter(
+                f"{product_ids_file}: {error.message}", param_hint="'--product-ids-file'"
+            ) from None
     if product_ids is not None and not product_ids:
         raise click.UsageError("no product ids were given")
     return product_ids

@@ -233,3 +233,29 @@ def test_a_run_written_when_ids_were_bigint_stays_readable_beside_text_ids(wareh
     assert [row["product_id"] for row in report["segments"]] == [9, 10, 101]  # numeric order, JSON numbers
     with warehouse.session(read_only=True) as session:
         assert [r["product_id"] for r in tables.fetch_assignments(session, "RUN_TEXT")] == ["SKU-0042-BLK"]
+
+
+# ------------------------------------------------------------------------------------------ the command line
+
+
+def test_product_ids_on_the_command_line_are_text():
+    from python_jobs.cli.products import parse_product_ids
+
+    text = "B07XJ8C8F5,SKU-0042-BLK  SKU#42\n# a comment line\n007 42 # the rest is a comment, 9"
+
+    assert parse_product_ids(text) == ["B07XJ8C8F5", "SKU-0042-BLK", "SKU#42", "007", "42"]
+
+
+def test_a_bad_id_in_a_product_ids_file_is_refused_with_its_line(duckdb_warehouse, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("B07XJ8C8F5\nSKU-0042-BLK\n" + "x" * 257 + "\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        main,
+        ["product-segmentation", "run", "--category", CATEGORY, "--product-ids-file", str(ids),
+         "--provider", "offline", "--no-rebuild", "--target", duckdb_warehouse.target],
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert f"{ids}: line 3: a product id of 257 characters, longer than the 256 allowed" in result.output
+    assert "Traceback" not in result.output
