@@ -198,7 +198,7 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
     "product_segment_assignments": pa.schema(
         [
             ("run_id", pa.string()),
-            ("product_id", pa.int64()),
+            ("product_id", pa.string()),  # raw.products.product_id (bigint in tables written before)
             ("taxonomy_id_initial", pa.string()),
             ("taxonomy_id_refined", pa.string()),
         ]
