@@ -80,7 +80,7 @@ def synthetic_segments(axes: int, segments_per_axis: int, seed: int = 7) -> list
                 "axis": axis,
                 "segment": name,
                 "is_clustered": True,
-                "defining_features": "orders_per_month far above average",
+                "defining_features": "orders per month far above average (1.91 vs 0.51)",
                 "customers": customers,
                 "customer_share": round(1 / segments_per_axis, 4),
                 "average_lifetime_value": round(clv * 1.5, 2),

@@ -189,7 +189,9 @@ def describe_centroid(
     """Plain words for what sets a segment apart: its (at most two) features furthest from the average.
 
     A feature counts only from a quarter of a standard deviation away; the raw centroid value and the sample
-    average are shown so a reader need not know what a z-score is, and the degree word agrees with them.
+    average are shown so a reader need not know what a z-score is, and the degree word agrees with them. Features
+    are named in words (`premium item share`, not `premium_item_share`) and shares shown as percentages: this
+    text is what the marts, the report and the insights' summaries show a marketer.
     """
     by_distance = sorted(range(len(feature_names)), key=lambda i: (-abs(centroid_std[i]), i))
     phrases = []
@@ -200,8 +202,19 @@ def describe_centroid(
         raw = means[i] + scales[i] * z
         direction = "above" if z > 0 else "below"
         words = f"{_degree(z, raw, means[i])} {direction}".strip()
-        phrases.append(f"{feature_names[i]} {words} average ({_plain(raw)} vs {_plain(means[i])})")
+        name = feature_names[i]
+        phrases.append(
+            f"{name.replace('_', ' ')} {words} average ({_shown(name, raw)} vs {_shown(name, means[i])})"
+        )
     return "; ".join(phrases) if phrases else "close to the average on every feature"
+
+
+def _shown(feature: str, value: float) -> str:
+    """A feature's value as a reader expects it: shares and rates (0..1) as percentages, others as numbers."""
+    if feature.endswith(("_share", "_rate")):
+        percent = round(float(value) * 100, 1) + 0.0
+        return f"{percent:.0f}%" if percent == 0 or abs(percent) >= 9.95 else f"{percent:.1f}%"
+    return _plain(value)
 
 
 def _plain(value: float) -> str:

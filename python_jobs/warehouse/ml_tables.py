@@ -74,7 +74,7 @@ ML_TABLES: dict[str, pa.Schema] = {
             ("axis_name", pa.string()),
             ("segment_id", pa.int64()),
             ("segment_name", pa.string()),
-            ("defining_features", pa.string()),  # plain words, e.g. "average_order_value far above average"
+            ("defining_features", pa.string()),  # plain words, e.g. "average order value far above average"
             ("sample_customers", pa.int64()),
             ("sample_share", pa.float64()),
         ]

@@ -13,7 +13,7 @@ def facts(**overrides):
         "axis": "purchase_value",
         "segment": "high_value",
         "is_clustered": True,
-        "defining_features": "average_order_value far above average",
+        "defining_features": "average order value far above average (827.33 vs 287.51)",
         "customers": 800,
         "customer_share": 0.08,
         "average_clv_365d": 300.0,

@@ -229,11 +229,11 @@ def test_defining_features_name_the_two_furthest_features():
     means, scales = np.array([210.4, 500.0, 5.0]), np.array([100.0, 200.0, 1.0])
 
     assert describe_centroid(names, np.array([5.248, -0.6, 0.3]), means, scales) == (
-        "average_order_value far above average (735.20 vs 210.40); max_order_value below average (380.00 vs 500.00)"
+        "average order value far above average (735.20 vs 210.40); max order value below average (380.00 vs 500.00)"
     )
     assert describe_centroid(names, np.array([0.1, 0.3, -0.4]), means, scales) == (
-        "log_lifetime_value slightly below average (4.60 vs 5.00); "
-        "max_order_value slightly above average (560.00 vs 500.00)"
+        "log lifetime value slightly below average (4.60 vs 5.00); "
+        "max order value slightly above average (560.00 vs 500.00)"
     )
     assert describe_centroid(names, np.array([0.1, -0.2, 0.0]), means, scales) == (
         "close to the average on every feature"
@@ -247,7 +247,16 @@ def test_the_degree_of_a_positive_feature_agrees_with_the_values_shown():
     means, scales = np.array([0.26, 611.59]), np.array([0.5, 900.0])
 
     assert describe_centroid(names, np.array([-0.28, -0.306922]), means, scales) == (
-        "max_order_value below average (335.36 vs 611.59); holiday_season_order_share far below average (0.12 vs 0.26)"
+        "max order value below average (335.36 vs 611.59); holiday season order share far below average (12% vs 26%)"
+    )
+
+
+def test_shares_and_rates_read_as_percentages():
+    names = ["returned_item_share", "average_discount_rate"]
+    means, scales = np.array([0.05, 0.2]), np.array([0.1, 0.1])
+
+    assert describe_centroid(names, np.array([3.0, -1.0]), means, scales) == (
+        "returned item share far above average (35% vs 5.0%); average discount rate far below average (10% vs 20%)"
     )
 
 
