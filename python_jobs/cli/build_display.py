@@ -104,8 +104,10 @@ def render_report(report: BuildReport, console: Console) -> None:
         rows = Table(show_edge=False, pad_edge=False)
         rows.add_column("table")
         rows.add_column("rows", justify="right")
+        rows.add_column("")
         for table, count in report.row_counts.items():
-            rows.add_row(table, f"{count:,}")
+            hint = f"filled by `{report.filled_by[table]}`" if not count and table in report.filled_by else ""
+            rows.add_row(table, f"{count:,}", Text(hint, style="dim"))
         console.print()
         console.print(rows)
     if report.findings:

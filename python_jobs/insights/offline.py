@@ -13,7 +13,7 @@ from typing import Any
 from python_jobs.insights.prompts import TASK, SegmentInsight, is_actionable
 
 # Answers are cached under this name: bump it whenever a rule below changes, or old answers keep being served.
-OFFLINE_MODEL = "offline-insight-rules-v1"
+OFFLINE_MODEL = "offline-insight-rules-v2"
 OFFLINE_LABEL = "Written by the offline rules, not by a language model."
 
 # (at least this much, score): the first threshold reached gives the score; below all of them, 1.
@@ -72,7 +72,7 @@ def explain(facts: dict[str, Any]) -> dict[str, Any]:
         "actionability_reason": _reason(facts, scores),
         "executive_summary": _summary(facts, top_category, top_weekday, hours, top_channel),
         "recommendations": _recommendations(facts, top_category, top_weekday, hours, top_channel),
-        "expected_roi": round(float(facts.get("expected_roi") or 0.0), 4),
+        "expected_roi": None if not _has_clv_prediction(facts) else round(float(facts["expected_roi"]), 4),
         "expected_roi_assumption": roi_assumption(facts),
         **_confidence(facts),
     }
@@ -83,7 +83,18 @@ def explain(facts: dict[str, Any]) -> dict[str, Any]:
 OFFLINE_HANDLERS = {TASK: explain}
 
 
+def _has_clv_prediction(facts: dict[str, Any]) -> bool:
+    """Whether any customer of the segment has a CLV prediction: segment_summary's expected_roi is null when none
+    has (they have no completed order, and the CLV model needs one)."""
+    return facts.get("expected_roi") is not None
+
+
 def roi_assumption(facts: dict[str, Any]) -> str:
+    if not _has_clv_prediction(facts):
+        return (
+            "no return estimated: none of these customers has a CLV prediction (no completed order yet), so "
+            "there is no expected value for a campaign to lift"
+        )
     campaign = facts.get("campaign_assumption") or {}
     return (
         f"a campaign lifts the mean predicted 12-month CLV ({_money(facts.get('average_clv_365d'))}) by "
@@ -133,10 +144,13 @@ def _summary(
             f"{top_channel['share']:.0%} of their orders come through {top_channel['channel']}; "
             f"{(facts.get('marketing_opt_in_share') or 0):.0%} accept marketing."
         )
-    parts.append(
-        f"Mean predicted 12-month CLV {_money(facts.get('average_clv_365d'))} against "
-        f"{_money(facts.get('population_average_clv_365d'))} for the average customer."
-    )
+    if _has_clv_prediction(facts):
+        parts.append(
+            f"Mean predicted 12-month CLV {_money(facts.get('average_clv_365d'))} against "
+            f"{_money(facts.get('population_average_clv_365d'))} for the average customer."
+        )
+    else:
+        parts.append("No CLV prediction: none of them has a completed order yet.")
     parts.append(OFFLINE_LABEL)
     return " ".join(parts)
 

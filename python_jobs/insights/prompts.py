@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 TASK = "explain_segment"
 # Bumped whenever the template or the answer model changes (the answer's schema is in the cache key as well).
-SCHEMA_VERSION = "segment-insights-v1"
+SCHEMA_VERSION = "segment-insights-v2"
 
 # The verdict: a clustered segment is actionable when at least this many of the four dimensions score at
 # least this much. Explicit segments (no_orders, ...) are not actionable by clustering, whatever their scores.
@@ -59,7 +59,10 @@ class SegmentInsight(_Answer):
     actionability_reason: str = Field(min_length=1, max_length=400, description="One line: why (not).")
     executive_summary: str = Field(min_length=1, max_length=2000, description="Business language, 2-4 lines.")
     recommendations: list[CampaignRecommendation] = Field(min_length=2, max_length=3)
-    expected_roi: float = Field(description="Expected return on a campaign, as a ratio (0.5 = 50 %).")
+    expected_roi: float | None = Field(
+        description="Expected return on a campaign, as a ratio (0.5 = 50 %); null when the facts' is null "
+        "(no customer of the segment has a CLV prediction)."
+    )
     expected_roi_assumption: str = Field(min_length=1, max_length=400)
     confidence: Literal["low", "medium", "high"]
     confidence_reason: str = Field(min_length=1, max_length=400)
@@ -96,7 +99,8 @@ dimensions score {ACTIONABLE_MIN_SCORE} or more; give a one-line actionability_r
 actionable by clustering and why.
 
 Then write an executive_summary for a marketer, two or three recommendations (channel, timing, offer) grounded in
-the facts, the expected_roi (start from the facts' expected_roi) with the assumption it rests on, and a
+the facts, the expected_roi (start from the facts' expected_roi; null when it is null: no customer of the segment
+has a CLV prediction) with the assumption it rests on, and a
 confidence (low, medium or high) with its justification from the segment's size, predicted CLV, robustness and
 viability.
 

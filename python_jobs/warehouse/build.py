@@ -165,6 +165,9 @@ class BuildReport:
     target: str
     outcomes: list[StepOutcome] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
+    # For a mart fed by a job that runs on demand (not inside the build): the command that fills it, shown
+    # beside the mart when it is empty, so "0 rows" does not read as a failed build.
+    filled_by: dict[str, str] = field(default_factory=dict)
     findings: list[tuple[str, str, list[str]]] = field(default_factory=list)
     steps: int = 0
     # How long keeping the previous build took, and, when a step failed, how it was put back.
@@ -190,6 +193,8 @@ class BuildReport:
 
 
 MARTS_SCHEMA = "marts"
+# Source meta naming the command that fills an `ml` table outside `segments build` (an on-demand LLM job).
+ON_DEMAND_META_KEY = "segments_on_demand"
 
 
 def summary_tables(manifest: dict[str, Any]) -> list[str]:
@@ -201,6 +206,37 @@ def summary_tables(manifest: dict[str, Any]) -> list[str]:
         if node["resource_type"] == "model" and node["fqn"][1:2] == [MARTS_SCHEMA]
     ]
     return [f"{MARTS_SCHEMA}.{node['name']}" for node in sorted(marts, key=lambda n: n["original_file_path"])]
+
+
+def on_demand_commands(manifest: dict[str, Any], tables: list[str]) -> dict[str, str]:
+    """For each of `tables` (`schema.name` models) upstream of a source filled on demand (`meta.segments_on_demand`),
+    the command(s) that fill it."""
+    by_name = {
+        f"{node['schema']}.{node['name']}": node_id
+        for node_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+    commands: dict[str, str] = {}
+    for table in tables:
+        found: set[str] = set()
+        pending, seen = [by_name.get(table)], set()
+        while pending:
+            node_id = pending.pop()
+            if node_id is None or node_id in seen:
+                continue
+            seen.add(node_id)
+            source = manifest["sources"].get(node_id)
+            if source is not None:
+                command = (source.get("config", {}).get("meta") or source.get("meta") or {}).get(
+                    ON_DEMAND_META_KEY
+                )
+                if command:
+                    found.add(command)
+                continue
+            pending.extend(manifest.get("parent_map", {}).get(node_id, []))
+        if found:
+            commands[table] = " or ".join(sorted(found))
+    return commands
 
 
 def run_build(
@@ -280,6 +316,7 @@ def _plan_and_run(
         except Exception as error:
             report.restore_error = f"{error} ({previous.where()})"
     _count_rows(report, warehouse, summary_tables(manifest))
+    report.filled_by = on_demand_commands(manifest, list(report.row_counts))
     report.findings[:0] = [("WARN observation_end", warning, []) for warning in warnings]
     return report
 
@@ -410,7 +447,12 @@ def format_report(report: BuildReport) -> str:
         lines.append("")
         width = max(len(table) for table in report.row_counts)
         for table, count in report.row_counts.items():
-            lines.append(f"  {table:<{width}} {count:>12,} rows")
+            hint = (
+                f"  (filled by `{report.filled_by[table]}`)"
+                if not count and table in report.filled_by
+                else ""
+            )
+            lines.append(f"  {table:<{width}} {count:>12,} rows{hint}")
     if report.findings:
         lines.append("")
         for title, message, rows in report.findings:

@@ -50,7 +50,8 @@ segment_sizes as (
         -- Summed in exact decimals: a float sum's last digits depend on the order the threads add in.
         {{ order_independent_sum('coalesce(profiles.clv_365d, 0)') }} as total_clv_365d,
         -- A customer without a prediction counts as 0, not as missing.
-        {{ order_independent_avg('coalesce(profiles.clv_365d, 0)') }} as average_clv_365d
+        {{ order_independent_avg('coalesce(profiles.clv_365d, 0)') }} as average_clv_365d,
+        count(profiles.clv_365d) as customers_with_clv
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
@@ -115,11 +116,16 @@ measured as (
         coalesce(segment_sizes.total_clv_365d, 0) as total_clv_365d,
         coalesce(segment_sizes.average_clv_365d, 0) as average_clv_365d,
         -- Return on a campaign to the segment: the uplift it buys in expected customer value, over its cost.
-        {{ safe_divide(
-            var('segment_campaign_uplift_rate') ~ ' * coalesce(segment_sizes.average_clv_365d, 0) - '
-            ~ var('segment_contact_cost_per_customer'),
-            var('segment_contact_cost_per_customer')
-        ) }} as expected_roi,
+        -- None when no customer of the segment has a prediction (no completed order yet): there is no value to
+        -- lift, and a return of -100% would read as "never contact them" when nothing is known.
+        case
+            when coalesce(segment_sizes.customers_with_clv, 0) > 0
+                then {{ safe_divide(
+                    var('segment_campaign_uplift_rate') ~ ' * segment_sizes.average_clv_365d - '
+                    ~ var('segment_contact_cost_per_customer'),
+                    var('segment_contact_cost_per_customer')
+                ) }}
+        end as expected_roi,
         axes.silhouette as axis_silhouette,
         axes.is_silhouette_poor as is_axis_silhouette_poor,
         robustness.bootstrap_jaccard,

@@ -100,6 +100,30 @@ def test_segment_summary_judges_segments_on_their_predicted_clv(built):
         assert ("total predicted CLV" in (row["not_viable_because"] or "")) == under
 
 
+def test_expected_roi_is_left_out_where_no_customer_has_a_prediction(built):
+    """The CLV model needs a completed order: a segment without one has nothing for a campaign to lift, and a
+    return of -100% (the contact cost lost) would read as "never contact them". Expected values by hand from the
+    documented formula (uplift 5%, contact cost 2.0, the project's vars)."""
+    with built.warehouse.session(read_only=True) as session:
+        rows = session.fetch_arrow(
+            "select summary.axis_name, summary.segment_name, summary.expected_roi, summary.average_clv_365d, "
+            "count(profiles.clv_365d) as predicted "
+            "from marts.segment_summary as summary "
+            "inner join marts.customer_segments as segments on true "
+            "inner join marts.customer_profiles as profiles on segments.customer_id = profiles.customer_id "
+            "where summary.axis_name = 'purchase_value' and segments.purchase_value = summary.segment_name "
+            "group by 1, 2, 3, 4"
+        ).to_pylist()
+    by_name = {row["segment_name"]: row for row in rows}
+    assert by_name["no_orders"]["predicted"] == 0
+    assert by_name["no_orders"]["expected_roi"] is None
+    clustered = [row for name, row in by_name.items() if name != "no_orders"]
+    assert clustered
+    for row in clustered:
+        assert row["predicted"] > 0
+        assert row["expected_roi"] == pytest.approx((0.05 * row["average_clv_365d"] - 2.0) / 2.0, rel=1e-9)
+
+
 def test_a_failed_fit_leaves_the_previous_one_in_force(built_copy):
     warehouse = built_copy.warehouse
     target = "local" if warehouse.kind == "duckdb" else "postgres"

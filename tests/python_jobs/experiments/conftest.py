@@ -65,7 +65,9 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
         weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
         downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
         downstream += [f"source:ml.{name}+" for name in (*CLUSTERING_TABLES, *ELIGIBILITY_TABLES)]
-        run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
+        run = run_dbt(
+            ["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target
+        )
         assert run.ok, run.problem_summary()
         update_weights(warehouse, echo=lambda _line: None)
         run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)

@@ -95,6 +95,28 @@ def test_an_explicit_segment_is_not_actionable_by_clustering_whatever_its_scores
     assert "first order" in answer["recommendations"][0]["offer"]
 
 
+def test_a_segment_without_clv_predictions_gets_no_return_rather_than_minus_100_percent():
+    """segment_summary leaves expected_roi null when no customer has a CLV prediction (no completed order)."""
+    answer = explain(
+        facts(
+            segment="no_orders",
+            is_clustered=False,
+            top_categories=[],
+            defining_features="not placed on this axis: lacks at least one completed order",
+            average_clv_365d=0.0,
+            expected_roi=None,
+        )
+    )
+
+    assert answer["expected_roi"] is None
+    assert answer["expected_roi_assumption"].startswith(
+        "no return estimated: none of these customers has a CLV"
+    )
+    assert "No CLV prediction: none of them has a completed order yet." in answer["executive_summary"]
+    assert "Mean predicted 12-month CLV" not in answer["executive_summary"]
+    SegmentInsight.model_validate(answer)
+
+
 @pytest.mark.parametrize(
     ("scores", "verdict"), [((3, 3, 3, 1), True), ((3, 2, 2, 5), False), ((5, 5, 1, 1), False)]
 )

@@ -13,6 +13,7 @@ from python_jobs.warehouse.build import (
     PlanError,
     StepOutcome,
     format_report,
+    on_demand_commands,
     plan_build,
     summary_tables,
 )
@@ -287,6 +288,48 @@ def test_the_summary_counts_every_mart_folder_by_folder():
         "marts.experiment_traffic_stats",
         "marts.segment_summary",
     ]
+
+
+def test_an_empty_mart_fed_on_demand_names_the_command_that_fills_it():
+    packages_source = source_id("ml", "deal_package_runs")
+    runs_source = source_id("ml", "segmentation_runs")
+
+    def model_node(name: str, schema: str) -> dict[str, Any]:
+        return {"resource_type": "model", "name": name, "schema": schema}
+
+    found = on_demand_commands(
+        {
+            "nodes": {
+                model("stg_runs"): model_node("stg_runs", "staging"),
+                model("deal_packages"): model_node("deal_packages", "marts"),
+                model("segment_summary"): model_node("segment_summary", "marts"),
+            },
+            "sources": {
+                packages_source: {"config": {"meta": {"segments_on_demand": "segments packages run --all"}}},
+                runs_source: {"config": {"meta": {"segments_job": "cluster_customers"}}},
+            },
+            "parent_map": {
+                model("deal_packages"): [model("stg_runs")],
+                model("stg_runs"): [packages_source],
+                model("segment_summary"): [runs_source],
+            },
+        },
+        ["marts.deal_packages", "marts.segment_summary"],
+    )
+    assert found == {"marts.deal_packages": "segments packages run --all"}
+
+    report = BuildReport(
+        target="local",
+        outcomes=[StepOutcome(DbtStep("dbt build"), ok=True, seconds=1.0, dbt_run=DbtRun(["build"], 0))],
+        row_counts={"marts.deal_packages": 0, "marts.segment_summary": 0, "marts.product_segments": 7},
+        filled_by={**found, "marts.product_segments": "segments product-segmentation run"},
+    )
+    lines = format_report(report).splitlines()
+    assert any(line.endswith("0 rows  (filled by `segments packages run --all`)") for line in lines)
+    assert any(
+        line.strip().startswith("marts.segment_summary") and line.endswith(" 0 rows") for line in lines
+    )
+    assert any(line.endswith("7 rows") for line in lines)  # not empty: no hint
 
 
 def test_format_report_lists_steps_and_says_failed():
