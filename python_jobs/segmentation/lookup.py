@@ -79,10 +79,11 @@ def _latest_run(session: Session) -> str | None:
     return row[0] if row else None
 
 
-def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
-    # Imported here: scikit-learn comes with it, and the common case (the mart) should not pay for that.
-    from python_jobs.segmentation.clustering import nearest_centroids
+class NoClusteringRunError(LookupError):
+    """No clustering run has succeeded yet: there are no centroids to place anyone by."""
 
+
+def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
     if not session.table_exists("marts", "customer_features"):
         return None
     features = session.fetch_arrow(
@@ -90,12 +91,32 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
     ).to_pylist()
     if not features:
         return None
-    run_id = _latest_run(session)
-    if run_id is None:
+    try:
+        run_id, memberships = place_by_latest_run(session, features[0])
+    except NoClusteringRunError:
         raise CustomerNotFoundError(
             f"customer {customer_id!r} has features but no clustering run has succeeded yet: "
             "run `segments build` (or `segments run cluster-customers`)"
-        )
+        ) from None
+    return {
+        "source": f"computed from marts.customer_features and the centroids of run {run_id}",
+        "segmentation_run_id": run_id,
+        "memberships": memberships,
+    }
+
+
+def place_by_latest_run(session: Session, features: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A customer's segment and membership strength on every axis, from one row shaped like
+    `marts.customer_features` and the centroids of the latest succeeded run: the run id and the memberships.
+
+    Raises NoClusteringRunError when no run has succeeded yet.
+    """
+    # Imported here: scikit-learn comes with it, and the common case (the mart) should not pay for that.
+    from python_jobs.segmentation.clustering import nearest_centroids
+
+    run_id = _latest_run(session)
+    if run_id is None:
+        raise NoClusteringRunError("no clustering run has succeeded yet")
     scaling = session.fetch_arrow(
         "select axis_name, feature_name, feature_mean, feature_scale "
         "from ml.segment_feature_scaling where run_id = ?",
@@ -117,7 +138,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
         )
     memberships = {}
     for axis in AXES:
-        explicit = unclustered_segment(axis, features[0], statuses.get(axis.name))
+        explicit = unclustered_segment(axis, features, statuses.get(axis.name))
         if explicit is not None:
             memberships[axis.name] = {"segment": explicit, "strength": None}
             continue
@@ -140,7 +161,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
                 for segment in segment_ids
             ]
         )
-        values = np.array([[features[0][f] for f in features_of_axis]], dtype=float)
+        values = np.array([[features[f] for f in features_of_axis]], dtype=float)
         index, nearest, second = nearest_centroids(values, means, scales, centroid_matrix)
         segment = segment_ids[int(index[0])]
         strength = 1 - nearest[0] / second[0] if second[0] > 0 else 0.0
@@ -150,11 +171,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
             ),
             "strength": round(float(strength), 4),
         }
-    return {
-        "source": f"computed from marts.customer_features and the centroids of run {run_id}",
-        "segmentation_run_id": run_id,
-        "memberships": memberships,
-    }
+    return run_id, memberships
 
 
 def _pick(rows: list[dict[str, Any]], axis: str, feature: str, column: str) -> float:
