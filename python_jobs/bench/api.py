@@ -205,10 +205,11 @@ def _admin(*statements: str) -> None:
 
 def fill_lookup_tables(warehouse: Warehouse, customers: int) -> tuple[int, int]:
     """Fill the tables the customer lookup reads up to `customers` rows with copies of the built rows under
-    fresh ids; the built and the total count."""
+    fresh ids (the same ids in each table); the built and the total count."""
     with warehouse.session() as session:
         (built,) = session.fetchone("select count(*) from marts.customer_segments")
-        copies = -(-customers // built) - 1  # the built rows are copy 0
+        missing = max(0, customers - built)
+        copies = -(-missing // built)
         for table in LOOKUP_TABLES:
             schema, name = table.split(".")
             columns = session.column_names(schema, name)
@@ -218,11 +219,12 @@ def fill_lookup_tables(warehouse: Warehouse, customers: int) -> tuple[int, int]:
                 else quote_identifier(c)
                 for c in columns
             )
-            if copies > 0:
+            if missing:
                 session.execute(
                     f"insert into {table} ({', '.join(quote_identifier(c) for c in columns)}) "
-                    f"select {select} from {table} cross join generate_series(1, ?) as copies(copy_number)",
-                    [copies],
+                    f"select {select} from {table} cross join generate_series(1, ?) as copies(copy_number) "
+                    "order by copy_number, customer_id limit ?",
+                    [copies, missing],
                 )
             session.execute(f"analyze {table}")
         (total,) = session.fetchone("select count(*) from marts.customer_segments")

@@ -334,6 +334,20 @@ class _DuckDBSession(Session):
             self._connection.unregister("_segments_arrow_input")
 
 
+@contextmanager
+def postgres_session_on(connection: Any) -> Iterator[Session]:
+    """A session on a PostgreSQL connection the caller owns (a pool's): committed at the end of the block or
+    rolled back on an error, like `Warehouse.session`, and the connection left open."""
+    session = _PostgresSession(connection)
+    try:
+        session.begin()
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 class _PostgresSession(Session):
     kind = "postgres"
 
