@@ -64,6 +64,8 @@ class Latencies:
     seconds: float
     millis: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    # From the first request's due time to the last response: what the service answered per second.
+    wall_seconds: float = 0.0
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.millis)
@@ -72,6 +74,10 @@ class Latencies:
             if ordered
             else float("nan")
         )
+
+    @property
+    def answered_per_second(self) -> float:
+        return len(self.millis) / self.wall_seconds if self.wall_seconds else 0.0
 
     @property
     def median(self) -> float:
@@ -84,7 +90,7 @@ class Latencies:
         return (
             f"  {self.name:<34} {len(self.millis):>7,} ok at {self.rate:,.0f}/s for {self.seconds:.0f}s: "
             f"median {self.median:.2f} ms, p99 {self.percentile(0.99):.2f} ms, max {max(self.millis, default=0):.1f} ms"
-            f" ({verdict} the {budget_ms:.0f} ms budget){failures}"
+            f" ({verdict} the {budget_ms:.0f} ms budget); answered {self.answered_per_second:,.0f}/s{failures}"
         )
 
 
@@ -157,6 +163,7 @@ async def paced_requests(
         await asyncio.sleep(max(0.0, due - loop.time()))
         tasks.append(asyncio.create_task(one(index, due)))
     await asyncio.gather(*tasks)
+    result.wall_seconds = loop.time() - start
     return result
 
 

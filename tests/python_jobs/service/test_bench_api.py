@@ -42,7 +42,7 @@ def test_bench_api_prints_medians_and_p99s_and_every_subscriber_sees_the_end(pos
     ):
         assert re.search(
             rf"^  {endpoint} +20 ok at 20/s for 1s: median [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms "
-            rf"\((within|OVER) the {budget} ms budget\)$",
+            rf"\((within|OVER) the {budget} ms budget\); answered [\d,]+/s$",
             output,
             re.M,
         ), output
