@@ -35,9 +35,7 @@ def _canonical_id(session: Session, customer_id: str) -> str:
 def _from_mart(session: Session, customer_id: str) -> dict[str, Any] | None:
     if not session.table_exists("marts", "customer_segments"):
         return None
-    rows = session.fetch_arrow(
-        "select * from marts.customer_segments where customer_id = ?", [customer_id]
-    ).to_pylist()
+    rows = session.fetch_dicts("select * from marts.customer_segments where customer_id = ?", [customer_id])
     if not rows:
         return None
     row = rows[0]
@@ -86,9 +84,9 @@ class NoClusteringRunError(LookupError):
 def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
     if not session.table_exists("marts", "customer_features"):
         return None
-    features = session.fetch_arrow(
+    features = session.fetch_dicts(
         "select * from marts.customer_features where customer_id = ?", [customer_id]
-    ).to_pylist()
+    )
     if not features:
         return None
     try:
@@ -178,15 +176,26 @@ def _pick(rows: list[dict[str, Any]], axis: str, feature: str, column: str) -> f
     return next(r[column] for r in rows if r["axis_name"] == axis and r["feature_name"] == feature)
 
 
+def memberships_in(session: Session, customer_id: str) -> dict[str, Any] | None:
+    """`lookup_memberships` within a session the caller holds; None for a customer the warehouse does not know."""
+    customer_id = customer_id.strip()
+    canonical = _canonical_id(session, customer_id)
+    found = _from_mart(session, canonical) or _computed(session, canonical)
+    if found is None:
+        return None
+    return {"customer_id": canonical, "requested_id": customer_id, **found}
+
+
+def unknown_customer_message(customer_id: str) -> str:
+    return (
+        f"customer {customer_id.strip()!r} is in neither marts.customer_segments nor marts.customer_features"
+    )
+
+
 def lookup_memberships(warehouse: Warehouse, customer_id: str) -> dict[str, Any]:
     """The customer's segment on every axis, with the membership strength, and where the answer came from."""
-    customer_id = customer_id.strip()
     with warehouse.session(read_only=True) as session:
-        canonical = _canonical_id(session, customer_id)
-        found = _from_mart(session, canonical) or _computed(session, canonical)
+        found = memberships_in(session, customer_id)
     if found is None:
-        raise CustomerNotFoundError(
-            f"customer {customer_id!r} is in neither marts.customer_segments nor marts.customer_features "
-            f"on {warehouse.describe()}"
-        )
-    return {"customer_id": canonical, "requested_id": customer_id, **found}
+        raise CustomerNotFoundError(f"{unknown_customer_message(customer_id)} on {warehouse.describe()}")
+    return found
