@@ -1,5 +1,6 @@
-"""`segments bench`, `bench-llm`, `bench-load` and `bench-bandit`: the benchmarks of customer and product
-segmentation, of loading a transactions file, and of per-segment Thompson sampling on simulated traffic."""
+"""`segments bench`, `bench-llm`, `bench-load`, `bench-bandit` and `bench-api`: the benchmarks of customer and
+product segmentation, of loading a transactions file, of per-segment Thompson sampling on simulated traffic, and of
+the HTTP service."""
 
 from __future__ import annotations
 
@@ -247,3 +248,89 @@ def bench_report_command(customers: int, repeat: int, seed: int, target: str) ->
     from python_jobs.bench.report import bench_report
 
     click.echo(bench_report(customers, repeat, seed, target, echo=click.echo))
+
+
+@click.command("bench-api")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds per request loop.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=500.0,
+    show_default=True,
+    help="Requests a second per loop.",
+)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="Customers the lookup tables hold (built ones, then copies under fresh ids).",
+)
+@click.option(
+    "--build-customers",
+    type=click.IntRange(min=100),
+    default=3_000,
+    show_default=True,
+    help="Customers generated and built.",
+)
+@click.option(
+    "--subscribers",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="SSE clients on one run.",
+)
+@click.option(
+    "--products", type=click.IntRange(min=1), default=40, show_default=True, help="Products the run segments."
+)
+@click.option(
+    "--llm-delay",
+    type=click.FloatRange(min=0),
+    default=0.3,
+    show_default=True,
+    help="Seconds the fake Messages API takes per call of the run.",
+)
+@click.option(
+    "--database",
+    default="segments_bench_api",
+    show_default=True,
+    help="The scratch PostgreSQL database (created, then dropped).",
+)
+def bench_api_command(
+    duration: float,
+    rate: float,
+    customers: int,
+    build_customers: int,
+    subscribers: int,
+    products: int,
+    llm_delay: float,
+    database: str,
+) -> None:
+    """Time the HTTP service on loopback, on a scratch PostgreSQL database (--database, dropped after).
+
+    `segments serve` runs in a process of its own; a real HTTP client sends `POST /experiments/{id}/allocate`
+    (a new visitor each time), then `GET /segments/customer/{id}`, each at --rate requests a second for
+    --duration seconds (budgets at the 99th percentile: 10 ms and 20 ms); then --subscribers clients read the SSE
+    stream of one product segmentation run to its end. --build-customers are generated and built, and the
+    lookup's tables are filled up to --customers with copies of their rows under fresh ids (the report says how
+    many). Prints medians and 99th percentiles; exits 1 when a request failed or a subscriber missed the final
+    event.
+    """
+    from python_jobs.bench.api import BenchOptions, run_bench
+
+    options = BenchOptions(
+        duration, rate, customers, build_customers, subscribers, products, llm_delay, database
+    )
+    try:
+        result = run_bench(options, echo=click.echo)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(result.report())
+    if not result.ok:
+        raise SystemExit(1)

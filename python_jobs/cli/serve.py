@@ -35,5 +35,7 @@ def serve_command(host: str, port: int, target: str) -> None:
     except (ApiKeyConfigError, RateLimitConfigError) as error:
         raise click.ClickException(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(Warehouse.from_profile(target), digests, rate_limit=rate_limit)
+    app = create_app(
+        Warehouse.from_profile(target), digests, rate_limit=rate_limit, compile_feature_chain=True
+    )
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

@@ -35,9 +35,7 @@ def _canonical_id(session: Session, customer_id: str) -> str:
 def _from_mart(session: Session, customer_id: str) -> dict[str, Any] | None:
     if not session.table_exists("marts", "customer_segments"):
         return None
-    rows = session.fetch_arrow(
-        "select * from marts.customer_segments where customer_id = ?", [customer_id]
-    ).to_pylist()
+    rows = session.fetch_dicts("select * from marts.customer_segments where customer_id = ?", [customer_id])
     if not rows:
         return None
     row = rows[0]
@@ -79,23 +77,44 @@ def _latest_run(session: Session) -> str | None:
     return row[0] if row else None
 
 
-def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
-    # Imported here: scikit-learn comes with it, and the common case (the mart) should not pay for that.
-    from python_jobs.segmentation.clustering import nearest_centroids
+class NoClusteringRunError(LookupError):
+    """No clustering run has succeeded yet: there are no centroids to place anyone by."""
 
+
+def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
     if not session.table_exists("marts", "customer_features"):
         return None
-    features = session.fetch_arrow(
+    features = session.fetch_dicts(
         "select * from marts.customer_features where customer_id = ?", [customer_id]
-    ).to_pylist()
+    )
     if not features:
         return None
-    run_id = _latest_run(session)
-    if run_id is None:
+    try:
+        run_id, memberships = place_by_latest_run(session, features[0])
+    except NoClusteringRunError:
         raise CustomerNotFoundError(
             f"customer {customer_id!r} has features but no clustering run has succeeded yet: "
             "run `segments build` (or `segments run cluster-customers`)"
-        )
+        ) from None
+    return {
+        "source": f"computed from marts.customer_features and the centroids of run {run_id}",
+        "segmentation_run_id": run_id,
+        "memberships": memberships,
+    }
+
+
+def place_by_latest_run(session: Session, features: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A customer's segment and membership strength on every axis, from one row shaped like
+    `marts.customer_features` and the centroids of the latest succeeded run: the run id and the memberships.
+
+    Raises NoClusteringRunError when no run has succeeded yet.
+    """
+    # Imported here: scikit-learn comes with it, and the common case (the mart) should not pay for that.
+    from python_jobs.segmentation.clustering import nearest_centroids
+
+    run_id = _latest_run(session)
+    if run_id is None:
+        raise NoClusteringRunError("no clustering run has succeeded yet")
     scaling = session.fetch_arrow(
         "select axis_name, feature_name, feature_mean, feature_scale "
         "from ml.segment_feature_scaling where run_id = ?",
@@ -117,7 +136,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
         )
     memberships = {}
     for axis in AXES:
-        explicit = unclustered_segment(axis, features[0], statuses.get(axis.name))
+        explicit = unclustered_segment(axis, features, statuses.get(axis.name))
         if explicit is not None:
             memberships[axis.name] = {"segment": explicit, "strength": None}
             continue
@@ -140,7 +159,7 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
                 for segment in segment_ids
             ]
         )
-        values = np.array([[features[0][f] for f in features_of_axis]], dtype=float)
+        values = np.array([[features[f] for f in features_of_axis]], dtype=float)
         index, nearest, second = nearest_centroids(values, means, scales, centroid_matrix)
         segment = segment_ids[int(index[0])]
         strength = 1 - nearest[0] / second[0] if second[0] > 0 else 0.0
@@ -150,26 +169,33 @@ def _computed(session: Session, customer_id: str) -> dict[str, Any] | None:
             ),
             "strength": round(float(strength), 4),
         }
-    return {
-        "source": f"computed from marts.customer_features and the centroids of run {run_id}",
-        "segmentation_run_id": run_id,
-        "memberships": memberships,
-    }
+    return run_id, memberships
 
 
 def _pick(rows: list[dict[str, Any]], axis: str, feature: str, column: str) -> float:
     return next(r[column] for r in rows if r["axis_name"] == axis and r["feature_name"] == feature)
 
 
+def memberships_in(session: Session, customer_id: str) -> dict[str, Any] | None:
+    """`lookup_memberships` within a session the caller holds; None for a customer the warehouse does not know."""
+    customer_id = customer_id.strip()
+    canonical = _canonical_id(session, customer_id)
+    found = _from_mart(session, canonical) or _computed(session, canonical)
+    if found is None:
+        return None
+    return {"customer_id": canonical, "requested_id": customer_id, **found}
+
+
+def unknown_customer_message(customer_id: str) -> str:
+    return (
+        f"customer {customer_id.strip()!r} is in neither marts.customer_segments nor marts.customer_features"
+    )
+
+
 def lookup_memberships(warehouse: Warehouse, customer_id: str) -> dict[str, Any]:
     """The customer's segment on every axis, with the membership strength, and where the answer came from."""
-    customer_id = customer_id.strip()
     with warehouse.session(read_only=True) as session:
-        canonical = _canonical_id(session, customer_id)
-        found = _from_mart(session, canonical) or _computed(session, canonical)
+        found = memberships_in(session, customer_id)
     if found is None:
-        raise CustomerNotFoundError(
-            f"customer {customer_id!r} is in neither marts.customer_segments nor marts.customer_features "
-            f"on {warehouse.describe()}"
-        )
-    return {"customer_id": canonical, "requested_id": customer_id, **found}
+        raise CustomerNotFoundError(f"{unknown_customer_message(customer_id)} on {warehouse.describe()}")
+    return found

@@ -7,5 +7,5 @@
 - `rate_limit`: a token bucket per API key ($SEGMENTS_API_RATE_LIMIT), 429 past it;
 - `state`: the warehouse the service holds while it runs;
 - `product_runs`: product segmentation runs in the service's worker pool;
-- `customers`, `experiments`, `experiment_segments`, `products`: one router per API group.
+- `customers`, `assign`, `experiments`, `experiment_segments`, `products`: one router per API group.
 """

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from python_jobs.service import customers, experiment_segments, experiments, page, products
+from python_jobs.service import assign, customers, experiment_segments, experiments, page, products
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
@@ -26,15 +27,26 @@ class Health(BaseModel):
     warehouse: str
 
 
+def _compile_feature_chain() -> None:
+    from python_jobs.segmentation.feature_chain import FeatureChainError, feature_chain
+
+    try:
+        feature_chain()
+    except FeatureChainError as error:  # POST /segments/assign answers 503 with the same message
+        log.warning("%s", error)
+
+
 def create_app(
     warehouse: Warehouse,
     api_key_digests: tuple[bytes, ...],
     *,
     sse_ping_seconds: float = 15.0,
     rate_limit: RateLimit | None = None,
+    compile_feature_chain: bool = False,
 ) -> FastAPI:
     """The service over `warehouse`, open to the keys whose SHA-256 digests are given, each key held to
-    `rate_limit` (none by default)."""
+    `rate_limit` (none by default). `compile_feature_chain` compiles the dbt models `POST /segments/assign`
+    runs as the service starts, in the background, rather than on the first such request."""
     service_warehouse = ServiceWarehouse.of(warehouse)
     product_runs = ProductRuns(service_warehouse)
 
@@ -42,6 +54,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with held(service_warehouse, notify=log.warning):
             log.info("serving %s", service_warehouse.describe())
+            if compile_feature_chain:
+                threading.Thread(target=_compile_feature_chain, name="feature-chain", daemon=True).start()
             try:
                 yield
             finally:
@@ -67,11 +81,12 @@ def create_app(
     app.include_router(page.router)
     protected = [Depends(require_api_key)]
     app.include_router(customers.router, dependencies=protected)
+    app.include_router(assign.router, dependencies=protected)
     app.include_router(experiments.router, dependencies=protected)
     app.include_router(experiments.config_router, dependencies=protected)
     app.include_router(experiment_segments.router, dependencies=protected)
     app.include_router(products.router, dependencies=protected)
-    app.add_middleware(RequestLimits)
+    app.add_middleware(RequestLimits, body_caps_by_path={"/segments/assign": assign.MAX_ASSIGN_BODY_BYTES})
     if rate_limit is not None:
         # Added last, so it is the outermost: a client over its rate is refused before its body is read.
         app.add_middleware(RateLimiter, limit=rate_limit, api_key_digests=api_key_digests)

@@ -82,19 +82,25 @@ def _warehouse(request: Request) -> ServiceWarehouse:
 
 
 def _customer(warehouse: ServiceWarehouse, customer_id: str) -> dict[str, Any]:
-    from python_jobs.segmentation.lookup import CustomerNotFoundError, lookup_memberships
+    from python_jobs.segmentation.lookup import (
+        CustomerNotFoundError,
+        memberships_in,
+        unknown_customer_message,
+    )
 
-    try:
-        found = lookup_memberships(warehouse, customer_id)
-    except CustomerNotFoundError as error:
-        # The command line names the warehouse (a file path, a server); a client needs no such detail.
-        raise ApiError(404, str(error).removesuffix(f" on {warehouse.describe()}")) from None
+    # One session for the memberships and the profile: on PostgreSQL each session's commit is a round trip.
     with warehouse.session(read_only=True) as session:
+        try:
+            found = memberships_in(session, customer_id)
+        except CustomerNotFoundError as error:  # features but no clustering run yet
+            raise ApiError(404, str(error)) from None
+        if found is None:
+            raise ApiError(404, unknown_customer_message(customer_id))
         profile = None
         if session.table_exists("marts", "customer_profiles"):
-            rows = session.fetch_arrow(
+            rows = session.fetch_dicts(
                 "select * from marts.customer_profiles where customer_id = ?", [found["customer_id"]]
-            ).to_pylist()
+            )
             profile = {k: v for k, v in rows[0].items() if k != "customer_id"} if rows else None
     return {**found, "profile": profile}
 

@@ -1,5 +1,8 @@
 """Caps every request meets before a route: the body's size (413) and a JSON body's nesting depth (400).
 
+A route whose bodies are larger by nature (a customer's whole history for `POST /segments/assign`) has a cap of
+its own, given by path.
+
 A pure ASGI middleware: it reads the body as it arrives, stops at the cap without reading the rest, and hands
 the route the same bytes it read.
 """
@@ -44,19 +47,27 @@ def json_depth(body: bytes) -> int:
 
 
 class RequestLimits:
-    def __init__(self, app: Callable, max_body_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH):
+    def __init__(
+        self,
+        app: Callable,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_depth: int = MAX_JSON_DEPTH,
+        body_caps_by_path: dict[str, int] | None = None,
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_depth = max_depth
+        self.body_caps_by_path = body_caps_by_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        cap = self.body_caps_by_path.get(scope.get("path", ""), self.max_body_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(scope, receive, send, 413, self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await self._refuse(scope, receive, send, 413, self._too_large(cap))
             return
         chunks: list[bytes] = []
         size = 0
@@ -66,8 +77,8 @@ class RequestLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._refuse(scope, receive, send, 413, self._too_large())
+            if size > cap:
+                await self._refuse(scope, receive, send, 413, self._too_large(cap))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -88,8 +99,9 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body_bytes:,} bytes"
+    @staticmethod
+    def _too_large(cap: int) -> str:
+        return f"the request body is larger than {cap:,} bytes"
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:

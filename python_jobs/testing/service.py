@@ -29,7 +29,7 @@ class RunningService:
         """An HTTP client of the service, sending `key` (the service's key by default; None sends none)."""
         key = self.api_key if key == "default" else key
         headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **options)
+        return httpx.Client(base_url=self.base_url, headers=headers, **{"timeout": 30, **options})
 
 
 @contextmanager

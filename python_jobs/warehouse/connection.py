@@ -229,6 +229,11 @@ class Session:
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         raise NotImplementedError
 
+    def fetch_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """A few rows as dicts of column name to value, typed as `fetch_arrow(...).to_pylist()` gives them; made
+        for the point reads of a request, where fetch_arrow's set-up costs more than the rows."""
+        return self.fetch_arrow(sql, params).to_pylist()
+
     def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         raise NotImplementedError
 
@@ -334,6 +339,20 @@ class _DuckDBSession(Session):
             self._connection.unregister("_segments_arrow_input")
 
 
+@contextmanager
+def postgres_session_on(connection: Any) -> Iterator[Session]:
+    """A session on a PostgreSQL connection the caller owns (a pool's): committed at the end of the block or
+    rolled back on an error, like `Warehouse.session`, and the connection left open."""
+    session = _PostgresSession(connection)
+    try:
+        session.begin()
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 class _PostgresSession(Session):
     kind = "postgres"
 
@@ -366,6 +385,34 @@ class _PostgresSession(Session):
         with self._connection.cursor() as cursor:
             cursor.execute(self._pg_sql(sql) if params else sql, params or None)
             return cursor.fetchall()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        # The catalogue directly: information_schema's views cost a millisecond a call, which a request pays.
+        row = self.fetchone(
+            "select to_regclass(?) is not null", [f"{quote_identifier(schema)}.{quote_identifier(table)}"]
+        )
+        return bool(row and row[0])
+
+    def fetch_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(self._pg_sql(sql) if params else sql, params or None)
+            columns = cursor.description
+            rows = cursor.fetchall()
+        # A numeric without a declared scale is a float in fetch_arrow (see _arrow_type): the same here.
+        inexact = [
+            index
+            for index, column in enumerate(columns)
+            if column.type_code == 1700 and pa.types.is_floating(_arrow_type(column))
+        ]
+        names = [column.name for column in columns]
+        result = []
+        for row in rows:
+            values = list(row)
+            for index in inexact:
+                if values[index] is not None:
+                    values[index] = float(values[index])
+            result.append(dict(zip(names, values, strict=True)))
+        return result
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         # COPY ... TO STDOUT streams the whole result as CSV, far faster than fetching Python tuples; the

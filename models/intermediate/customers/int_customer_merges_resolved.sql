@@ -1,6 +1,11 @@
 -- Follows every merge chain (A -> B -> C) to its canonical account. The walk is bounded by
 -- `max_merge_chain_depth`, so a loop in the data (A -> B -> A) ends instead of running forever; loops and chains
 -- longer than the limit are labelled here and named by a test.
+{#- On PostgreSQL the service resolves a requested id through this table per request (see customer_segments). #}
+{{ config(
+    indexes=[{'columns': ['customer_id']}] if target.type == 'postgres' else []
+) }}
+
 with recursive
 
 account_merges as (

@@ -1,5 +1,10 @@
 -- One row per canonical customer: what they bought, when, and what they are likely to be worth (BG/NBD and
 -- Gamma-Gamma, fitted by the fit_clv job).
+{#- On PostgreSQL the service reads one profile by customer_id per request (see customer_segments). #}
+{{ config(
+    indexes=[{'columns': ['customer_id'], 'unique': True}] if target.type == 'postgres' else []
+) }}
+
 with
 
 customers as (

@@ -5,8 +5,13 @@
 {%- for axis in axes %}
     {%- do membership_pairs.append((axis.name, 'pivoted.' ~ axis.name)) %}
 {%- endfor %}
+{#- On PostgreSQL, GET /segments/customer/{id} reads one row by customer_id: without the index that is a scan of
+    every customer. DuckDB finds the row from its zone maps, and an index would only slow its build. #}
 {{ config(
-    indexes=[{'columns': ['segment_memberships'], 'type': 'gin'}] if target.type == 'postgres' else []
+    indexes=[
+        {'columns': ['segment_memberships'], 'type': 'gin'},
+        {'columns': ['customer_id'], 'unique': True},
+    ] if target.type == 'postgres' else []
 ) }}
 
 with

@@ -268,3 +268,33 @@ def test_relative_duckdb_path_is_under_the_project(monkeypatch):
     warehouse = Warehouse.from_profile("local")
 
     assert warehouse.duckdb_path == PROJECT_ROOT / "somewhere" / "w.duckdb"
+
+
+def test_fetch_dicts_gives_what_fetch_arrow_gives(warehouse):
+    with warehouse.session() as session:
+        session.replace_table("scratch", "mixed", MIXED)
+        session.execute(
+            "create table scratch.numbers as select cast(12.5 as numeric(18, 2)) as money, "
+            "cast(1.25 as numeric) as unscaled, cast('2024-03-01' as date) as day"
+        )
+
+    with warehouse.session() as session:
+        queries = [
+            ("select * from scratch.mixed where id <> ? order by id", [2]),
+            ("select * from scratch.numbers", None),
+            ("select id from scratch.mixed where id > ?", [100]),
+        ]
+        for sql, params in queries:
+            assert session.fetch_dicts(sql, params) == session.fetch_arrow(sql, params).to_pylist(), sql
+
+
+def test_table_exists_sees_tables_and_views_only_where_they_are(warehouse):
+    with warehouse.session() as session:
+        session.replace_table("scratch", "present", pa.table({"id": pa.array([1], pa.int64())}))
+        session.execute("create view scratch.present_view as select * from scratch.present")
+
+    with warehouse.session(read_only=True) as session:
+        assert session.table_exists("scratch", "present")
+        assert session.table_exists("scratch", "present_view")
+        assert not session.table_exists("scratch", "absent")
+        assert not session.table_exists("no_such_schema", "present")
