@@ -67,15 +67,9 @@ _LATEST_CLUSTER_MODEL = (
 )
 
 
-def _cluster_key(session, experiment_id: str, uniform: dict[str, object]) -> str | None:
-    """The visitor's cluster under the experiment's latest clustering model, or None when it has none."""
-    from python_jobs.experiments.clustering import (
-        CATEGORICAL_FIELDS,
-        NUMERIC_FIELDS,
-        Feature,
-        encode,
-        nearest_centroid,
-    )
+def _cluster_model(session, experiment_id: str) -> tuple[list, list[int], np.ndarray] | None:
+    """The experiment's latest clustering model (features, cluster ids, centroids), or None when it has none."""
+    from python_jobs.experiments.clustering import Feature
 
     if not session.table_exists(ML_SCHEMA, "experiment_cluster_models"):
         return None
@@ -99,6 +93,19 @@ def _cluster_key(session, experiment_id: str, uniform: dict[str, object]) -> str
     centroids = np.zeros((len(clusters), len(features)))
     for cluster_id, feature_index, value in centroid_rows:
         centroids[clusters.index(cluster_id), feature_index] = value
+    return features, clusters, centroids
+
+
+def _nearest_cluster(model: tuple[list, list[int], np.ndarray], uniform: dict[str, object]) -> str:
+    """The visitor's cluster key under the model."""
+    from python_jobs.experiments.clustering import (
+        CATEGORICAL_FIELDS,
+        NUMERIC_FIELDS,
+        encode,
+        nearest_centroid,
+    )
+
+    features, clusters, centroids = model
     hour = int(uniform["hour"])
     bucket = next(name for name, first, last in HOUR_BUCKETS if first <= hour <= last)
     columns = {"visitor_id": ["new"], "hour_bucket": [bucket]}
@@ -107,6 +114,107 @@ def _cluster_key(session, experiment_id: str, uniform: dict[str, object]) -> str
     }
     nearest = int(nearest_centroid(encode(columns, features), centroids)[0])
     return cluster_segment_key(clusters[nearest])
+
+
+@dataclass(frozen=True)
+class ExperimentState:
+    """What allocating any visitor of one experiment reads from the warehouse, read once: the experiment's time
+    zone, the weights in force (and where they come from), the segmentation config and, in auto mode, the latest
+    clustering model. A service may keep it for a moment and allocate many visitors from it (`allocate_with`);
+    only the visitor's own earlier assignment must be read per visitor."""
+
+    experiment_id: str
+    time_zone: str
+    weights: WeightsInForce
+    weights_from: str
+    config: SegmentationConfig
+    cluster_model: tuple[list, list[int], np.ndarray] | None  # features, cluster ids, centroids
+
+
+def _checked_request(visitor_id: str, channel: str, context_json: str) -> dict[str, object]:
+    if not visitor_id:
+        raise AllocationError("--visitor is empty")
+    if channel not in CHANNEL_FIELDS:
+        raise AllocationError(f"--channel {channel!r} is not one of {', '.join(CHANNEL_FIELDS)}")
+    try:
+        return parse_context_json(context_json)
+    except ContextError as error:
+        raise AllocationError(str(error)) from None
+
+
+def load_experiment_state(session, experiment_id: str) -> ExperimentState:
+    """The experiment's allocation inputs, from one session; AllocationError when it cannot be allocated."""
+    if not session.table_exists(RAW_SCHEMA, "experiments"):
+        raise AllocationError(f"no {RAW_SCHEMA}.experiments table: load or generate experiments first")
+    found = session.fetchone(
+        f"select time_zone from {RAW_SCHEMA}.experiments where trim(experiment_id) = ?", [experiment_id]
+    )
+    if found is None:
+        raise AllocationError(f"no experiment {experiment_id!r} in {RAW_SCHEMA}.experiments")
+    rows = []
+    run_id = None
+    if session.table_exists(ML_SCHEMA, RUNS_TABLE):
+        rows = [row for row in session.fetchall(WEIGHTS_IN_FORCE_QUERY) if row[0] == experiment_id]
+        found_run = session.fetchone(
+            f"select run_id from {ML_SCHEMA}.{RUNS_TABLE} where experiment_id = ? "
+            "order by computed_at desc, run_id desc limit 1",
+            [experiment_id],
+        )
+        run_id = found_run[0] if found_run else None
+    weights_from = f"weight run {run_id}" if rows else "equal weights"
+    if not rows:
+        variants = [
+            row[0]
+            for row in session.fetchall(
+                f"select distinct trim(variant_id) from {RAW_SCHEMA}.experiment_variants "
+                "where trim(experiment_id) = ? order by 1",
+                [experiment_id],
+            )
+        ]
+        if not variants:
+            raise AllocationError(
+                f"experiment {experiment_id!r} has no variants in {RAW_SCHEMA}.experiment_variants"
+            )
+        rows = [(experiment_id, EXPERIMENT_WIDE, variant, 1 / len(variants)) for variant in variants]
+    config = _latest(session, experiment_id) or SegmentationConfig(experiment_id)
+    cluster_model = _cluster_model(session, experiment_id) if config.mode == "auto" else None
+    return ExperimentState(
+        experiment_id, found[0], WeightsInForce.from_rows(rows), weights_from, config, cluster_model
+    )
+
+
+def existing_variant(session, experiment_id: str, visitor_id: str) -> str | None:
+    """The variant the visitor was first assigned in the experiment, or None for a new visitor."""
+    existing = session.fetchone(
+        f"select trim(variant_id) from {RAW_SCHEMA}.experiment_assignments "
+        "where trim(experiment_id) = ? and trim(visitor_id) = ? order by assigned_at limit 1",
+        [experiment_id, visitor_id],
+    )
+    return existing[0] if existing else None
+
+
+def allocate_with(
+    state: ExperimentState,
+    visitor_id: str,
+    channel: str,
+    context_json: str,
+    existing: str | None,
+    now: dt.datetime | None = None,
+) -> VisitorAllocation:
+    """One visitor's allocation from the experiment's state and the visitor's earlier variant (if any)."""
+    visitor_id = visitor_id.strip()
+    context = _checked_request(visitor_id, channel, context_json)
+    uniform = uniform_context(
+        channel, context, now or dt.datetime.now(dt.UTC), state.time_zone, _parse_user_agent
+    )
+    cluster = _nearest_cluster(state.cluster_model, uniform) if state.cluster_model is not None else None
+    key = cluster or context_segment_key(uniform, state.config.segment_by)
+    allocator = Allocator(state.weights, {(state.experiment_id, visitor_id): existing} if existing else None)
+    allocation = allocator.allocate(state.experiment_id, visitor_id, key)
+    weights_from = state.weights_from if allocation.is_new else "existing assignment"
+    return VisitorAllocation(
+        state.experiment_id, visitor_id, allocation.variant_id, key, allocation.is_new, weights_from
+    )
 
 
 def allocate_visitor(
@@ -118,66 +226,8 @@ def allocate_visitor(
     now: dt.datetime | None = None,
 ) -> VisitorAllocation:
     experiment_id, visitor_id = experiment_id.strip(), visitor_id.strip()
-    if not visitor_id:
-        raise AllocationError("--visitor is empty")
-    if channel not in CHANNEL_FIELDS:
-        raise AllocationError(f"--channel {channel!r} is not one of {', '.join(CHANNEL_FIELDS)}")
-    try:
-        context = parse_context_json(context_json)
-    except ContextError as error:
-        raise AllocationError(str(error)) from None
+    _checked_request(visitor_id, channel, context_json)
     with warehouse.session(read_only=True) as session:
-        if not session.table_exists(RAW_SCHEMA, "experiments"):
-            raise AllocationError(f"no {RAW_SCHEMA}.experiments table: load or generate experiments first")
-        found = session.fetchone(
-            f"select time_zone from {RAW_SCHEMA}.experiments where trim(experiment_id) = ?", [experiment_id]
-        )
-        if found is None:
-            raise AllocationError(f"no experiment {experiment_id!r} in {RAW_SCHEMA}.experiments")
-        time_zone = found[0]
-        existing = session.fetchone(
-            f"select trim(variant_id) from {RAW_SCHEMA}.experiment_assignments "
-            "where trim(experiment_id) = ? and trim(visitor_id) = ? order by assigned_at limit 1",
-            [experiment_id, visitor_id],
-        )
-        rows = []
-        run_id = None
-        if session.table_exists(ML_SCHEMA, RUNS_TABLE):
-            rows = [row for row in session.fetchall(WEIGHTS_IN_FORCE_QUERY) if row[0] == experiment_id]
-            found_run = session.fetchone(
-                f"select run_id from {ML_SCHEMA}.{RUNS_TABLE} where experiment_id = ? "
-                "order by computed_at desc, run_id desc limit 1",
-                [experiment_id],
-            )
-            run_id = found_run[0] if found_run else None
-        weights_from = f"weight run {run_id}" if rows else "equal weights"
-        if not rows:
-            variants = [
-                row[0]
-                for row in session.fetchall(
-                    f"select distinct trim(variant_id) from {RAW_SCHEMA}.experiment_variants "
-                    "where trim(experiment_id) = ? order by 1",
-                    [experiment_id],
-                )
-            ]
-            if not variants:
-                raise AllocationError(
-                    f"experiment {experiment_id!r} has no variants in {RAW_SCHEMA}.experiment_variants"
-                )
-            rows = [(experiment_id, EXPERIMENT_WIDE, variant, 1 / len(variants)) for variant in variants]
-        config = _latest(session, experiment_id) or SegmentationConfig(experiment_id)
-        uniform = uniform_context(
-            channel, context, now or dt.datetime.now(dt.UTC), time_zone, _parse_user_agent
-        )
-        cluster = _cluster_key(session, experiment_id, uniform) if config.mode == "auto" else None
-    key = cluster or context_segment_key(uniform, config.segment_by)
-    allocator = Allocator(
-        WeightsInForce.from_rows(rows),
-        {(experiment_id, visitor_id): existing[0]} if existing else None,
-    )
-    allocation = allocator.allocate(experiment_id, visitor_id, key)
-    if not allocation.is_new:
-        weights_from = "existing assignment"
-    return VisitorAllocation(
-        experiment_id, visitor_id, allocation.variant_id, key, allocation.is_new, weights_from
-    )
+        state = load_experiment_state(session, experiment_id)
+        existing = existing_variant(session, experiment_id, visitor_id)
+    return allocate_with(state, visitor_id, channel, context_json, existing, now)

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from python_jobs.service import assign, customers, experiment_segments, experiments, page, products
+from python_jobs.service.allocation_states import ExperimentStates, index_assignments
 from python_jobs.service.auth import require_api_key
 from python_jobs.service.errors import install_error_handlers
 from python_jobs.service.limits import RequestLimits
@@ -54,6 +55,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with held(service_warehouse, notify=log.warning):
             log.info("serving %s", service_warehouse.describe())
+            index_assignments(service_warehouse, notify=log.warning)
             if compile_feature_chain:
                 threading.Thread(target=_compile_feature_chain, name="feature-chain", daemon=True).start()
             try:
@@ -68,6 +70,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.warehouse = service_warehouse
+    app.state.experiment_states = ExperimentStates()
     app.state.api_key_digests = api_key_digests
     app.state.product_runs = product_runs
     app.state.sse_ping_seconds = sse_ping_seconds

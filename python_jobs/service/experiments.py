@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from python_jobs.experiments.definitions import CHANNEL_FIELDS, SEGMENTATION_MODES
+from python_jobs.service.allocation_states import ExperimentStates
 from python_jobs.service.errors import ApiError, error_responses
 from python_jobs.service.state import ServiceWarehouse
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA, RAW_TABLES
@@ -117,6 +118,10 @@ def _warehouse(request: Request) -> ServiceWarehouse:
     return request.app.state.warehouse
 
 
+def _states(request: Request) -> ExperimentStates:
+    return request.app.state.experiment_states
+
+
 def _require_experiment(session, experiment_id: str) -> None:
     if not session.table_exists(RAW_SCHEMA, "experiments"):
         raise ApiError(503, f"no {RAW_SCHEMA}.experiments table: load or generate experiments first")
@@ -132,27 +137,23 @@ def _require_experiment(session, experiment_id: str) -> None:
 # ------------------------------------------------------------------------------------------------- allocation
 
 
-def _allocate(warehouse: ServiceWarehouse, experiment_id: str, body: AllocateRequest) -> dict[str, Any]:
-    from python_jobs.experiments.visitor_allocation import AllocationError, allocate_visitor
+def _allocate(
+    warehouse: ServiceWarehouse, states: ExperimentStates, experiment_id: str, body: AllocateRequest
+) -> dict[str, Any]:
+    from python_jobs.experiments.visitor_allocation import AllocationError, allocate_with, existing_variant
 
     context_json = json.dumps(body.context)
     now = dt.datetime.now(dt.UTC)
+    visitor_id = body.visitor_id.strip()
     try:
-        allocation = allocate_visitor(
-            warehouse, experiment_id, body.visitor_id, body.channel, context_json, now
-        )
-    except AllocationError as error:
-        raise ApiError(404 if str(error).startswith("no experiment") else 400, str(error)) from None
-    if allocation.is_new:
+        state = states.get(warehouse, experiment_id.strip())
+        # The visitor's earlier assignment is read and, for a new visitor, the new one written under the
+        # service's write lock: asked twice at once, a visitor is drawn the same variant (the draw is a hash)
+        # and recorded once.
         with warehouse.writes(), warehouse.session() as session:
-            # Asked twice at once, a new visitor is drawn the same variant twice (the draw is a hash), and
-            # recorded once: the second writer finds the first's row.
-            already = session.fetchone(
-                f"select 1 from {RAW_SCHEMA}.experiment_assignments "
-                "where trim(experiment_id) = ? and trim(visitor_id) = ?",
-                [allocation.experiment_id, allocation.visitor_id],
-            )
-            if already is None:
+            existing = existing_variant(session, state.experiment_id, visitor_id)
+            allocation = allocate_with(state, visitor_id, body.channel, context_json, existing, now)
+            if allocation.is_new:
                 row = {
                     "experiment_id": allocation.experiment_id,
                     "variant_id": allocation.variant_id,
@@ -163,6 +164,8 @@ def _allocate(warehouse: ServiceWarehouse, experiment_id: str, body: AllocateReq
                 }
                 table = pa.Table.from_pylist([row], RAW_TABLES["experiment_assignments"])
                 session.insert_arrow(RAW_SCHEMA, "experiment_assignments", table)
+    except AllocationError as error:
+        raise ApiError(404 if str(error).startswith("no experiment") else 400, str(error)) from None
     return allocation.as_dict()
 
 
@@ -174,7 +177,7 @@ def _allocate(warehouse: ServiceWarehouse, experiment_id: str, body: AllocateReq
 async def allocate(experiment_id: ExperimentId, body: AllocateRequest, request: Request) -> dict[str, Any]:
     """The visitor's variant and segment key, as `segments experiments allocate` computes it; a new visitor's
     assignment is recorded in raw.experiment_assignments, so asking again gives the same variant."""
-    return await run_in_threadpool(_allocate, _warehouse(request), experiment_id, body)
+    return await run_in_threadpool(_allocate, _warehouse(request), _states(request), experiment_id, body)
 
 
 # ----------------------------------------------------------------------------------------------------- config
@@ -242,7 +245,9 @@ async def get_config(experiment_id: ExperimentId, request: Request) -> dict[str,
 async def put_config(experiment_id: ExperimentId, change: ConfigChange, request: Request) -> dict[str, Any]:
     """Change the config: a new row in ml.experiment_segmentation_config (changed_by `api`); nothing is
     overwritten and the settings not given carry over."""
-    return await run_in_threadpool(_put_config, _warehouse(request), experiment_id, change)
+    changed = await run_in_threadpool(_put_config, _warehouse(request), experiment_id, change)
+    _states(request).forget(experiment_id.strip())  # the next allocation reads the new config
+    return changed
 
 
 # -------------------------------------------------------------------------------------------- recommendations
@@ -296,7 +301,11 @@ def _decide(
 )
 async def accept(experiment_id: ExperimentId, recommendation_id: RecommendationId, request: Request) -> dict:
     """Accept a recommendation: record it and apply its config (changed_by `recommendation <id>`)."""
-    return await run_in_threadpool(_decide, _warehouse(request), experiment_id, recommendation_id, "accepted")
+    decided = await run_in_threadpool(
+        _decide, _warehouse(request), experiment_id, recommendation_id, "accepted"
+    )
+    _states(request).forget(experiment_id.strip())  # accepting may change the config allocation reads
+    return decided
 
 
 @config_router.post(

@@ -82,6 +82,30 @@ def test_allocation_errors(built_copy):
     assert empty.status_code == 422
 
 
+def test_a_config_changed_through_the_service_reaches_the_next_allocation_at_once(built_copy, monkeypatch):
+    """The service holds each experiment's allocation inputs for a moment; its own config change drops them.
+    Held for an hour here, so only the drop can make the second visitor's key follow the new config."""
+    from python_jobs.service import allocation_states
+
+    monkeypatch.setattr(allocation_states, "HOLD_SECONDS", 3600.0)
+    experiment_id, _variants = experiment_and_variants(built_copy.warehouse)
+    context = {"utm_source": "instagram"}
+    with running_service(built_copy.warehouse) as service, service.client() as client:
+        client.put(f"/segmentation/{experiment_id}/config", json={"mode": "manual", "segment_by": ["device"]})
+        before = client.post(
+            f"/experiments/{experiment_id}/allocate",
+            json={"visitor_id": "held-1", "channel": "web", "context": context},
+        ).json()
+        changed = client.put(f"/segmentation/{experiment_id}/config", json={"segment_by": ["source"]})
+        after = client.post(
+            f"/experiments/{experiment_id}/allocate",
+            json={"visitor_id": "held-2", "channel": "web", "context": context},
+        ).json()
+    assert changed.status_code == 200, changed.text
+    assert before["segment_key"].startswith("device:")
+    assert after["segment_key"] == "source:instagram"
+
+
 def test_config_is_read_changed_and_validated(built_copy):
     experiment_id, _variants = experiment_and_variants(built_copy.warehouse)
     path = f"/segmentation/{experiment_id}/config"
