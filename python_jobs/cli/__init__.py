@@ -9,7 +9,7 @@
 - `packages`: packages run;
 - `report`: report;
 - `serve`: serve (the HTTP API);
-- `bench`: bench, bench-llm, bench-load, bench-report.
+- `bench`: bench, bench-llm, bench-load, bench-report, bench-taxonomy.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
 so `segments --help` stays quick.
@@ -65,6 +65,7 @@ for command in (
     bench.bench_load_command,
     bench.bench_bandit_command,
     bench.bench_report_command,
+    bench.bench_taxonomy_command,
     insights.bench_insights_command,
     serve.serve_command,
 ):
