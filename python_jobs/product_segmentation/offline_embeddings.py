@@ -6,7 +6,8 @@ happens to be frequent; sentence embeddings put "shampoo" and "hair conditioner"
 word, which is what a category manager's segments do (see `segments bench-taxonomy` for the measured difference).
 
 - extraction clusters the batch's in-scope products (agglomerative, Ward linkage on unit vectors; the number of
-  clusters, at most the prompt's limit, is the one with the best silhouette), and names each cluster from its most
+  clusters, at most the prompt's limit, is the smallest whose silhouette comes within `SILHOUETTE_TOLERANCE` of
+  the best), and names each cluster from its most
   distinctive words: class-based TF-IDF, where a word scores by its frequency in the cluster times
   log(1 + average cluster size / its frequency in the whole batch), so words common to every cluster never lead;
 - consolidation embeds each segment's name and definition (the definition lists the cluster's most typical
@@ -29,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,16 +60,17 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 # Bump when the logic below changes what it answers: it is part of the name answers are cached under.
 OFFLINE_LOGIC_VERSION = "offline-embeddings-v1"
 
-# Cosine of two segments' texts at or above which consolidation treats them as one segment. MiniLM puts
-# paraphrases around 0.7-0.9 and unrelated kinds of product of one shop around 0.2-0.4; on the benchmark's
-# catalogue, 0.5 to 0.65 all agree with the retailer's categories at ARI 0.34-0.54 over three samples, 0.55 best on
-# average. TF-IDF's space is fitted on the few segment texts of one merge, where segments of the same kind share
-# their words: any threshold from 0.3 to 0.6 gave the same segments there.
-MERGE_SIMILARITY = {"minilm": 0.55, "tfidf": 0.5}
+# Cosine of two segments' texts (category name left out) at or above which consolidation treats them as one
+# segment. MiniLM puts paraphrases around 0.8-0.9 and different kinds of product around 0.3-0.4; on the
+# benchmark's catalogue, 0.55 to 0.7 gave the same mean ARI within 0.01 over three samples. TF-IDF's space is fitted
+# on the few segment texts of one merge, where segments of one kind share their words: any threshold from 0.3 to
+# 0.6 gave the same segments there.
+MERGE_SIMILARITY = {"minilm": 0.65, "tfidf": 0.5}
 # At refinement a product that does not mention the category is still in scope when this close to a segment.
 SCOPE_SIMILARITY = {"minilm": 0.5, "tfidf": 0.5}
 # Below this best silhouette a batch has no cluster structure worth splitting: it stays one segment.
 MIN_SILHOUETTE = 0.05
+SILHOUETTE_TOLERANCE = 0.02
 TYPICAL_PRODUCTS = 3
 DISTINCTIVE_TERMS = 5
 # A bigram replaces its leading word in a name when it scores at least this share of the word's score.
@@ -129,8 +132,13 @@ def product_text(product: dict[str, Any]) -> str:
     return f"{title}. {description}" if description else title
 
 
-def segment_text(segment: dict[str, str]) -> str:
-    return f"{segment['name']}. {segment['definition']}"
+def segment_text(segment: dict[str, str], category: str) -> str:
+    """What a segment is embedded from: its name and definition without the category's name, which every segment
+    of the run carries and which would otherwise make all of them look alike (coffee and tea segments of 'Hot
+    drinks' at cosine 0.55-0.65 with MiniLM, 0.37-0.39 without)."""
+    text = f"{segment['name']}. {segment['definition']}"
+    phrase = category.strip() or "products"
+    return re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
 
 
 # ------------------------------------------------------------------------------------------------ extraction
@@ -144,15 +152,15 @@ def cluster_labels(vectors: np.ndarray, max_clusters: int) -> np.ndarray:
 
     rows = len(vectors)
     distinct = len(np.unique(np.round(vectors, 6), axis=0)) if rows else 0
-    best: tuple[float, np.ndarray] | None = None
+    scored: list[tuple[float, np.ndarray]] = []
     for clusters in range(2, min(max_clusters, distinct, rows - 1) + 1):
         labels = AgglomerativeClustering(n_clusters=clusters, linkage="ward").fit_predict(vectors)
-        score = float(silhouette_score(vectors, labels))
-        if best is None or score > best[0] + 1e-9:
-            best = (score, labels)
-    if best is None or best[0] < MIN_SILHOUETTE:
+        scored.append((float(silhouette_score(vectors, labels)), labels))
+    if not scored or max(score for score, _ in scored) < MIN_SILHOUETTE:
         return np.zeros(rows, dtype=int)
-    return _relabelled(best[1])
+    best = max(score for score, _ in scored)
+    # The fewest clusters scoring nearly as well as the best: a split that barely helps is not a segment.
+    return _relabelled(next(labels for score, labels in scored if score >= best - SILHOUETTE_TOLERANCE))
 
 
 def _relabelled(labels: np.ndarray) -> np.ndarray:
@@ -237,11 +245,12 @@ def extract_taxonomy(payload: dict[str, Any], vectors: _Vectors) -> dict[str, An
     max_segments = max(1, int(payload.get("max_segments") or 8))
     category_stems = frozenset(stems(category))
     uninformative = category_stems | _brand_stems(products)
-    scoped = _scope_by_mention(products, category_stems)
-    in_scope = [p for p in products if scoped(p)]
+    in_scope = [p for p in products if _mentions(p, category_stems)]
     segments: list[dict[str, str]] = []
     assignments = [
-        {"product_id": p["product_id"], "segment": OUT_OF_SCOPE_SEGMENT} for p in products if not scoped(p)
+        {"product_id": p["product_id"], "segment": OUT_OF_SCOPE_SEGMENT}
+        for p in products
+        if not _mentions(p, category_stems)
     ]
     if in_scope:
         embedded = vectors.embed([product_text(p) for p in in_scope])
@@ -272,18 +281,6 @@ def extract_taxonomy(payload: dict[str, Any], vectors: _Vectors) -> dict[str, An
     return {"segments": segments, "assignments": assignments}
 
 
-def _scope_by_mention(
-    products: list[dict[str, Any]], category_stems: frozenset[str]
-) -> Callable[[dict[str, Any]], bool]:
-    """Whether a product mentioning none of the category's words is out of scope: only when most of the batch
-    does mention them. A category named in words its products never use ('Groceries' over 'SHAMPOO') says
-    nothing about scope, and would otherwise set the whole batch aside."""
-    mentioning = sum(_mentions(p, category_stems) for p in products)
-    if 2 * mentioning <= len(products):
-        return lambda product: True
-    return lambda product: _mentions(product, category_stems)
-
-
 def _typical_titles(member_vectors: np.ndarray, members: list[dict[str, Any]]) -> list[str]:
     """The distinct titles of the members nearest their cluster's centroid."""
     centroid = member_vectors.mean(axis=0)
@@ -309,7 +306,8 @@ def consolidate_taxonomy(payload: dict[str, Any], vectors: _Vectors) -> dict[str
     segments = [*payload["taxonomy_a"], *payload["taxonomy_b"]]
     max_segments = max(1, int(payload.get("max_segments") or 12))
     threshold = MERGE_SIMILARITY.get(vectors.backend, 0.75)
-    embedded = vectors.embed([segment_text(s) for s in segments]) if segments else np.zeros((0, 1))
+    texts = [segment_text(s, payload["category"]) for s in segments]
+    embedded = vectors.embed(texts) if segments else np.zeros((0, 1))
     kept: list[dict[str, str]] = []
     sums: list[np.ndarray] = []
     for segment, vector in zip(segments, embedded, strict=True):
@@ -362,13 +360,13 @@ def refine_assignments(payload: dict[str, Any], vectors: _Vectors) -> dict[str, 
                 {"product_id": p["product_id"], "segment": OUT_OF_SCOPE_SEGMENT} for p in products
             ]
         }
-    embedded = vectors.embed([product_text(p) for p in products] + [segment_text(s) for s in segments])
+    texts = [product_text(p) for p in products] + [segment_text(s, payload["category"]) for s in segments]
+    embedded = vectors.embed(texts)
     nearest, closeness = nearest_segments(embedded[: len(products)], embedded[len(products) :])
     threshold = SCOPE_SIMILARITY.get(vectors.backend, 0.5)
-    scoped = _scope_by_mention(products, category_stems)
     assignments = []
     for product, index, close in zip(products, nearest.tolist(), closeness.tolist(), strict=True):
-        in_scope = scoped(product) or close >= threshold
+        in_scope = _mentions(product, category_stems) or close >= threshold
         assignments.append(
             {
                 "product_id": product["product_id"],
