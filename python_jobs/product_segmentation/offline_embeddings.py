@@ -63,8 +63,8 @@ OFFLINE_LOGIC_VERSION = "offline-embeddings-v1"
 # Cosine of two segments' texts (category name left out) at or above which consolidation treats them as one
 # segment. MiniLM puts paraphrases around 0.8-0.9 and different kinds of product around 0.3-0.4; on the
 # benchmark's catalogue, 0.55 to 0.7 gave the same mean ARI within 0.01 over three samples. TF-IDF's space is fitted
-# on the few segment texts of one merge, where segments of one kind share their words: any threshold from 0.3 to
-# 0.6 gave the same segments there.
+# on the few segment texts of one merge, where segments of one kind share their words: thresholds from 0.3 to 0.5
+# gave the same ARI there.
 MERGE_SIMILARITY = {"minilm": 0.65, "tfidf": 0.5}
 # At refinement a product that does not mention the category is still in scope when this close to a segment.
 SCOPE_SIMILARITY = {"minilm": 0.5, "tfidf": 0.5}
@@ -336,17 +336,20 @@ def consolidate_taxonomy(payload: dict[str, Any], vectors: _Vectors) -> dict[str
 def nearest_segments(
     product_vectors: np.ndarray, segment_vectors: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each product's nearest segment and the cosine to it: first against the segments' own vectors, then against
-    centroids moved to the mean of the segment's vector and the products placed there (one k-means step seeded by
-    the segments, so a segment described by a few titles still gathers the products most like its members)."""
+    """Each product's nearest segment, and its cosine to the closest segment text (what scope is judged by).
+
+    Placed first by cosine to the segments' own vectors, then against centroids moved to the mean of the segment's
+    vector and the products placed there (one k-means step seeded by the segments, so a segment described by a
+    few titles still gathers the products most like its members). The moved centroids hold the products
+    themselves, so closeness is measured before the move: otherwise two stray products of one batch would pull a
+    segment to themselves and look close to it."""
     similarity = product_vectors @ segment_vectors.T
     nearest = similarity.argmax(axis=1)
+    closeness = similarity.max(axis=1)
     sums = segment_vectors.astype(float).copy()
     for index, product_vector in zip(nearest.tolist(), product_vectors, strict=True):
         sums[index] += product_vector
-    similarity = product_vectors @ normalised(sums).T
-    nearest = similarity.argmax(axis=1)
-    return nearest, similarity[np.arange(len(nearest)), nearest]
+    return (product_vectors @ normalised(sums).T).argmax(axis=1), closeness
 
 
 def refine_assignments(payload: dict[str, Any], vectors: _Vectors) -> dict[str, Any]:
