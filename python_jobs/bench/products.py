@@ -41,9 +41,17 @@ BENCH_API_KEY = "sk-bench-not-a-real-key-0000000000"
 _GENERATED_PER_PRODUCT = 6
 
 
-def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY) -> pa.Table:
+def bench_product_ids(count: int, text_ids: bool = False) -> list[str]:
+    """The benchmark's product ids: 1..count, or SKUs (`SKU-000001-DIM`) to time a run of text ids."""
+    return [f"SKU-{n:06d}-DIM" if text_ids else str(n) for n in range(1, count + 1)]
+
+
+def generate_products(
+    count: int, seed: int = 7, category: str = BENCH_CATEGORY, text_ids: bool = False
+) -> pa.Table:
     """`count` raw.products rows of one category from the project's own generator (about 5% of them listed
-    under the category without belonging to it, as the generator makes them), renumbered 1..count.
+    under the category without belonging to it, as the generator makes them), renumbered 1..count (or given
+    SKUs, with `text_ids`).
 
     The generator draws every category; its catalogue is generated large enough and filtered to `category`,
     so the benchmark segments exactly `count` products and its call plan is known in advance.
@@ -57,7 +65,7 @@ def generate_products(count: int, seed: int = 7, category: str = BENCH_CATEGORY)
         raise ValueError(
             f"the generator gave only {chosen.num_rows} products of {category!r}, {count} wanted"
         )
-    return chosen.set_column(0, "product_id", pa.array(range(1, count + 1), pa.int64()))
+    return chosen.set_column(0, "product_id", pa.array(bench_product_ids(count, text_ids), pa.string()))
 
 
 def phase_names() -> dict[str, str]:
@@ -125,6 +133,7 @@ class BenchResult:
     rerun_requests: int = -1
     rerun_seconds: float = 0.0
     offline_products: int = 0
+    text_ids: bool = False
     offline_seconds: float = 0.0
 
     @property
@@ -143,7 +152,8 @@ class BenchResult:
         lines = [
             "",
             f"segments bench-llm: {self.products:,} products, FakeMessagesAPI answering after {self.delay:.2f}s, "
-            f"concurrency {self.concurrency}, batches {batch_size}/{refine_batch_size} ({target})",
+            f"concurrency {self.concurrency}, batches {batch_size}/{refine_batch_size}, "
+            f"{'text (SKU)' if self.text_ids else 'integer'} product ids ({target})",
             "",
             f"  {'phase':<15}{'calls':>7}{'rounds':>8}{'ideal':>7}",
         ]
@@ -246,6 +256,7 @@ def run_bench(
     offline_products: int = 10_000,
     target: str = "local",
     echo: Callable[[str], None] = print,
+    text_ids: bool = False,
 ) -> tuple[BenchResult, str]:
     """Measure the job against the fake API, then the offline provider; returns the result and its report."""
     from python_jobs.llm.config import API_KEY_ENV, LLMConfig
@@ -255,13 +266,13 @@ def run_bench(
     from python_jobs.testing.product_responders import paced_offline_responder, request_task
 
     params = SegmentationParams(batch_size=batch_size, refine_batch_size=refine_batch_size)
-    plan = CallPlan.for_products(list(range(1, products + 1)), params)
-    result = BenchResult(products, delay, concurrency, plan)
+    plan = CallPlan.for_products(bench_product_ids(products, text_ids), params)
+    result = BenchResult(products, delay, concurrency, plan, text_ids=text_ids)
     quiet = lambda _line: None  # noqa: E731 - the job's own lines would drown the report
     with tempfile.TemporaryDirectory(prefix="segments-bench-llm-") as scratch_dir:
         scratch = Path(scratch_dir)
         with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):
-            _write_products(warehouse, generate_products(products))
+            _write_products(warehouse, generate_products(products, text_ids=text_ids))
             with FakeMessagesAPI(paced_offline_responder(delay), require_output_schema=True) as api:
                 config = LLMConfig(
                     provider="anthropic",
@@ -292,7 +303,7 @@ def run_bench(
 
             if offline_products:
                 echo(f"  {offline_products:,} products through the offline provider…")
-                _write_products(warehouse, generate_products(offline_products, seed=11))
+                _write_products(warehouse, generate_products(offline_products, seed=11, text_ids=text_ids))
                 started = time.perf_counter()
                 start_run(
                     warehouse, BENCH_CATEGORY, None, LLMConfig(provider="offline", max_concurrency=concurrency),

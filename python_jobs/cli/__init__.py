@@ -6,7 +6,7 @@
 - `segmentation`: run cluster-customers, assign;
 - `insights`: run explain-segments, bench-insights;
 - `products`: product-segmentation run|show;
-- `packages`: packages run;
+- `packages`: packages run, bench-packages;
 - `report`: report;
 - `serve`: serve (the HTTP API);
 - `bench`: bench, bench-llm, bench-load, bench-report, bench-taxonomy.
@@ -67,6 +67,7 @@ for command in (
     bench.bench_report_command,
     bench.bench_taxonomy_command,
     insights.bench_insights_command,
+    packages.bench_packages_command,
     serve.serve_command,
 ):
     main.add_command(command)

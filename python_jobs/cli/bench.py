@@ -72,6 +72,9 @@ def bench_command(customers: int, repeat: int, seed: int, agreement: bool, targe
     show_default=True,
     help="Products for the offline provider timing (0 skips it).",
 )
+@click.option(
+    "--text-ids", is_flag=True, help="Give the products SKUs (SKU-000001-DIM) instead of the numbers 1..N."
+)
 @target_option
 def bench_llm_command(
     products: int,
@@ -80,6 +83,7 @@ def bench_llm_command(
     batch_size: int,
     refine_batch_size: int,
     offline_products: int,
+    text_ids: bool,
     target: str,
 ) -> None:
     """Time the product segmentation job against a fake Messages API and with the offline provider.
@@ -92,7 +96,15 @@ def bench_llm_command(
     from python_jobs.bench.products import run_bench
 
     _result, report = run_bench(
-        products, delay, concurrency, batch_size, refine_batch_size, offline_products, target, echo=click.echo
+        products,
+        delay,
+        concurrency,
+        batch_size,
+        refine_batch_size,
+        offline_products,
+        target,
+        echo=click.echo,
+        text_ids=text_ids,
     )
     click.echo(report)
 

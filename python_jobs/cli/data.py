@@ -131,7 +131,9 @@ def load_transactions(
 
 @click.command("load-products")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--id-col", required=True, help="Column holding the product id (an integer).")
+@click.option(
+    "--id-col", required=True, help="Column holding the product id (text: a SKU, an ASIN or a number)."
+)
 @click.option("--title-col", required=True, help="Column holding the product title.")
 @click.option("--category-col", help="Column holding the product category.")
 @click.option("--description-col", help="Column holding the product description.")
@@ -153,9 +155,10 @@ def load_products_command(
     """Load a product catalogue CSV into raw.products, replacing what was there.
 
     The file (UTF-8, a byte order mark allowed) is checked whole first: a missing column, a wrong field count,
-    a quote left open, a product id that is not an integer or appears twice, an empty title, an unparseable
-    price or one beyond 999,999,999,999.99, or a NUL character refuses it with the file, line and column named,
-    and nothing is written. Only the description may span lines, 50 at most. Then `segments build`.
+    a quote left open, a product id that is empty, longer than 256 characters, holds a control character or
+    appears twice, an empty title, an unparseable price or one beyond 999,999,999,999.99, or a NUL character
+    refuses it with the file, line and column named, and nothing is written. Ids are text (SKUs, ASINs or
+    numbers), stored trimmed. Only the description may span lines, 50 at most. Then `segments build`.
     """
     from python_jobs.ingest.products import PRODUCTS_TABLE, ProductColumns, read_products, write_products
     from python_jobs.ingest.raw_loading import LoadError

@@ -30,19 +30,26 @@ BAR_WIDTH = 30
 PLAIN_LINE_STEP = 10.0
 
 
-def parse_product_ids(text: str) -> list[int]:
-    """'1,2, 3' or one id per line (commas, spaces and newlines all separate); '#' starts a comment."""
+def parse_product_ids(text: str) -> list[str]:
+    """'1,2, 3', 'B07XJ8C8F5,SKU-0042-BLK' or one id per line: commas, spaces and newlines all separate (an id
+    holding one of them is selected with --all); a word starting with '#' starts a comment, so 'SKU#42' is an id.
+    """
+    from python_jobs.product_segmentation.product_ids import id_problem
+
     ids = []
-    for line in text.splitlines():
-        for token in line.split("#", 1)[0].replace(",", " ").split():
-            try:
-                ids.append(int(token))
-            except ValueError:
-                raise click.BadParameter(f"{token!r} is not a product id (an integer)") from None
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        for token in line.replace(",", " ").split():
+            if token.startswith("#"):
+                break
+            problem = id_problem(token)
+            if problem is not None:
+                raise click.BadParameter(f"line {number}: {problem}" if len(lines) > 1 else problem)
+            ids.append(token)
     return ids
 
 
-def _product_ids_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+def _product_ids_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
     return None if value is None else parse_product_ids(value)
 
 
@@ -139,7 +146,11 @@ def product_segmentation_group() -> None:
 
 @product_segmentation_group.command("run")
 @click.option("--category", help="The category to segment, e.g. 'Dimmer Switches' (not with --resume).")
-@click.option("--product-ids", callback=_product_ids_option, help="Comma-separated product ids: 1,2,3.")
+@click.option(
+    "--product-ids",
+    callback=_product_ids_option,
+    help="Comma-separated product ids: 1,2,3 or B07XJ8C8F5,SKU-42.",
+)
 @click.option(
     "--product-ids-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -173,7 +184,7 @@ def product_segmentation_group() -> None:
 @target_option
 def run_command(
     category: str | None,
-    product_ids: list[int] | None,
+    product_ids: list[str] | None,
     product_ids_file: Path | None,
     all_products: bool,
     provider: str | None,
@@ -241,11 +252,11 @@ def run_command(
 
 def _selected_products(
     category: str | None,
-    product_ids: list[int] | None,
+    product_ids: list[str] | None,
     product_ids_file: Path | None,
     all_products: bool,
     resume_run_id: str | None,
-) -> list[int] | None:
+) -> list[str] | None:
     """The product ids to segment (None: the whole category), after checking the options fit together."""
     chosen = sum([product_ids is not None, product_ids_file is not None, all_products])
     if resume_run_id is not None:
@@ -259,7 +270,12 @@ def _selected_products(
     if chosen != 1:
         raise click.UsageError("give exactly one of --product-ids, --product-ids-file and --all")
     if product_ids_file is not None:
-        product_ids = parse_product_ids(product_ids_file.read_text())
+        try:
+            product_ids = parse_product_ids(product_ids_file.read_text(encoding="utf-8"))
+        except click.BadParameter as error:
+            raise click.BadParameter(
+                f"{product_ids_file}: {error.message}", param_hint="'--product-ids-file'"
+            ) from None
     if product_ids is not None and not product_ids:
         raise click.UsageError("no product ids were given")
     return product_ids

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,9 +25,9 @@ import numpy as np
 from python_jobs.deal_packages import proposals, tables
 from python_jobs.deal_packages.clustering import Clustering, ClusterParams, cluster
 from python_jobs.deal_packages.offline import OFFLINE_HANDLERS, OFFLINE_MODEL
-from python_jobs.deal_packages.text import deal_text
+from python_jobs.deal_packages.text import deal_aspects, deal_text
 from python_jobs.embeddings import make_embedder
-from python_jobs.embeddings.cache import cached_embeddings
+from python_jobs.embeddings.aspects import embed_documents
 from python_jobs.llm.archive import LocalArchiveStorage
 from python_jobs.llm.client import LLMCall, LLMClient
 from python_jobs.llm.config import LLMConfig
@@ -59,6 +60,9 @@ class RunResult:
     cache_hits: int
     invented_deal_ids: int
     embedding: dict[str, Any]
+    texts_embedded: int  # distinct texts embedded by this run; the others came from the embedding cache
+    # Wall seconds of each stage: embedding (with the cache), clustering, llm (every cluster's call), writing.
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -151,20 +155,27 @@ def _execute(
     echo: Echo,
 ) -> RunResult:
     texts = [deal_text(deal) for deal in deals]
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     embedder = make_embedder(embedding_backend, seed=params.seed)
     with warehouse.session() as session:
-        embeddings, embedded_now = cached_embeddings(session, embedder, texts)
+        embeddings, embedded_now = embed_documents(session, embedder, [deal_aspects(deal) for deal in deals])
     backend = embeddings.backend
     echo(f"Deal packages run {run_id}: {len(deals):,} deals, embeddings {backend.name} ({backend.model}), "
-         f"{embedded_now:,} embedded now")  # fmt: skip
+         f"{embedded_now:,} new texts embedded")  # fmt: skip
+    seconds["embedding"], started = time.perf_counter() - started, time.perf_counter()
     clustering = cluster(embeddings.vectors, params)
     words = _distinctive_words(texts, clustering)
+    seconds["clustering"], started = time.perf_counter() - started, time.perf_counter()
     echo(f"  {len(clustering.clusters)} clusters ({params.method}, {clustering.components} components); "
          f"{len(clustering.unclustered)} deals in clusters under {params.min_cluster_size}")  # fmt: skip
     answers = asyncio.run(
         _ask(run_id, deals, clustering, words, params, config, provider, template, archive_root)
     )
-    return _write(warehouse, run_id, deals, clustering, words, answers, backend, embedded_now, provider)
+    seconds["llm"], started = time.perf_counter() - started, time.perf_counter()
+    result = _write(warehouse, run_id, deals, clustering, words, answers, backend, embedded_now, provider)
+    seconds["writing"] = time.perf_counter() - started
+    return dataclasses.replace(result, seconds=seconds)
 
 
 def _new_run_id(started: dt.datetime, deal_ids: list[str]) -> str:
@@ -311,6 +322,7 @@ def _write(
         cache_hits=sum(c.cache_hit for c in calls),
         invented_deal_ids=invented,
         embedding=backend.as_dict(),
+        texts_embedded=embedded_now,
     )
     summary = {
         "unclustered_deal_ids": unclustered,
@@ -330,7 +342,7 @@ def _write(
             embedding_backend=backend.name,
             embedding_model=backend.model,
             embedding_dimensions=backend.dimensions,
-            deals_embedded=embedded_now,
+            texts_embedded=embedded_now,
             clusters_total=len(clustering.clusters),
             clusters_skipped=len(skipped),
             packages_total=len(package_rows),

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from python_jobs.deal_packages.text import DEAL_COLUMNS
 from python_jobs.warehouse.connection import Session, quote_identifier
-from python_jobs.warehouse.ml_tables import DEAL_PACKAGE_TABLES, ML_SCHEMA
+from python_jobs.warehouse.ml_tables import DEAL_PACKAGE_TABLES, ML_SCHEMA, add_missing_columns
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
 RUNS = "deal_package_runs"
@@ -29,6 +29,8 @@ def ensure_tables(session: Session) -> None:
     for name, schema in DEAL_PACKAGE_TABLES.items():
         if not session.table_exists(ML_SCHEMA, name):
             session.create_table(ML_SCHEMA, name, schema)
+        else:
+            add_missing_columns(session, name, schema)
 
 
 def append(session: Session, table: str, rows: list[dict[str, Any]]) -> None:

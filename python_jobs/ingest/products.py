@@ -1,14 +1,16 @@
 """`segments load-products`: a shop's product catalogue CSV into `raw.products`.
 
 The file is read and checked whole before anything is written; one bad line (a missing column, a product id that
-is not an integer or appears twice, an empty title, a price that does not parse or is too large for the
-warehouse) refuses the file with its name, line and column, and the warehouse stays as it was. A good file
-replaces `raw.products` in one transaction and creates the other raw tables, empty, where they do not exist yet,
-so `segments build` has every source it reads.
+is empty, longer than 256 characters, holds a control character or appears twice, an empty title, a price that
+does not parse or is too large for the warehouse) refuses the file with its name, line and column, and the
+warehouse stays as it was. A good file replaces `raw.products` in one transaction and creates the other raw
+tables, empty, where they do not exist yet, so `segments build` has every source it reads.
 
-Only the id and the title are required; the category, brand, price and description columns are optional, and
-an empty cell in them loads as null. Values are stored trimmed; staging does the rest of the cleaning. The form of
-the file (encoding, quoting, line breaks) is checked by `checked_csv`; only the description may span lines.
+Product ids are text, as catalogues have them (`B07XJ8C8F5`, `SKU-0042-BLK`, or a shop system's `42`), stored
+trimmed and otherwise as written: `007` and `7` are two products, as they would be two SKUs. Only the id and the
+title are required; the category, brand, price and description columns are optional, and an empty cell in them
+loads as null. Values are stored trimmed; staging does the rest of the cleaning. The form of the file (encoding,
+quoting, line breaks) is checked by `checked_csv`; only the description may span lines.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ import pyarrow as pa
 from python_jobs.ingest.checked_csv import CheckedCsv
 from python_jobs.ingest.raw_loading import LoadError, replace_raw_tables
 from python_jobs.ingest.transactions import MAX_AMOUNT
+from python_jobs.product_segmentation.product_ids import id_problem
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import RAW_TABLES
 
 PRODUCTS_TABLE = "products"
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # A price is money like an amount: numeric(18, 2) in the warehouse, a double in the raw table.
 MAX_PRICE = MAX_AMOUNT
-# Plain ASCII numbers only: Python's int() and float() would also take "1_000", "1e3", "inf" or other scripts' digits.
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Plain ASCII numbers only: Python's float() would also take "1_000", "1e3", "inf" or other scripts' digits.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
@@ -63,23 +64,19 @@ def read_products(path: Path, columns: ProductColumns, delimiter: str = ",") -> 
     source = CheckedCsv(Path(path), delimiter, columns.wanted(), text_columns)
     position = source.position
     products: list[dict] = []
-    first_line_of: dict[int, int] = {}
+    first_line_of: dict[str, int] = {}
     for line, fields in source:
         row = {name: fields[index] for name, index in position.items()}
 
-        raw_id = row[columns.id].strip()
-        if not raw_id:
-            raise source.error(line, columns.id, "empty product id")
-        if not _INTEGER.fullmatch(raw_id):
-            raise source.error(line, columns.id, f"cannot parse product id {raw_id[:40]!r} as an integer")
-        product_id = int(raw_id)
-        if not _INT64_MIN <= product_id <= _INT64_MAX:
-            raise source.error(line, columns.id, f"product id {raw_id!r} does not fit in a 64-bit integer")
+        product_id = row[columns.id].strip()
+        problem = id_problem(product_id)
+        if problem is not None:
+            raise source.error(line, columns.id, problem)
         if product_id in first_line_of:
             raise source.error(
                 line,
                 columns.id,
-                f"duplicate product id {product_id} (first on line {first_line_of[product_id]})",
+                f"duplicate product id {product_id!r} (first on line {first_line_of[product_id]})",
             )
         first_line_of[product_id] = line
 

@@ -109,7 +109,7 @@ def _provider(config: LLMConfig) -> LLMProvider:
 def start_run(
     warehouse: Warehouse,
     category: str,
-    product_ids: Sequence[int] | None,
+    product_ids: Sequence[str | int] | None,
     config: LLMConfig,
     params: SegmentationParams | None = None,
     archive_root: Path | str = Path("llm_logs"),
@@ -117,6 +117,8 @@ def start_run(
     on_progress: ProgressCallback | None = None,
 ) -> str:
     """Segment the products (by id, or with `product_ids=None` every product of `category`); returns the run id.
+
+    Ids are text as in raw.products; an integer is taken as its digits (`42` is the product `"42"`).
 
     Raises ProductSegmentationError when the run cannot start or ends failed (the run row then says why).
     """

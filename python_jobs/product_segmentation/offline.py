@@ -154,10 +154,10 @@ def extract_taxonomy(payload: dict[str, Any]) -> dict[str, Any]:
         name = _segment_name(category, group.keyword, surfaces)
         definition = _definition(category, group.keyword, members, in_scope_products, surfaces, uninformative)
         segments.append({"name": name, "definition": definition})
-        assignments += [{"product_id": int(p["product_id"]), "segment": name} for p in members]
+        assignments += [{"product_id": p["product_id"], "segment": name} for p in members]
     in_scope_set = set(in_scope)
     assignments += [
-        {"product_id": int(product["product_id"]), "segment": OUT_OF_SCOPE_SEGMENT}
+        {"product_id": product["product_id"], "segment": OUT_OF_SCOPE_SEGMENT}
         for i, product in enumerate(products)
         if i not in in_scope_set
     ]
@@ -370,7 +370,7 @@ def refine_assignments(payload: dict[str, Any]) -> dict[str, Any]:
     for i, product in enumerate(products):
         assignments.append(
             {
-                "product_id": int(product["product_id"]),
+                "product_id": product["product_id"],
                 "segment": _placement(similarities[i], product, segments, general, category_stems),
             }
         )

@@ -48,7 +48,7 @@ class Phases:
         self.stats = tracker.stats
         self.client = client
         self.echo = echo
-        self.initial: dict[int, str] = {}
+        self.initial: dict[str, str] = {}
 
     async def run(self) -> None:
         batch_taxonomies = await self.extraction()
@@ -81,22 +81,24 @@ class Phases:
         return results
 
     async def _call(
-        self, task: str, payload: dict[str, Any], phase: str, label: str, ids: Sequence[int]
+        self, task: str, payload: dict[str, Any], phase: str, label: str, ids: Sequence[str]
     ) -> LLMCall:
         """One LLM call of the run, noted in the statistics."""
         request = LLMRequest(
             task=task,
             system=prompts.SYSTEM_PROMPT,
             prompt=prompts.render_prompt(task, payload),
-            output_model=prompts.OUTPUT_MODELS[task],
+            output_model=prompts.output_model(task, self.record.integer_ids),
             schema_version=prompts.SCHEMA_VERSION,
             payload=payload,
         )
-        call = await self.client.call(request, phase=phase, batch_label=label, product_ids=list(ids))
+        call = await self.client.call(
+            request, phase=phase, batch_label=label, product_ids=[self.record.json_id(i) for i in ids]
+        )
         self.tracker.count_call(phase, call)
         return call
 
-    def _products(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def _products(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return [self.record.products[i] for i in ids]
 
     # ------------------------------------------------------------------------------------------ extraction
@@ -137,37 +139,43 @@ class Phases:
         )
         return taxonomies
 
-    async def _extract_batch(self, number: int, ids: tuple[int, ...]) -> Any:
+    async def _extract_batch(self, number: int, ids: tuple[str, ...]) -> Any:
         payload = prompts.extraction_payload(
-            self.record.category, self._products(ids), self.record.params.max_segments_per_batch
+            self.record.category,
+            self._products(ids),
+            self.record.params.max_segments_per_batch,
+            integer_ids=self.record.integer_ids,
         )
         call = await self._call(prompts.EXTRACT_TASK, payload, EXTRACTION, f"b{number:04d}", ids)
         self.tracker.count_response(call, f"b{number:04d}", EXTRACTION, products=len(ids))
         return call.parsed
 
     def _placements(
-        self, ids: Sequence[int], placements: list[Any], entries: list[TaxonomyEntry], *, count_left_out: bool
-    ) -> dict[int, str]:
+        self, ids: Sequence[str], placements: list[Any], entries: list[TaxonomyEntry], *, count_left_out: bool
+    ) -> dict[str, str]:
         """product id -> taxonomy id for the placements of one response, ignoring (and counting) ids the model
-        invented and names that are not in `entries`; the first placement of a product wins."""
+        invented and names that are not in `entries`; the first placement of a product wins.
+
+        Ids are matched as text: whether the answer wrote `42` or `"42"`, it names the product `"42"`."""
         batch = set(ids)
         by_name = {e.name: e.id for e in entries}
         by_folded_name = {e.name.casefold(): e.id for e in entries}
-        placed: dict[int, str] = {}
+        placed: dict[str, str] = {}
         for placement in placements:
-            if placement.product_id not in batch:
+            product_id = str(placement.product_id)
+            if product_id not in batch:
                 self.stats.invented_product_ids.append(placement.product_id)
                 continue
-            if placement.product_id in placed:
+            if product_id in placed:
                 continue
             if placement.segment == OUT_OF_SCOPE_SEGMENT:
-                placed[placement.product_id] = self.record.out_of_scope_id
+                placed[product_id] = self.record.out_of_scope_id
                 continue
             taxonomy_id = by_name.get(placement.segment) or by_folded_name.get(placement.segment.casefold())
             if taxonomy_id is None:
                 self.stats.unknown_segment_names += 1
                 continue
-            placed[placement.product_id] = taxonomy_id
+            placed[product_id] = taxonomy_id
         if count_left_out:
             self.stats.extraction_left_out += len(batch - set(placed))
         return placed
@@ -254,7 +262,7 @@ class Phases:
             functools.partial(self._refine_batch, number, ids, final)
             for number, ids in enumerate(self.record.plan.refinement_batches, start=1)
         ]
-        refined: dict[int, str] = {}
+        refined: dict[str, str] = {}
         for placed in await self._wave(jobs):
             refined.update(placed)
         summary = self._summary(refined, final)
@@ -278,12 +286,14 @@ class Phases:
         )
 
     async def _refine_batch(
-        self, number: int, ids: tuple[int, ...], final: list[TaxonomyEntry]
-    ) -> dict[int, str]:
+        self, number: int, ids: tuple[str, ...], final: list[TaxonomyEntry]
+    ) -> dict[str, str]:
         """One batch's placements, with ONE follow-up call for the products the answer left out."""
         segments = [e.for_prompt() for e in final]
         category = self.record.category
-        payload = prompts.refinement_payload(category, segments, self._products(ids))
+        payload = prompts.refinement_payload(
+            category, segments, self._products(ids), integer_ids=self.record.integer_ids
+        )
         call = await self._call(prompts.REFINE_TASK, payload, REFINEMENT, f"b{number:04d}", ids)
         placed = self._placements(ids, call.parsed.assignments, final, count_left_out=False)
         left_out = [product_id for product_id in ids if product_id not in placed]
@@ -294,7 +304,9 @@ class Phases:
         self.tracker.count_response(call, f"b{number:04d}", REFINEMENT, products=len(ids))
         if not left_out:
             return placed
-        payload = prompts.refinement_payload(category, segments, self._products(left_out))
+        payload = prompts.refinement_payload(
+            category, segments, self._products(left_out), integer_ids=self.record.integer_ids
+        )
         label = f"b{number:04d}_followup"
         followup = await self._call(prompts.REFINE_TASK, payload, REFINEMENT, label, left_out)
         placed.update(self._placements(left_out, followup.parsed.assignments, final, count_left_out=False))
@@ -302,7 +314,7 @@ class Phases:
         self.tracker.count_response(followup, label, None, products=0)
         return placed
 
-    def _summary(self, refined: dict[int, str], final: list[TaxonomyEntry]) -> dict[str, Any]:
+    def _summary(self, refined: dict[str, str], final: list[TaxonomyEntry]) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for product_id in self.record.products:
             taxonomy_id = refined.get(product_id, self.record.unassigned_id)

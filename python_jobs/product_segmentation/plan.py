@@ -1,7 +1,7 @@
 """The call plan of a run: the parameters that shape its calls, and every call it will make, known up front.
 
-`SegmentationParams` decide the batches (and so the cache keys); `CallPlan` turns a run's product ids into the
-extraction batches, the consolidation levels and the refinement batches. Nothing here talks to a model or a
+`SegmentationParams` decide the batches (and so the cache keys); `CallPlan` turns a run's product ids (text) into
+the extraction batches, the consolidation levels and the refinement batches. Nothing here talks to a model or a
 warehouse, so the plan can be shown (and its call budget checked) before the first call.
 """
 
@@ -11,6 +11,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from python_jobs.product_segmentation.product_ids import id_order
 
 EXTRACTION, CONSOLIDATION, REFINEMENT = "extraction", "consolidation", "refinement"
 PHASES = (EXTRACTION, CONSOLIDATION, REFINEMENT)
@@ -46,7 +48,7 @@ def merges_per_level(taxonomies: int) -> tuple[int, ...]:
     return tuple(levels)
 
 
-def _chunks(ids: Sequence[int], size: int) -> tuple[tuple[int, ...], ...]:
+def _chunks(ids: Sequence[str], size: int) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(ids[start : start + size]) for start in range(0, len(ids), size))
 
 
@@ -54,13 +56,14 @@ def _chunks(ids: Sequence[int], size: int) -> tuple[tuple[int, ...], ...]:
 class CallPlan:
     """Every call a run will make (follow-ups aside), known before the first one."""
 
-    extraction_batches: tuple[tuple[int, ...], ...]
-    refinement_batches: tuple[tuple[int, ...], ...]
+    extraction_batches: tuple[tuple[str, ...], ...]
+    refinement_batches: tuple[tuple[str, ...], ...]
     merge_levels: tuple[int, ...]
 
     @classmethod
-    def for_products(cls, product_ids: Sequence[int], params: SegmentationParams) -> CallPlan:
-        ordered = sorted(product_ids)
+    def for_products(cls, product_ids: Sequence[str], params: SegmentationParams) -> CallPlan:
+        # Integer ids in numeric order, as when they were stored as integers: the same batches, the same prompts.
+        ordered = sorted(product_ids, key=id_order)
         extraction = _chunks(ordered, params.batch_size)
         return cls(extraction, _chunks(ordered, params.refine_batch_size), merges_per_level(len(extraction)))
 

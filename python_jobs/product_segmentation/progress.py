@@ -35,6 +35,7 @@ from python_jobs.product_segmentation.plan import (
     REFINEMENT,
     TaxonomyReplacement,
 )
+from python_jobs.product_segmentation.product_ids import id_order
 from python_jobs.product_segmentation.writer import BackgroundWriter
 from python_jobs.warehouse.connection import Session
 from python_jobs.warehouse.run_owner import HEARTBEAT_SECONDS
@@ -115,7 +116,8 @@ class RunStatistics:
     output_tokens: int = 0
     estimated_input_tokens: int = 0
     estimated_output_tokens: int = 0
-    invented_product_ids: list[int] = field(default_factory=list)
+    # As the answers wrote them: numbers in a run of integer ids, text otherwise.
+    invented_product_ids: list[int | str] = field(default_factory=list)
     extraction_left_out: int = 0
     refinement_left_out: int = 0
     followup_calls: int = 0
@@ -143,7 +145,9 @@ class RunStatistics:
             "estimated_input_tokens": self.estimated_input_tokens,
             "estimated_output_tokens": self.estimated_output_tokens,
             "invented_product_ids": len(self.invented_product_ids),
-            "invented_product_id_examples": sorted(set(self.invented_product_ids))[:_EXAMPLES_KEPT],
+            "invented_product_id_examples": sorted(
+                set(self.invented_product_ids), key=lambda product_id: id_order(str(product_id))
+            )[:_EXAMPLES_KEPT],
             "extraction_left_out_products": self.extraction_left_out,
             "refinement_left_out_products": self.refinement_left_out,
             "followup_calls": self.followup_calls,

@@ -5,17 +5,24 @@ per run in the archive (`prompts/<name>_prompt.txt`), so the archive of a call o
 read back; the fenced block also lets a fake server (and the offline provider) answer a prompt from the prompt
 alone (`parse_prompt`). The output models validate what the model returns; anything they reject makes the LLM
 client ask again, up to its attempt limit.
+
+Product ids go into a prompt as the run writes them in JSON (`product_ids.as_json`): numbers in a run whose ids
+are all integers, strings otherwise. Each form has its output models, whose JSON schema (sent to the API, and
+part of the cache key) asks for that type: an integer run's models, prompts and so cache keys are the ones runs
+had before ids were text. A text run's models read a number the model writes anyway (`42` for `"42"`) as its
+digits, so the job matches ids as text.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from python_jobs.definitions import OUT_OF_SCOPE_SEGMENT, UNASSIGNED_SEGMENT
+from python_jobs.product_segmentation.product_ids import as_json
 
 EXTRACT_TASK = "extract_taxonomy"
 CONSOLIDATE_TASK = "consolidate_taxonomy"
@@ -64,6 +71,19 @@ class ProductPlacement(_Strict):
     segment: str = Field(min_length=1)
 
 
+def _id_as_text(value: Any) -> Any:
+    """A model may write an id as a number even when the prompt gave it as a string: read it as its digits."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# The text-id models are titled as the integer ones and described as they are: the same answer, with ids as text.
+# A docstring here would be sent to the model as the schema's description.
+class TextProductPlacement(ProductPlacement):
+    model_config = ConfigDict(title="ProductPlacement")
+
+    product_id: Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1)]  # type: ignore[assignment]
+
+
 def _require_unique_names(segments: list[SegmentDefinition]) -> None:
     """Names are how assignments refer to segments, so two segments with one name would be ambiguous."""
     seen: set[str] = set()
@@ -110,11 +130,37 @@ class RefinementOutput(_Strict):
     assignments: list[ProductPlacement]
 
 
+class TextExtractionOutput(ExtractionOutput):
+    __doc__ = ExtractionOutput.__doc__
+    model_config = ConfigDict(title="ExtractionOutput")
+
+    assignments: list[TextProductPlacement]  # type: ignore[assignment]
+
+
+class TextRefinementOutput(RefinementOutput):
+    __doc__ = RefinementOutput.__doc__
+    model_config = ConfigDict(title="RefinementOutput")
+
+    assignments: list[TextProductPlacement]  # type: ignore[assignment]
+
+
+# The models of a run whose product ids are all integers (the schema as it always was), then of any other run.
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     EXTRACT_TASK: ExtractionOutput,
     CONSOLIDATE_TASK: ConsolidationOutput,
     REFINE_TASK: RefinementOutput,
 }
+TEXT_ID_OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    EXTRACT_TASK: TextExtractionOutput,
+    CONSOLIDATE_TASK: ConsolidationOutput,
+    REFINE_TASK: TextRefinementOutput,
+}
+
+
+def output_model(task: str, integer_ids: bool) -> type[BaseModel]:
+    """The answer model of `task` for a run with (or without) integer product ids."""
+    return (OUTPUT_MODELS if integer_ids else TEXT_ID_OUTPUT_MODELS)[task]
+
 
 # --------------------------------------------------------------------------------------------------- templates
 
@@ -217,14 +263,16 @@ def parse_prompt(prompt: str) -> tuple[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------- payloads
 
 
-def product_payload(product: dict[str, Any]) -> dict[str, Any]:
-    """What the model sees of a product: enough to place it, trimmed so a batch stays within the token budget."""
+def product_payload(product: dict[str, Any], integer_ids: bool = True) -> dict[str, Any]:
+    """What the model sees of a product: enough to place it, trimmed so a batch stays within the token budget.
+
+    The id as the run writes it in JSON (`integer_ids`: a number; otherwise the text as given)."""
     description = product.get("description") or ""
     if len(description) > DESCRIPTION_CHARACTERS:
         description = description[:DESCRIPTION_CHARACTERS].rsplit(" ", 1)[0] + " …"
     price = product.get("price")
     return {
-        "product_id": int(product["product_id"]),
+        "product_id": as_json(str(product["product_id"]), integer_ids),
         "title": product.get("title") or "",
         "brand": product.get("brand") or "",
         "price": None if price is None else round(float(price), 2),
@@ -232,11 +280,13 @@ def product_payload(product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def extraction_payload(category: str, products: list[dict[str, Any]], max_segments: int) -> dict[str, Any]:
+def extraction_payload(
+    category: str, products: list[dict[str, Any]], max_segments: int, *, integer_ids: bool = True
+) -> dict[str, Any]:
     return {
         "category": category,
         "max_segments": max_segments,
-        "products": [product_payload(product) for product in products],
+        "products": [product_payload(product, integer_ids) for product in products],
     }
 
 
@@ -252,10 +302,10 @@ def consolidation_payload(
 
 
 def refinement_payload(
-    category: str, segments: list[dict[str, str]], products: list[dict[str, Any]]
+    category: str, segments: list[dict[str, str]], products: list[dict[str, Any]], *, integer_ids: bool = True
 ) -> dict[str, Any]:
     return {
         "category": category,
         "segments": segments,
-        "products": [product_payload(product) for product in products],
+        "products": [product_payload(product, integer_ids) for product in products],
     }

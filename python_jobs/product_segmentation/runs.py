@@ -33,6 +33,14 @@ from python_jobs.llm.providers import (
 )
 from python_jobs.product_segmentation import prompts, tables
 from python_jobs.product_segmentation.plan import CallPlan, SegmentationParams
+from python_jobs.product_segmentation.product_ids import (
+    JsonId,
+    ProductIdError,
+    all_integer_ids,
+    as_json,
+    checked_id,
+    id_order,
+)
 from python_jobs.product_segmentation.progress import RunProgress
 from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError
 from python_jobs.warehouse.run_owner import ProcessOwner, why_abandoned
@@ -59,7 +67,7 @@ class RunTerminated(BaseException):
     """SIGTERM arrived while the run was working: it is marked failed (`terminated`) on the way out."""
 
 
-def new_run_id(category: str, product_ids: Sequence[int], created_at: dt.datetime) -> str:
+def new_run_id(category: str, product_ids: Sequence[str], created_at: dt.datetime) -> str:
     """`RUN_<UTC ISO basic>_<8 hex>`: sorts by time; the hash (inputs plus a random salt) keeps ids unique."""
     salt = f"{category}|{','.join(map(str, product_ids))}|{uuid.uuid4().hex}"
     digest = hashlib.sha256(salt.encode()).hexdigest()[:8]
@@ -115,16 +123,21 @@ def short_session(warehouse: Warehouse) -> Iterator[Session]:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a run is, fixed for one execution: its id, category, products, parameters and plan."""
+    """What a run is, fixed for one execution: its id, category, products (by id, as text), parameters and plan.
+
+    `integer_ids`: every product id of the run is an integer, so the ids go out as JSON numbers (prompts,
+    archive metadata), as they did when the warehouse stored them as integers; see `product_ids`.
+    """
 
     warehouse: Warehouse
     run_id: str
     category: str
-    products: dict[int, dict[str, Any]]
+    products: dict[str, dict[str, Any]]
     params: SegmentationParams
     config: LLMConfig
     plan: CallPlan
     resume_count: int = 0
+    integer_ids: bool = True
 
     @classmethod
     def of(
@@ -137,9 +150,14 @@ class RunRecord:
         config: LLMConfig,
         resume_count: int = 0,
     ) -> RunRecord:
-        by_id = {int(p["product_id"]): p for p in products}
+        by_id = {str(p["product_id"]): p for p in products}
         plan = CallPlan.for_products(list(by_id), params)
-        return cls(warehouse, run_id, category, by_id, params, config, plan, resume_count)
+        return cls(
+            warehouse, run_id, category, by_id, params, config, plan, resume_count, all_integer_ids(by_id)
+        )
+
+    def json_id(self, product_id: str) -> JsonId:
+        return as_json(product_id, self.integer_ids)
 
     @property
     def prefix(self) -> str:
@@ -175,7 +193,7 @@ class RunRecord:
             tokens_estimated=self.config.provider == "offline",
         )
 
-    def assignment_rows(self, initial: dict[int, str], refined: dict[int, str]) -> list[dict[str, Any]]:
+    def assignment_rows(self, initial: dict[str, str], refined: dict[str, str]) -> list[dict[str, Any]]:
         """One row per product; anything not (yet) placed points at the placeholder, never at null."""
         return [
             {
@@ -184,7 +202,7 @@ class RunRecord:
                 "taxonomy_id_initial": initial.get(product_id, self.unassigned_id),
                 "taxonomy_id_refined": refined.get(product_id, self.unassigned_id),
             }
-            for product_id in sorted(self.products)
+            for product_id in sorted(self.products, key=id_order)
         ]
 
     def processing_params(self, whole_category: bool) -> dict[str, Any]:
@@ -218,12 +236,19 @@ class RunRecord:
 def create_run(
     warehouse: Warehouse,
     category: str,
-    product_ids: Sequence[int] | None,
+    product_ids: Sequence[str | int] | None,
     config: LLMConfig,
     params: SegmentationParams,
     echo: Echo,
 ) -> RunRecord:
-    """Check the products, then write the run row, placeholders and assignment rows in one transaction."""
+    """Check the products, then write the run row, placeholders and assignment rows in one transaction.
+
+    Ids may be given as integers too (`42` is the product `"42"`)."""
+    if product_ids is not None:
+        try:
+            product_ids = [checked_id(product_id) for product_id in product_ids]
+        except ProductIdError as error:
+            raise ProductSegmentationError(f"cannot start the run: {error}") from None
     with warehouse.session() as session:
         products = tables.load_products(session, product_ids, category)
     _check_products(products, product_ids, category)
@@ -267,11 +292,11 @@ def reopen_run(warehouse: Warehouse, run_id: str, config: LLMConfig, echo: Echo)
             )
         product_ids = [row["product_id"] for row in tables.fetch_assignments(session, run_id)]
         products = tables.load_products(session, product_ids, stored["category"])
-    missing = sorted(set(product_ids) - {p["product_id"] for p in products})
+    missing = sorted(set(product_ids) - {p["product_id"] for p in products}, key=id_order)
     if missing:
         raise ProductSegmentationError(
             f"run {run_id} cannot be resumed: {len(missing)} of its products are no longer in raw.products "
-            f"(e.g. {missing[:5]})",
+            f"(e.g. {', '.join(missing[:5])})",
             run_id=run_id,
         )
     previous = stored["result_summary"] or {}
@@ -298,10 +323,10 @@ def reopen_run(warehouse: Warehouse, run_id: str, config: LLMConfig, echo: Echo)
     return record
 
 
-def _check_products(products: list[dict[str, Any]], product_ids: Sequence[int] | None, category: str) -> None:
+def _check_products(products: list[dict[str, Any]], product_ids: Sequence[str] | None, category: str) -> None:
     """Refuse to start on nothing, or on ids raw.products does not have: a typo should not cost a run."""
     if product_ids is not None:
-        missing = sorted(set(product_ids) - {p["product_id"] for p in products})
+        missing = sorted(set(product_ids) - {p["product_id"] for p in products}, key=id_order)
         if missing:
             raise ProductSegmentationError(
                 f"{len(missing)} product id(s) are not in raw.products: {', '.join(map(str, missing[:10]))}"

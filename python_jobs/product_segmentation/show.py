@@ -3,7 +3,8 @@
 The JSON shape is fixed (other tools read it): `{run_id, taxonomies: [{id, segment_name, definition,
 product_count}], segments: [{product_id, taxonomy_id}]}`. Taxonomies are the run's final entries (in taxonomy
 order), then `__OUT_OF_SCOPE__` and the `__UNASSIGNED__` placeholder; `segments` gives each product's refined
-taxonomy id, so for a run that is not done every product still points at the placeholder.
+taxonomy id, so for a run that is not done every product still points at the placeholder. Product ids are JSON
+numbers when every id of the run is an integer (as they always were), strings otherwise (`product_ids`).
 
 Looking at a run first marks `abandoned` any run whose process is gone (python_jobs/warehouse/run_owner.py), so a
 killed run is never shown as in progress.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from python_jobs.product_segmentation import tables
+from python_jobs.product_segmentation.product_ids import all_integer_ids, as_json
 from python_jobs.product_segmentation.progress import tokens_label
 from python_jobs.product_segmentation.runs import mark_abandoned_runs
 from python_jobs.product_segmentation.tables import FINAL_STAGE
@@ -35,6 +37,7 @@ def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
             raise RunNotFoundError(f"no product segmentation run {run_id!r}")
         entries = tables.fetch_taxonomies(session, run_id)
         assignments = tables.fetch_assignments(session, run_id)
+    integers = all_integer_ids(row["product_id"] for row in assignments)
     counts: dict[str, int] = {}
     for row in assignments:
         counts[row["taxonomy_id_refined"]] = counts.get(row["taxonomy_id_refined"], 0) + 1
@@ -54,7 +57,7 @@ def run_report(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
             for entry in shown
         ],
         "segments": [
-            {"product_id": int(row["product_id"]), "taxonomy_id": row["taxonomy_id_refined"]}
+            {"product_id": as_json(row["product_id"], integers), "taxonomy_id": row["taxonomy_id_refined"]}
             for row in assignments
         ],
     }
@@ -91,9 +94,10 @@ def format_report(report: dict[str, Any], run: dict[str, Any], *, definition_wid
         if len(definition) > definition_width:
             definition = definition[: definition_width - 1] + "…"
         lines.append(f"  {entry['segment_name']:<{name_width}}  {entry['product_count']:>8}  {definition}")
-    lines += ["", f"  {'product_id':>10}  segment"]
+    id_width = max([10, *(len(str(row["product_id"])) for row in report["segments"])])
+    lines += ["", f"  {'product_id':>{id_width}}  segment"]
     lines += [
-        f"  {row['product_id']:>10}  {names.get(row['taxonomy_id'], row['taxonomy_id'])}"
+        f"  {row['product_id']!s:>{id_width}}  {names.get(row['taxonomy_id'], row['taxonomy_id'])}"
         for row in report["segments"]
     ]
     return "\n".join(lines)

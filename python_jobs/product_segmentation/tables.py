@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from python_jobs.product_segmentation.product_ids import id_order
 from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError, quote_identifier
 from python_jobs.warehouse.ml_tables import ML_SCHEMA, PRODUCT_SEGMENTATION_TABLES, add_missing_columns
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
@@ -62,17 +63,33 @@ def qualified(table: str) -> str:
 
 def ensure_tables(session: Session) -> None:
     """Create whichever of the four tables is missing (empty, in the agreed schema), add the columns an older
-    table lacks, and the unique index."""
+    table lacks, turn an older table's integer product ids into text, and the unique index."""
     session.ensure_schema(ML_SCHEMA)
     for name, schema in PRODUCT_SEGMENTATION_TABLES.items():
         if not session.table_exists(ML_SCHEMA, name):
             session.create_table(ML_SCHEMA, name, schema)
         else:
             add_missing_columns(session, name, schema)
+    _product_ids_as_text(session)
     session.execute(
         f"create unique index if not exists product_segment_llm_interactions_file_path "
         f"on {qualified(INTERACTIONS)} (file_path)"
     )
+
+
+def _product_ids_as_text(session: Session) -> None:
+    """Tables written when product ids were `bigint` get a text column holding the same digits, so their runs
+    stay readable and resumable beside runs over text ids."""
+    row = session.fetchone(
+        "select data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? and column_name = 'product_id'",
+        [ML_SCHEMA, ASSIGNMENTS],
+    )
+    if row is not None and str(row[0]).lower() in ("bigint", "integer", "int8", "int4"):
+        session.execute(
+            f"alter table {qualified(ASSIGNMENTS)} alter column product_id type text "
+            "using cast(product_id as text)"
+        )
 
 
 def tables_exist(session: Session) -> bool:
@@ -91,16 +108,21 @@ def _append(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
 # ------------------------------------------------------------------------------------------------------ products
 
 
-def load_products(session: Session, product_ids: Sequence[int] | None, category: str) -> list[dict[str, Any]]:
+# The id as staging reads it (`clean_id`): text, trimmed, null when blank; the cast also reads a raw table
+# written when ids were `bigint`.
+_PRODUCT_ID = "nullif(trim(cast(product_id as varchar)), '')"
+
+
+def load_products(session: Session, product_ids: Sequence[str] | None, category: str) -> list[dict[str, Any]]:
     """The products to segment, by id (any category) or, without ids, every product of `category` (matched
-    trimmed and case-insensitively, as raw data is loose); one row per id, sorted by id."""
-    columns = "product_id, title, category, brand, price, description"
+    trimmed and case-insensitively, as raw data is loose); one row per id, in `id_order`."""
+    columns = f"{_PRODUCT_ID} as product_id, title, category, brand, price, description"
     source = f"{quote_identifier(RAW_SCHEMA)}.{quote_identifier('products')}"
     if not session.table_exists(RAW_SCHEMA, "products"):
         return []
     if product_ids is None:
         rows = session.fetch_arrow(
-            f"select {columns} from {source} where product_id is not null "
+            f"select {columns} from {source} where {_PRODUCT_ID} is not null "
             "and lower(trim(category)) = lower(trim(?))",
             [category],
         ).to_pylist()
@@ -111,12 +133,12 @@ def load_products(session: Session, product_ids: Sequence[int] | None, category:
             chunk = unique_ids[start : start + _IDS_PER_QUERY]
             placeholders = ", ".join("?" for _ in chunk)
             rows += session.fetch_arrow(
-                f"select {columns} from {source} where product_id in ({placeholders})", chunk
+                f"select {columns} from {source} where {_PRODUCT_ID} in ({placeholders})", chunk
             ).to_pylist()
-    by_id: dict[int, dict[str, Any]] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (r["product_id"], r["title"] or "")):
-        by_id.setdefault(int(row["product_id"]), row)
-    return [by_id[product_id] for product_id in sorted(by_id)]
+        by_id.setdefault(row["product_id"], row)
+    return [by_id[product_id] for product_id in sorted(by_id, key=id_order)]
 
 
 # ----------------------------------------------------------------------------------------------------------- runs
@@ -219,11 +241,13 @@ def replace_assignments(session: Session, run_id: str, rows: list[dict[str, Any]
 
 
 def fetch_assignments(session: Session, run_id: str) -> list[dict[str, Any]]:
-    return session.fetch_arrow(
-        f"select run_id, product_id, taxonomy_id_initial, taxonomy_id_refined from {qualified(ASSIGNMENTS)} "
-        "where run_id = ? order by product_id",
+    """A run's rows in `id_order`, product ids as text (whatever type an older table stores them in)."""
+    rows = session.fetch_arrow(
+        f"select run_id, cast(product_id as varchar) as product_id, taxonomy_id_initial, taxonomy_id_refined "
+        f"from {qualified(ASSIGNMENTS)} where run_id = ?",
         [run_id],
     ).to_pylist()
+    return sorted(rows, key=lambda row: id_order(row["product_id"]))
 
 
 # --------------------------------------------------------------------------------------------------- interactions

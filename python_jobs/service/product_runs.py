@@ -62,7 +62,7 @@ class ProductRuns:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def start(self, category: str, product_ids: Sequence[int] | None) -> str:
+    def start(self, category: str, product_ids: Sequence[str] | None) -> str:
         from python_jobs.product_segmentation.job import start_run
 
         return self._submit(

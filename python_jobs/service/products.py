@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sse_starlette import EventSourceResponse
 
+from python_jobs.product_segmentation.product_ids import checked_id
 from python_jobs.service.errors import ApiError, error_responses
 from python_jobs.service.product_runs import ProductRuns, RunStartError
 
@@ -36,9 +37,16 @@ COUNTERS = (
 )
 
 
+# A product id as the catalogue has it (`"B07XJ8C8F5"`, `"SKU-0042-BLK"`) or an integer (`42` is `"42"`): checked
+# as the loader checks them (trimmed, not empty, at most 256 characters, no control character).
+ProductIdIn = Annotated[int | str, AfterValidator(checked_id)]
+# Out, a number when every id of the run is an integer (as before ids were text), a string otherwise.
+ProductIdOut = int | str
+
+
 class StartRequest(BaseModel):
     product_category: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
-    product_ids: list[Annotated[int, Field(ge=0)]] | Literal["all"] = Field(max_length=MAX_PRODUCT_IDS)
+    product_ids: list[ProductIdIn] | Literal["all"] = Field(max_length=MAX_PRODUCT_IDS)
 
 
 class RunListed(BaseModel):
@@ -85,7 +93,7 @@ class Taxonomy(BaseModel):
 
 
 class ProductSegment(BaseModel):
-    product_id: int
+    product_id: ProductIdOut
     taxonomy_id: str | None
 
 
@@ -132,7 +140,7 @@ def _stored_state(runs: ProductRuns, run_id: str) -> dict[str, Any]:
 async def start(body: StartRequest, request: Request, response: Response) -> dict[str, str]:
     """Start a run over the category's products (`"all"`, or the ids given). The run works in the background;
     its state is at the `Location` given."""
-    product_ids = None if body.product_ids == "all" else body.product_ids
+    product_ids = None if body.product_ids == "all" else list(body.product_ids)
     if product_ids is not None and not product_ids:
         raise ApiError(400, 'product_ids is empty: give ids, or "all"')
     try:

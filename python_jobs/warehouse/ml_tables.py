@@ -198,7 +198,7 @@ PRODUCT_SEGMENTATION_TABLES: dict[str, pa.Schema] = {
     "product_segment_assignments": pa.schema(
         [
             ("run_id", pa.string()),
-            ("product_id", pa.int64()),
+            ("product_id", pa.string()),  # raw.products.product_id (bigint in tables written before)
             ("taxonomy_id_initial", pa.string()),
             ("taxonomy_id_refined", pa.string()),
         ]
@@ -281,7 +281,10 @@ DEAL_PACKAGE_TABLES: dict[str, pa.Schema] = {
             ("llm_provider", pa.string()),
             ("llm_model", pa.string()),
             ("deals_total", pa.int64()),
-            ("deals_embedded", pa.int64()),  # embedded by this run (not found in the embedding cache)
+            (
+                "texts_embedded",
+                pa.int64(),
+            ),  # distinct texts embedded by this run (the rest came from the cache)
             ("clusters_total", pa.int64()),
             ("clusters_skipped", pa.int64()),  # no valid proposal after every attempt
             ("packages_total", pa.int64()),

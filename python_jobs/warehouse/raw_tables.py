@@ -78,7 +78,7 @@ RAW_TABLES: dict[str, pa.Schema] = {
     ),
     "products": pa.schema(
         [
-            ("product_id", pa.int64()),
+            ("product_id", pa.string()),  # text as the catalogue has it: an ASIN, a SKU, or an integer
             ("title", pa.string()),
             ("category", pa.string()),
             ("brand", pa.string()),

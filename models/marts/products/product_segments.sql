@@ -57,7 +57,7 @@ segmented as (
 final as (
 
     select
-        cast(product_id as bigint) as product_id,
+        cast(product_id as varchar) as product_id,
         cast(title as varchar) as title,
         cast(brand as varchar) as brand,
         cast(price as numeric(18, 2)) as price,

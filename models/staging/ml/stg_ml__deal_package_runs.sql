@@ -20,7 +20,7 @@ renamed as (
         llm_provider,
         llm_model,
         deals_total,
-        deals_embedded,
+        texts_embedded,
         clusters_total,
         clusters_skipped,
         packages_total,

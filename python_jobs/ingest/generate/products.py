@@ -206,7 +206,7 @@ def generate_products_with_truth(count: int, seed: int = 42) -> tuple[pa.Table, 
     schema = RAW_TABLES["products"]
     table = pa.Table.from_arrays(
         [
-            pa.array(np.arange(FIRST_PRODUCT_ID, FIRST_PRODUCT_ID + count), pa.int64()),
+            pa.array(np.arange(FIRST_PRODUCT_ID, FIRST_PRODUCT_ID + count)).cast(pa.string()),
             columns["title"],
             _messy_categories(rng, listed),
             _with_nulls(rng, columns["brand"], MISSING_BRAND_SHARE),

@@ -74,7 +74,7 @@ def test_cluster_customers_on_its_own_moves_the_marts_to_its_run(built_copy):
 def _products() -> pa.Table:
     rows = [
         {
-            "product_id": n,
+            "product_id": str(n),
             "title": f"Rotary dimmer {n}" if n % 2 else f"Smart touch dimmer {n}",
             "category": CATEGORY,
             "brand": "Acme",

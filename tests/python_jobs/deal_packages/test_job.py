@@ -91,7 +91,7 @@ def test_offline_run_packages_each_kind_apart_and_a_rerun_costs_nothing(deals_lo
     (run,) = rows(warehouse, f"select * from {ML_SCHEMA}.deal_package_runs where run_id = ?", [first.run_id])
     assert run["status"] == "succeeded"
     assert (run["embedding_backend"], run["embedding_dimensions"]) == ("tfidf", 20)
-    assert (run["deals_total"], run["deals_embedded"], run["packages_total"]) == (21, 21, 3)
+    assert (run["deals_total"], run["texts_embedded"], run["packages_total"]) == (21, 21, 3)
     assert (run["llm_provider"], run["llm_calls"], run["llm_cache_hits"]) == ("offline", 3, 0)
     names = rows(warehouse, f"select package_name, reasoning, is_offline from {ML_SCHEMA}.deal_packages")
     assert all(row["is_offline"] and row["reasoning"].startswith("[offline]") for row in names)
@@ -104,8 +104,35 @@ def test_offline_run_packages_each_kind_apart_and_a_rerun_costs_nothing(deals_lo
     (rerun,) = rows(
         warehouse, f"select * from {ML_SCHEMA}.deal_package_runs where run_id = ?", [again.run_id]
     )
-    assert (rerun["deals_embedded"], rerun["llm_calls"], rerun["llm_cache_hits"]) == (0, 0, 3)
+    assert (rerun["texts_embedded"], rerun["llm_calls"], rerun["llm_cache_hits"]) == (0, 0, 3)
     assert sorted(members_by_package(warehouse, again.run_id).values()) == sorted(packages.values())
+
+
+def test_with_minilm_each_distinct_aspect_line_is_embedded_once_and_kinds_still_package_apart(
+    deals_loaded, tmp_path
+):
+    config = LLMConfig(provider="offline")
+    first = run_packages(
+        deals_loaded, None, PARAMS, config, embedding_backend="minilm", archive_root=tmp_path, echo=str
+    )
+    assert sorted(
+        sorted(members) for members in members_by_package(deals_loaded, first.run_id).values()
+    ) == sorted(sorted(f"{kind}-{n}" for n in range(1, PER_KIND + 1)) for kind in KINDS)
+    (run,) = rows(
+        deals_loaded, f"select * from {ML_SCHEMA}.deal_package_runs where run_id = ?", [first.run_id]
+    )
+    assert (run["embedding_backend"], run["embedding_dimensions"]) == ("minilm", 8 * 384)
+    assert run["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2 x 8 aspects side by side"
+    # Distinct lines, counted by hand: 21 names; per kind one SSP and format, taxonomy, concepts, audience and
+    # publishers line (3 x 5 = 15); two safety lines (food and finance alike); one commercial line.
+    assert run["texts_embedded"] == 21 + 15 + 2 + 1
+    again = run_packages(
+        deals_loaded, None, PARAMS, config, embedding_backend="minilm", archive_root=tmp_path, echo=str
+    )
+    (rerun,) = rows(
+        deals_loaded, f"select * from {ML_SCHEMA}.deal_package_runs where run_id = ?", [again.run_id]
+    )
+    assert (rerun["texts_embedded"], rerun["llm_calls"]) == (0, 0)
 
 
 def test_unknown_deal_ids_are_refused_before_anything_is_written(deals_loaded, tmp_path):

@@ -4,11 +4,13 @@ result, and the cache by content hash on DuckDB and PostgreSQL."""
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from python_jobs.embeddings import EmbeddingError, make_embedder, minilm_available
+from python_jobs.embeddings.aspects import embed_documents
 from python_jobs.embeddings.cache import cached_embeddings, content_hash, decode_vector, encode_vector
 from python_jobs.warehouse.ml_tables import ML_SCHEMA
 
@@ -130,3 +132,58 @@ def test_tfidf_vectors_come_back_from_the_cache_for_the_same_corpus_only(warehou
         _, new_other = cached_embeddings(session, embedder, CORPUS[:4])
     assert (new_first, new_again, new_other) == (6, 0, 4)
     np.testing.assert_allclose(again.vectors, first.vectors, atol=1e-6)
+
+
+class UnitVectorEmbedder(CountingEmbedder):
+    """Each text its own hand-picked unit vector, so the expected similarities can be worked out by hand."""
+
+    VECTORS: ClassVar[dict[str, list[float]]] = {
+        "red": [1.0, 0.0],
+        "crimson": [0.6, 0.8],
+        "blue": [0.0, 1.0],
+        "small": [1.0, 0.0],
+    }
+
+    def embed(self, texts):
+        from python_jobs.embeddings import Embeddings
+
+        self.embedded += list(texts)
+        return Embeddings(np.array([self.VECTORS[t] for t in texts]), self.info())
+
+
+def test_documents_are_embedded_aspect_by_aspect_once_per_distinct_aspect(warehouse):
+    embedder = UnitVectorEmbedder()
+    documents = [["red", "small"], ["crimson", "small"], ["blue", "small"], ["red", "small"]]
+    with warehouse.session() as session:
+        result, new = embed_documents(session, embedder, documents)
+    assert new == 4
+    assert sorted(embedder.embedded) == ["blue", "crimson", "red", "small"]
+    assert result.vectors.shape == (4, 4)
+    assert result.backend.dimensions == 4
+    assert "2 aspects" in result.backend.model
+    similarity = result.vectors @ result.vectors.T
+    # The mean of the aspects' cosines: red-crimson 0.6 and small-small 1 -> 0.8; red-blue 0 and 1 -> 0.5.
+    assert similarity[0, 1] == pytest.approx(0.8)
+    assert similarity[0, 2] == pytest.approx(0.5)
+    assert similarity[0, 3] == pytest.approx(1.0)
+    with warehouse.session() as session:
+        _, new_again = embed_documents(session, embedder, [["blue", "red"], ["red", "blue"]])
+    assert new_again == 0
+
+
+def test_a_corpus_fitted_backend_gets_each_documents_whole_text(warehouse):
+    documents = [text.split(" ", 2) for text in CORPUS]
+    with warehouse.session() as session:
+        whole, new = embed_documents(session, make_embedder("tfidf"), documents)
+    direct = make_embedder("tfidf").embed(CORPUS)
+    assert new == 6
+    # The whole texts are the corpus: the model names the corpus of the joined aspects.
+    assert whole.backend == make_embedder("tfidf").info(["\n".join(d) for d in documents])
+    assert whole.backend.dimensions == direct.backend.dimensions
+    sports, food = whole.vectors[:3], whole.vectors[3:]
+    assert min(cosine(a, b) for a in sports for b in sports) > max(cosine(a, b) for a in sports for b in food)
+
+
+def test_documents_of_different_widths_are_refused(warehouse):
+    with warehouse.session() as session, pytest.raises(ValueError, match="same number of aspects"):
+        embed_documents(session, UnitVectorEmbedder(), [["red"], ["red", "blue"]])

@@ -40,7 +40,7 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
     from python_jobs.experiments.tables import EXPERIMENT_ML_TABLES
     from python_jobs.experiments.user_agent_job import parse_new_user_agents
     from python_jobs.experiments.weights_job import update_weights
-    from python_jobs.warehouse.dbt_runner import run_dbt
+    from python_jobs.warehouse.dbt_runner import dbt_session, run_dbt
     from python_jobs.warehouse.ml_tables import EXPERIMENT_TABLES, ML_SCHEMA
 
     with warehouse.session() as session:
@@ -51,23 +51,25 @@ def _build_experiment_models(warehouse: Warehouse) -> None:
         # The clustering model and eligibility tables, empty unless a test wrote them: models read them.
         ensure_cluster_tables(session)
         ensure_eligibility_tables(session)
-    upstream = [
-        "+int_experiment_user_agents",
-        "stg_raw__experiment_variants",
-        "stg_raw__experiment_conversions",
-        "stg_raw__experiments",
-    ]
-    run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
-    assert run.ok, run.problem_summary()
-    parse_new_user_agents(warehouse, echo=lambda _line: None)
-    weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
-    downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
-    downstream += [f"source:ml.{name}+" for name in (*CLUSTERING_TABLES, *ELIGIBILITY_TABLES)]
-    run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
-    assert run.ok, run.problem_summary()
-    update_weights(warehouse, echo=lambda _line: None)
-    run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)
-    assert run.ok, run.problem_summary()
+    # One dbt process for the three commands, as `segments build` does (dbt imported and parsed once).
+    with dbt_session(warehouse.target):
+        upstream = [
+            "+int_experiment_user_agents",
+            "stg_raw__experiment_variants",
+            "stg_raw__experiment_conversions",
+            "stg_raw__experiments",
+        ]
+        run = run_dbt(["build", "--select", *upstream], target=warehouse.target)
+        assert run.ok, run.problem_summary()
+        parse_new_user_agents(warehouse, echo=lambda _line: None)
+        weight_sources = [f"source:ml.{name}+" for name in EXPERIMENT_ML_TABLES]
+        downstream = ["source:ml.user_agent_lookup+", "source:ml.experiment_segmentation_config+"]
+        downstream += [f"source:ml.{name}+" for name in (*CLUSTERING_TABLES, *ELIGIBILITY_TABLES)]
+        run = run_dbt(["build", "--select", *downstream, "--exclude", *weight_sources], target=warehouse.target)
+        assert run.ok, run.problem_summary()
+        update_weights(warehouse, echo=lambda _line: None)
+        run = run_dbt(["build", "--select", *weight_sources], target=warehouse.target)
+        assert run.ok, run.problem_summary()
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,7 @@ def test_a_line_break_in_a_title_is_refused_at_its_line(tmp_path):
 
 def test_lines_are_physical_lines_after_a_bare_carriage_return_in_a_quoted_value(tmp_path):
     path = write_bytes(
-        tmp_path, b'id,title,description\n1,Lamp,"A lamp.\rBright."\n2,Fan,A fan.\nx,Bulb,A bulb.\n'
+        tmp_path, b'id,title,description\n1,Lamp,"A lamp.\rBright."\n2,Fan,A fan.\n ,Bulb,A bulb.\n'
     )
 
     assert "line 4, column 'id'" in refused(read_products, path, PRODUCTS)

@@ -182,7 +182,7 @@ def invoke(warehouse: Warehouse, assignments: Path, conversions: Path | None = N
 
 
 def test_a_good_load_replaces_the_experiment_tables_and_leaves_the_others(tmp_path, warehouse):
-    products = pa.Table.from_pylist([{"product_id": 1, "title": "Lamp"}], schema=RAW_TABLES["products"])
+    products = pa.Table.from_pylist([{"product_id": "1", "title": "Lamp"}], schema=RAW_TABLES["products"])
     with warehouse.session() as session:
         session.replace_table(RAW_SCHEMA, "products", products)
     first = invoke(warehouse, write_csv(tmp_path, "a.csv", GOOD), write_csv(tmp_path, "c.csv", CONVERSIONS))
@@ -195,7 +195,7 @@ def test_a_good_load_replaces_the_experiment_tables_and_leaves_the_others(tmp_pa
     assert len(raw_rows(warehouse, "experiment_assignments")) == 1
     assert raw_rows(warehouse, "experiment_conversions") == []
     assert [row[0] for row in raw_rows(warehouse, "experiments")] == ["hero"]
-    assert raw_rows(warehouse, "products") == [(1, "Lamp", None, None, None, None)]
+    assert raw_rows(warehouse, "products") == [("1", "Lamp", None, None, None, None)]
 
 
 def test_a_refused_file_leaves_the_warehouse_as_it_was(tmp_path, warehouse):

@@ -133,8 +133,9 @@ def test_files_at_every_limit_load_and_build(tmp_path, warehouse):
             f"{longest},2024-03-03,0.01,o3,{MAX_QUANTITY}",
         ],
     )
+    product = "p" * (MAX_ID_CHARACTERS - 1) + "é"  # product ids are text too, and as long
     products = write(
-        tmp_path, "catalogue.csv", ["id,title,price,description", f"1,Lamp,{MAX_AMOUNT},A lamp."]
+        tmp_path, "catalogue.csv", ["id,title,price,description", f"{product},Lamp,{MAX_AMOUNT},A lamp."]
     )
 
     loaded = invoke("load-transactions", transactions, TRANSACTION_ARGS, warehouse)
@@ -158,6 +159,8 @@ def test_files_at_every_limit_load_and_build(tmp_path, warehouse):
         profile = session.fetchone(
             "select lifetime_value from marts.customer_profiles where customer_id = ?", [longest]
         )
-        price = session.fetchone("select price from staging.stg_raw__products where product_id = 1")
+        price = session.fetchone(
+            "select price from staging.stg_raw__products where product_id = ?", [product]
+        )
     assert float(profile[0]) == pytest.approx(float(MAX_AMOUNT) + 0.01)
     assert float(price[0]) == pytest.approx(float(MAX_AMOUNT))

@@ -56,9 +56,13 @@ def catalogue_rows() -> list[dict[str, Any]]:
 
 
 def write_products(warehouse: Warehouse, rows: list[dict[str, Any]]) -> None:
+    """Into raw.products, where ids are text: an integer id is written as its digits, as the loader stores it."""
+    text_rows = [
+        {**row, "product_id": None if row["product_id"] is None else str(row["product_id"])} for row in rows
+    ]
     with warehouse.session() as session:
         session.replace_table(
-            RAW_SCHEMA, "products", pa.Table.from_pylist(rows, schema=RAW_TABLES["products"])
+            RAW_SCHEMA, "products", pa.Table.from_pylist(text_rows, schema=RAW_TABLES["products"])
         )
 
 

@@ -40,16 +40,16 @@ def utc(*args: int) -> dt.datetime:
 
 
 PRODUCTS = [
-    # product_id, title, category, brand, price, description
-    (101, "  Lumenwell Rotary Dimmer Switch, 600W ", "Dimmer Switches", "Lumenwell", 14.99, "Turn to dim."),
-    (102, "Voltaris Smart Wi-Fi Dimmer", "Dimmer Switches", "Voltaris", 34.5, "Works with Alexa."),
-    (103, "Northgate Z-Wave Plus Dimmer", " dimmer switches", None, 41.99, None),
-    (104, "Yardly Garden Hose, 50 ft", "Dimmer Switches", "Yardly", 35.0, "A hose."),
-    (201, "Glowpoint RGBW Smart Bulb", "Smart Bulbs", "Glowpoint", 15.99, "Sixteen million colors."),
-    (202, "Aurelia Smart Filament Bulb", "Smart Bulbs", "Aurelia", 17.99, "Vintage look."),
-    (203, "Zenflex Yoga Mat", "Smart Bulbs", "Zenflex", None, "A mat."),
-    (204, "Kestrel Mystery Bulb", "SMART BULBS", "Kestrel", 9.99, "?"),
-    (301, "Climatrix Smart Thermostat", "Thermostats", "Climatrix", 199.0, "Learns."),  # no run yet
+    # product_id (text, as raw.products holds it), title, category, brand, price, description
+    ("101", "  Lumenwell Rotary Dimmer Switch, 600W ", "Dimmer Switches", "Lumenwell", 14.99, "Turn to dim."),
+    ("102", "Voltaris Smart Wi-Fi Dimmer", "Dimmer Switches", "Voltaris", 34.5, "Works with Alexa."),
+    ("103", "Northgate Z-Wave Plus Dimmer", " dimmer switches", None, 41.99, None),
+    ("104", "Yardly Garden Hose, 50 ft", "Dimmer Switches", "Yardly", 35.0, "A hose."),
+    ("201", "Glowpoint RGBW Smart Bulb", "Smart Bulbs", "Glowpoint", 15.99, "Sixteen million colors."),
+    ("202", "Aurelia Smart Filament Bulb", "Smart Bulbs", "Aurelia", 17.99, "Vintage look."),
+    ("203", "Zenflex Yoga Mat", "Smart Bulbs", "Zenflex", None, "A mat."),
+    ("204", "Kestrel Mystery Bulb", "SMART BULBS", "Kestrel", 9.99, "?"),
+    ("301", "Climatrix Smart Thermostat", "Thermostats", "Climatrix", 199.0, "Learns."),  # no run yet
 ]
 
 
@@ -91,7 +91,7 @@ def taxonomy(taxonomy_id: str, run_id: str, name: str, stage: str, definition: s
 def assignment(run_id: str, product_id: int, initial: str | None, refined: str | None) -> dict:
     return {
         "run_id": run_id,
-        "product_id": product_id,
+        "product_id": str(product_id),
         "taxonomy_id_initial": initial,
         "taxonomy_id_refined": refined,
     }
@@ -210,21 +210,21 @@ def check_product_segments(warehouse: Warehouse) -> None:
 
     d, b = "Dimmer Switches", "Smart Bulbs"
     assert rows == [
-        (101, "Lumenwell Rotary Dimmer Switch, 600W", "Lumenwell", Decimal("14.99"), d, "RUN_D_DONE",
+        ("101", "Lumenwell Rotary Dimmer Switch, 600W", "Lumenwell", Decimal("14.99"), d, "RUN_D_DONE",
          "T_D_ROTARY", "Rotary dimmers", "Turn a knob to dim.", False, False),
-        (102, "Voltaris Smart Wi-Fi Dimmer", "Voltaris", Decimal("34.50"), d, "RUN_D_DONE",
+        ("102", "Voltaris Smart Wi-Fi Dimmer", "Voltaris", Decimal("34.50"), d, "RUN_D_DONE",
          "T_D_SMART", "Smart dimmers", "Wi-Fi or Z-Wave control.", False, False),
-        (103, "Northgate Z-Wave Plus Dimmer", None, Decimal("41.99"), d, "RUN_D_DONE",
+        ("103", "Northgate Z-Wave Plus Dimmer", None, Decimal("41.99"), d, "RUN_D_DONE",
          "T_D_SMART", "Smart dimmers", "Wi-Fi or Z-Wave control.", False, False),
-        (104, "Yardly Garden Hose, 50 ft", "Yardly", Decimal("35.00"), d, "RUN_D_DONE",
+        ("104", "Yardly Garden Hose, 50 ft", "Yardly", Decimal("35.00"), d, "RUN_D_DONE",
          "T_D_OOS", OUT_OF_SCOPE_SEGMENT, "Not a dimmer switch.", True, False),
-        (201, "Glowpoint RGBW Smart Bulb", "Glowpoint", Decimal("15.99"), b, "RUN_B_LATEST",
+        ("201", "Glowpoint RGBW Smart Bulb", "Glowpoint", Decimal("15.99"), b, "RUN_B_LATEST",
          "T_B_COLOR", "Color bulbs", "Many colors.", False, False),
-        (202, "Aurelia Smart Filament Bulb", "Aurelia", Decimal("17.99"), b, "RUN_B_LATEST",
+        ("202", "Aurelia Smart Filament Bulb", "Aurelia", Decimal("17.99"), b, "RUN_B_LATEST",
          "T_B_FILAMENT", "Filament bulbs", "Vintage filaments.", False, False),
-        (203, "Zenflex Yoga Mat", "Zenflex", None, b, "RUN_B_LATEST",
+        ("203", "Zenflex Yoga Mat", "Zenflex", None, b, "RUN_B_LATEST",
          "T_B_OOS", OUT_OF_SCOPE_SEGMENT, "Not a bulb.", True, False),
-        (204, "Kestrel Mystery Bulb", "Kestrel", Decimal("9.99"), b, "RUN_B_LATEST",
+        ("204", "Kestrel Mystery Bulb", "Kestrel", Decimal("9.99"), b, "RUN_B_LATEST",
          "T_B_UN", UNASSIGNED_SEGMENT, "", False, True),
     ]  # fmt: skip
 
@@ -267,9 +267,9 @@ def check_staging(warehouse: Warehouse) -> None:
         "select product_id, title, category, category_key from staging.stg_raw__products order by product_id",
     )
 
-    assert rows[0] == (101, "Lumenwell Rotary Dimmer Switch, 600W", "Dimmer Switches", "dimmer switches")
-    assert rows[2] == (103, "Northgate Z-Wave Plus Dimmer", "dimmer switches", "dimmer switches")
-    assert rows[7] == (204, "Kestrel Mystery Bulb", "SMART BULBS", "smart bulbs")
+    assert rows[0] == ("101", "Lumenwell Rotary Dimmer Switch, 600W", "Dimmer Switches", "dimmer switches")
+    assert rows[2] == ("103", "Northgate Z-Wave Plus Dimmer", "dimmer switches", "dimmer switches")
+    assert rows[7] == ("204", "Kestrel Mystery Bulb", "SMART BULBS", "smart bulbs")
     runs = fetch(warehouse, "select run_id, category_key from staging.stg_ml__product_segment_runs")
     assert {key for _, key in runs} == {"dimmer switches", "smart bulbs"}
 
@@ -321,8 +321,8 @@ def test_unusable_products_are_quarantined_and_a_broken_feed_fails(warehouse):
     names = RAW_TABLES["products"].names
     bad = [
         (None, "No id", "Thermostats", None, 10.0, None),
-        (902, "   ", "Thermostats", None, 10.0, None),
-        (903, "Negative", "Thermostats", None, -1.0, None),
+        ("902", "   ", "Thermostats", None, 10.0, None),
+        ("903", "Negative", "Thermostats", None, -1.0, None),
     ]
     table = pa.Table.from_pylist(
         [dict(zip(names, product, strict=True)) for product in [*PRODUCTS, *bad]],
@@ -376,7 +376,7 @@ def test_a_product_assigned_twice_in_a_done_run_fails_the_build(warehouse):
 
 def break_refined(rows: dict[str, list[dict]], run_id: str, product_id: int, refined: str | None) -> None:
     for row in rows["product_segment_assignments"]:
-        if (row["run_id"], row["product_id"]) == (run_id, product_id):
+        if (row["run_id"], row["product_id"]) == (run_id, str(product_id)):
             row["taxonomy_id_refined"] = refined
 
 

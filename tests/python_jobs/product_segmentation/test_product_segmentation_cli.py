@@ -110,7 +110,7 @@ def test_the_provider_choices_are_the_llm_layers():
 
 
 def test_product_ids_parse_from_commas_spaces_and_lines():
-    assert parse_product_ids("1,2, 3\n4 5\n# none\n6 # six") == [1, 2, 3, 4, 5, 6]
+    assert parse_product_ids("1,2, 3\n4 5\n# none\n6 # six") == ["1", "2", "3", "4", "5", "6"]
 
 
 def test_plain_progress_lines_are_throttled_but_show_every_stage(tmp_path):

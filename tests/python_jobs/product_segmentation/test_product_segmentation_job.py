@@ -100,7 +100,7 @@ def test_consolidation_takes_one_merge_less_than_batches(batches, levels):
 
 
 def test_the_call_plan_is_known_before_the_first_call():
-    plan = CallPlan.for_products(list(range(1, 1001)), SegmentationParams())
+    plan = CallPlan.for_products([str(n) for n in range(1, 1001)], SegmentationParams())
     assert (len(plan.extraction_batches), plan.merge_calls, len(plan.refinement_batches)) == (25, 24, 25)
     assert plan.calls_total == 74
 
@@ -179,7 +179,7 @@ def test_a_run_through_the_sdk_records_calls_archive_index_and_progress(catalogu
         for row in _rows(catalogue, "select id from ml.product_segment_taxonomies where stage = 'final'")
     }
     assignments = {
-        row["product_id"]: row
+        int(row["product_id"]): row  # the table holds ids as text
         for row in _rows(catalogue, "select * from ml.product_segment_assignments where run_id = ?", [run_id])
     }
     assert sorted(assignments) == list(kit.product_ids)
@@ -465,7 +465,7 @@ def test_invented_ids_are_counted_and_left_out_products_get_one_more_try(catalog
     assert summary["unassigned_products"] == 1
     unassigned_id, _ = placeholder_ids(run_id)
     refined = {
-        row["product_id"]: row["taxonomy_id_refined"]
+        int(row["product_id"]): row["taxonomy_id_refined"]  # the table holds ids as text
         for row in _rows(catalogue, "select * from ml.product_segment_assignments where run_id = ?", [run_id])
     }
     assert refined[101] == unassigned_id

@@ -34,7 +34,7 @@ TITLES = {
 def catalogue(warehouse):
     rows = [
         {
-            "product_id": product_id,
+            "product_id": str(product_id),
             "title": title,
             "category": CATEGORY,
             "brand": "Acme",
@@ -158,7 +158,7 @@ def test_a_quiet_stream_gets_heartbeats(duckdb_warehouse, tmp_path, monkeypatch)
 
     rows = [
         {
-            "product_id": 1,
+            "product_id": "1",
             "title": "LED desk lamp",
             "category": CATEGORY,
             "brand": "Acme",

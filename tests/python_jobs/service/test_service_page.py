@@ -38,7 +38,14 @@ def test_a_run_started_from_the_page_reaches_100_and_shows_its_segments(
     from selenium.webdriver.support.ui import WebDriverWait
 
     rows = [
-        {"product_id": i, "title": t, "category": CATEGORY, "brand": "Acme", "price": 20.0, "description": t}
+        {
+            "product_id": str(i),
+            "title": t,
+            "category": CATEGORY,
+            "brand": "Acme",
+            "price": 20.0,
+            "description": t,
+        }
         for i, t in enumerate(TITLES, start=1)
     ]
     with duckdb_warehouse.session() as session:

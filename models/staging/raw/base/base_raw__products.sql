@@ -11,7 +11,9 @@ renamed as (
     select
 
         ----------  ids
-        cast(product_id as bigint) as product_id,
+        -- Text, as catalogues have them (ASINs, SKUs or numbers); the cast reads a table loaded when they were
+        -- bigint.
+        {{ clean_id('cast(product_id as varchar)') }} as product_id,
 
         ---------- strings
         nullif(trim(title), '') as title,
