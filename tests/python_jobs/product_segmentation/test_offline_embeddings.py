@@ -263,3 +263,15 @@ def test_an_offline_run_is_labelled_offline_with_the_backend_it_used():
     # An Anthropic run keeps its own model name.
     anthropic = dataclasses.replace(LLMConfig(provider="offline"), provider="anthropic", model="claude-x")
     assert job_config(anthropic).public_dict()["model"] == "claude-x"
+
+
+def test_text_ids_pass_through_every_phase_as_given(backend):
+    batch = [{**p, "product_id": f"SKU-{p['product_id']:04d}-BLK"} for p in products(COFFEE, TEA)]
+    payload = prompts.extraction_payload("Hot drinks", batch, max_segments=8, integer_ids=False)
+    extracted = handlers(backend)[prompts.EXTRACT_TASK](payload)
+    skus = [p["product_id"] for p in batch]
+    assert [row["product_id"] for row in extracted["assignments"]] == skus
+    refine = prompts.refinement_payload("Hot drinks", extracted["segments"], batch, integer_ids=False)
+    refined = handlers(backend)[prompts.REFINE_TASK](refine)
+    assert [row["product_id"] for row in refined["assignments"]] == skus
+    assert partition(refined["assignments"]) == {frozenset(skus[:4]), frozenset(skus[4:])}
