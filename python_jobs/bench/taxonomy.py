@@ -41,8 +41,8 @@ class BenchDataError(Exception):
 
 @dataclass(frozen=True)
 class Catalogue:
-    products: list[dict[str, Any]]  # product payloads: product_id, title, brand, price, description
-    human: dict[Any, str]  # product id -> the retailer's product category
+    products: list[dict[str, Any]]  # products: product_id (text), title, brand, price, description
+    human: dict[str, str]  # product id -> the retailer's product category
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,14 @@ def load_catalogue(categories: int = 12, per_category: int = 40, seed: int = 0) 
         for row in rng.sample(members, min(per_category, len(members))):
             products.append(
                 {
-                    "product_id": row["product_id"],
+                    "product_id": str(row["product_id"]),
                     "title": row["product_type"].strip(),
                     "brand": row["brand"] or "",
                     "price": None,
                     "description": "",
                 }
             )
-            human[row["product_id"]] = category
+            human[str(row["product_id"])] = category
     return Catalogue(products, human)
 
 
@@ -128,7 +128,8 @@ def run_taxonomy(
         answer = handlers[prompts.REFINE_TASK](
             prompts.refinement_payload(category, final, [by_id[i] for i in batch])
         )
-        placed |= {row["product_id"]: row["segment"] for row in answer["assignments"]}
+        # Integer ids travel as JSON numbers, as in a run of integer ids; the catalogue keys them as text.
+        placed |= {str(row["product_id"]): row["segment"] for row in answer["assignments"]}
     return placed, [segment["name"] for segment in final]
 
 

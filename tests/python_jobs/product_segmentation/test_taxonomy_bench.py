@@ -35,11 +35,11 @@ def _oracle(catalogue: taxonomy.Catalogue) -> dict:
     human = catalogue.human
 
     def extract(payload):
-        names = sorted({human[p["product_id"]] for p in payload["products"]})
+        names = sorted({human[str(p["product_id"])] for p in payload["products"]})
         return {
             "segments": [{"name": n, "definition": n} for n in names],
             "assignments": [
-                {"product_id": p["product_id"], "segment": human[p["product_id"]]}
+                {"product_id": p["product_id"], "segment": human[str(p["product_id"])]}
                 for p in payload["products"]
             ],
         }
@@ -51,7 +51,7 @@ def _oracle(catalogue: taxonomy.Catalogue) -> dict:
     def refine(payload):
         return {
             "assignments": [
-                {"product_id": p["product_id"], "segment": human[p["product_id"]]}
+                {"product_id": p["product_id"], "segment": human[str(p["product_id"])]}
                 for p in payload["products"]
             ]
         }
