@@ -261,6 +261,7 @@ def run_bench(
     """Measure the job against the fake API, then the offline provider; returns the result and its report."""
     from python_jobs.llm.config import API_KEY_ENV, LLMConfig
     from python_jobs.product_segmentation.job import start_run
+    from python_jobs.product_segmentation.offline_embeddings import warm_up
     from python_jobs.product_segmentation.plan import CallPlan, SegmentationParams
     from python_jobs.testing.fake_messages_api import FakeMessagesAPI
     from python_jobs.testing.product_responders import paced_offline_responder, request_task
@@ -269,6 +270,8 @@ def run_bench(
     plan = CallPlan.for_products(bench_product_ids(products, text_ids), params)
     result = BenchResult(products, delay, concurrency, plan, text_ids=text_ids)
     quiet = lambda _line: None  # noqa: E731 - the job's own lines would drown the report
+    # The offline answers embed products (MiniLM when installed): its model loads here, not in the first call.
+    warm_up()
     with tempfile.TemporaryDirectory(prefix="segments-bench-llm-") as scratch_dir:
         scratch = Path(scratch_dir)
         with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):

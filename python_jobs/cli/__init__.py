@@ -9,7 +9,7 @@
 - `packages`: packages run, bench-packages;
 - `report`: report;
 - `serve`: serve (the HTTP API);
-- `bench`: bench, bench-llm, bench-load, bench-bandit, bench-report, bench-api.
+- `bench`: bench, bench-llm, bench-load, bench-bandit, bench-report, bench-api, bench-taxonomy.
 
 Command modules parse options and call the capability packages, importing the heavy parts inside the commands,
 so `segments --help` stays quick.
@@ -66,6 +66,7 @@ for command in (
     bench.bench_bandit_command,
     bench.bench_report_command,
     bench.bench_api_command,
+    bench.bench_taxonomy_command,
     insights.bench_insights_command,
     packages.bench_packages_command,
     serve.serve_command,

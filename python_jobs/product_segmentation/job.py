@@ -44,7 +44,7 @@ from python_jobs.llm.config import LLMConfig
 from python_jobs.llm.providers import LLMProvider, make_provider
 from python_jobs.product_segmentation import prompts
 from python_jobs.product_segmentation.interactions import InteractionIndex, RecordingArchive
-from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS, OFFLINE_MODEL
+from python_jobs.product_segmentation.offline_embeddings import offline_handlers, offline_model_name
 from python_jobs.product_segmentation.phases import Phases
 from python_jobs.product_segmentation.plan import (
     CONSOLIDATION,
@@ -96,13 +96,14 @@ ProgressCallback = Callable[[RunProgress], None]
 
 
 def job_config(config: LLMConfig) -> LLMConfig:
-    """`config` with this job's offline logic named as the offline model (answers are cached under it)."""
-    return dataclasses.replace(config, offline_model=OFFLINE_MODEL)
+    """`config` with this job's offline logic and embedding backend named as the offline model (answers are
+    cached under it, and the run's `llm_config` records it)."""
+    return dataclasses.replace(config, offline_model=offline_model_name())
 
 
 def _provider(config: LLMConfig) -> LLMProvider:
     # Made before the run has a row, so a provider that cannot work (no API key) stops it before it starts.
-    return make_provider(config, OFFLINE_HANDLERS)
+    return make_provider(config, offline_handlers())
 
 
 def start_run(

@@ -1,4 +1,6 @@
-"""Deterministic, LLM-free answers to the three prompts: the offline provider's handlers.
+"""Deterministic, LLM-free answers to the three prompts by keyword groups, and the tokenising they share with the
+offline provider's embedding clusters (`offline_embeddings.py`), which answer for the provider now; these keyword
+handlers stay as the baseline that `segments bench-taxonomy` measures the clusters against.
 
 Each handler takes the payload a prompt embeds and returns exactly the JSON the prompt asks the model for, so a
 run without an API key (or a test, or the benchmark's fake server) goes through the very same job code:
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -33,14 +34,13 @@ from python_jobs.product_segmentation.prompts import (
     CONSOLIDATE_TASK,
     EXTRACT_TASK,
     REFINE_TASK,
-    parse_prompt,
 )
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
-# The name the offline provider's answers are attributed to and cached under: change it when the logic below
-# changes what it answers, so answers cached from the old logic are not reused.
-OFFLINE_MODEL = "offline-tfidf-v1"
+# The name answers of the keyword logic below were attributed to and cached under while it was the offline
+# provider's; it is now the baseline `segments bench-taxonomy` compares the embedding clusters with.
+KEYWORD_MODEL = "offline-tfidf-v1"
 
 GENERAL_PREFIX = "General "
 # Cosine of two segments' name+definition tokens at or above which consolidation treats them as one segment.
@@ -407,14 +407,10 @@ def _placement(
 
 # -------------------------------------------------------------------------------------------------- plumbing
 
-OFFLINE_HANDLERS: dict[str, Handler] = {
+# The offline provider answers with the embedding clusters of `offline_embeddings`; these keyword handlers are the
+# baseline the taxonomy benchmark measures them against.
+KEYWORD_HANDLERS: dict[str, Handler] = {
     EXTRACT_TASK: extract_taxonomy,
     CONSOLIDATE_TASK: consolidate_taxonomy,
     REFINE_TASK: refine_assignments,
 }
-
-
-def answer_prompt(prompt: str) -> str:
-    """The JSON text the offline handlers give for a rendered prompt: what a fake server answers with."""
-    task, payload = parse_prompt(prompt)
-    return json.dumps(OFFLINE_HANDLERS[task](payload), ensure_ascii=False)

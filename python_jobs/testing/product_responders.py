@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from python_jobs.product_segmentation.offline import answer_prompt
+from python_jobs.product_segmentation.offline_embeddings import answer_prompt
 from python_jobs.product_segmentation.prompts import OUTPUT_MODELS, parse_prompt
 from python_jobs.testing.fake_messages_api import FakeReply, output_schema_of
 

@@ -23,7 +23,7 @@ from python_jobs.product_segmentation.job import (
     resume_run,
     start_run,
 )
-from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS
+from python_jobs.product_segmentation.offline_embeddings import offline_handlers
 from python_jobs.product_segmentation.prompts import CONSOLIDATE_TASK, EXTRACT_TASK, REFINE_TASK, parse_prompt
 from python_jobs.product_segmentation.show import run_report
 from python_jobs.testing.fake_messages_api import FakeReply
@@ -434,7 +434,7 @@ def _tampering(request_json: dict[str, Any]) -> FakeReply:
     """Valid answers with mistakes: an invented product in every answer; product 101 always left out of
     refinement, product 104 only the first time."""
     task, payload = parse_prompt(prompt_text(request_json))
-    answer = OFFLINE_HANDLERS[task](payload)
+    answer = offline_handlers()[task](payload)
     batch = [product["product_id"] for product in payload.get("products", [])]
     if task == EXTRACT_TASK:
         answer["assignments"].append({"product_id": 999_001, "segment": answer["segments"][0]["name"]})

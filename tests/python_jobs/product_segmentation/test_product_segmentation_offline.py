@@ -1,4 +1,5 @@
-"""The prompts' round trip and output models, and the offline handlers' answers to them."""
+"""The prompts' round trip and output models, and the keyword handlers' answers to them (the benchmark's baseline;
+the offline provider's embedding clusters are tested in test_offline_embeddings.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pydantic
 import pytest
 
-from python_jobs.product_segmentation import offline, prompts
+from python_jobs.product_segmentation import offline, offline_embeddings, prompts
 
 
 def _products(kit) -> list[dict]:
@@ -103,9 +104,9 @@ def test_refinement_places_by_similarity_and_out_of_scope_when_close_to_nothing(
     assert placed[109] == placed[110] == "__OUT_OF_SCOPE__"
 
 
-def test_the_offline_answer_to_a_prompt_is_the_handlers_answer_to_its_payload(kit):
+def test_the_offline_answer_to_a_prompt_is_the_providers_handlers_answer_to_its_payload(kit):
     payload = prompts.extraction_payload(kit.category, _products(kit), max_segments=8)
     prompt = prompts.render_prompt(prompts.EXTRACT_TASK, payload)
-    assert json.loads(offline.answer_prompt(prompt)) == offline.extract_taxonomy(
-        json.loads(json.dumps(payload))
-    )
+    assert json.loads(offline_embeddings.answer_prompt(prompt)) == offline_embeddings.offline_handlers()[
+        prompts.EXTRACT_TASK
+    ](json.loads(json.dumps(payload)))

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from python_jobs.cli import main
 from python_jobs.product_segmentation import tables
 from python_jobs.product_segmentation.job import start_run
-from python_jobs.product_segmentation.offline import OFFLINE_HANDLERS
+from python_jobs.product_segmentation.offline_embeddings import offline_handlers
 from python_jobs.product_segmentation.product_ids import is_integer_id
 from python_jobs.product_segmentation.prompts import EXTRACT_TASK, REFINE_TASK, parse_prompt
 from python_jobs.product_segmentation.show import run_report
@@ -146,7 +146,7 @@ def _numbers_for_digit_ids(request_json: dict[str, Any]) -> FakeReply:
     """The offline answers, except that an id a number can spell comes back as one: `42` for `"42"` (not `7`
     for `"007"`: that is the product `"7"`)."""
     task, payload = parse_prompt(prompt_text(request_json))
-    answer = OFFLINE_HANDLERS[task](payload)
+    answer = offline_handlers()[task](payload)
     for placement in answer.get("assignments", []):
         if is_integer_id(placement["product_id"]):
             placement["product_id"] = int(placement["product_id"])
