@@ -11,3 +11,7 @@
 {% macro duckdb__json_text(json_column, key) -%}
     json_extract_string({{ json_column }}, '$."{{ key }}"')
 {%- endmacro %}
+
+{% macro spark__json_text(json_column, key) -%}
+    get_json_object({{ json_column }}, '$["{{ key }}"]')
+{%- endmacro %}

@@ -43,7 +43,13 @@ def warehouse_folder() -> Path:
 
 
 def spark_session(settings: dict[str, Any]) -> SparkSession:
-    """This process's Spark session, started on first use with the profile's `server_side_parameters`."""
+    """The jobs' Spark session, on this process's Spark driver (started on first use with the profile's
+    `server_side_parameters`).
+
+    dbt-spark uses the driver's default session and turns ANSI mode off in it on every statement. The jobs get a
+    session of their own on the same driver and catalog, in ANSI mode with double-quoted identifiers, so the SQL
+    they share with the other targets (`"schema"."table"`, errors on bad casts) reads the same here.
+    """
     global _session
     if settings.get("method") != "session":
         raise WarehouseError(
@@ -61,8 +67,11 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     for name, value in settings.get("server_side_parameters", {}).items():
         builder = builder.config(name, str(value))
     warehouse_folder().mkdir(parents=True, exist_ok=True)
-    _session = builder.enableHiveSupport().getOrCreate()
-    _session.sparkContext.setLogLevel("ERROR")
+    default = builder.enableHiveSupport().getOrCreate()
+    default.sparkContext.setLogLevel("ERROR")
+    _session = default.newSession()
+    _session.conf.set("spark.sql.ansi.enabled", "true")
+    _session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
     return _session
 
 
@@ -115,7 +124,8 @@ class SparkWarehouseSession(Session):
             # Spark binds `?` markers positionally, as the other targets do.
             return self._spark.sql(sql, args=list(params)) if params else self._spark.sql(sql)
         except PySparkException as error:
-            raise WarehouseError(f"Spark refused the statement: {str(error).splitlines()[0]}") from error
+            first_line = next((line for line in str(error).splitlines() if line.strip()), repr(error))
+            raise WarehouseError(f"Spark refused the statement: {first_line}") from error
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self._sql(sql, params).collect()
