@@ -153,9 +153,12 @@ low_converting_segments as (
         cast(segment_totals.conversions as {{ type_double() }}) / segment_totals.assignments as observed_value,
         experiment_totals.conversion_rate / 2 as threshold_value,
         'segment ' || segment_totals.segment_key || ' converts '
-        || cast(round(cast(100.0 * segment_totals.conversions / segment_totals.assignments as numeric), 2) as {{ type_text() }})
+        || cast(
+            round(cast(100.0 * segment_totals.conversions / segment_totals.assignments as {{ type_numeric() }}), 2)
+            as {{ type_text() }}
+        )
         || '% against '
-        || cast(round(cast(100 * experiment_totals.conversion_rate as numeric), 2) as {{ type_text() }})
+        || cast(round(cast(100 * experiment_totals.conversion_rate as {{ type_numeric() }}), 2) as {{ type_text() }})
         || '% for the whole experiment (under half)' as message
     from segment_totals
     inner join experiment_totals
@@ -180,7 +183,8 @@ sample_ratio_mismatches as (
         'assignments of ' || cast(sample_ratio_checks.assigned_on as {{ type_text() }}) || ' in '
         || sample_ratio_checks.segment_key
         || ' do not match the weights in force (chi-square p = '
-        || cast(sample_ratio_checks.p_value as {{ type_text() }}) || '): check the assignment and its logging' as message
+        || cast(sample_ratio_checks.p_value as {{ type_text() }})
+        || '): check the assignment and its logging' as message
     from sample_ratio_checks
     inner join latest_runs
         on sample_ratio_checks.run_id = latest_runs.run_id
@@ -204,7 +208,7 @@ stale_clustering_models as (
             round(
                 cast(
                     {{ hours_between('latest_cluster_models.trained_at', 'data_ends.last_assigned_at') }} / 24.0
-                    as numeric
+                    as {{ type_numeric() }}
                 ),
                 1
             ) as {{ type_text() }}
@@ -236,7 +240,10 @@ auto_activations_due as (
         latest_whole_experiment_traffic.trailing_7_day_mean_visitors as observed_value,
         config.auto_activation_threshold as threshold_value,
         'auto-activation is on and '
-        || cast(round(cast(latest_whole_experiment_traffic.trailing_7_day_mean_visitors as numeric), 1) as {{ type_text() }})
+        || cast(
+            round(cast(latest_whole_experiment_traffic.trailing_7_day_mean_visitors as {{ type_numeric() }}), 1)
+            as {{ type_text() }}
+        )
         || ' visitors a day (trailing 7-day mean to '
         || cast(latest_whole_experiment_traffic.activity_date as {{ type_text() }})
         || ') reached the threshold of ' || cast(config.auto_activation_threshold as {{ type_text() }})
