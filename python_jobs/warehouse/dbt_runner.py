@@ -249,8 +249,9 @@ _SESSIONS: dict[str, _DbtSession] = {}
 @contextmanager
 def dbt_session(target: str) -> Iterator[None]:
     """Within it, `run_dbt` on `target` (with the environment as it is now) runs in one dbt process, which
-    imports dbt and parses the project once instead of once per command. Sessions do not nest."""
-    if target in _SESSIONS:
+    imports dbt and parses the project once instead of once per command. Sessions do not nest. A local Spark
+    target needs no worker: its commands already run in this process."""
+    if target in _SESSIONS or _runs_in_this_process(target):
         yield
         return
     _SESSIONS[target] = _DbtSession(_dbt_environment())
