@@ -3,5 +3,5 @@
     so each term is rounded to `decimal_places` decimals and the terms are added as exact decimals. A double;
     null over no rows. -#}
 {% macro order_independent_sum(expression, decimal_places=12) -%}
-    cast(sum(cast({{ expression }} as numeric(38, {{ decimal_places }}))) as double precision)
+    cast(sum(cast({{ expression }} as numeric(38, {{ decimal_places }}))) as {{ type_double() }})
 {%- endmacro %}

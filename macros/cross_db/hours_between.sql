@@ -10,3 +10,7 @@
 {% macro duckdb__hours_between(start_timestamp, end_timestamp) -%}
     date_diff('second', {{ start_timestamp }}, {{ end_timestamp }}) / 3600.0
 {%- endmacro %}
+
+{% macro spark__hours_between(start_timestamp, end_timestamp) -%}
+    (unix_micros({{ end_timestamp }}) - unix_micros({{ start_timestamp }})) / 3600000000.0
+{%- endmacro %}

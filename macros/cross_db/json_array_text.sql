@@ -10,3 +10,8 @@
 {% macro duckdb__json_array_text(json_column, position) -%}
     json_extract_string({{ json_column }}, '$[{{ position }}]')
 {%- endmacro %}
+
+{#- get_json_object gives a nested value as its JSON text and a JSON null as null, as the others do. -#}
+{% macro spark__json_array_text(json_column, position) -%}
+    get_json_object({{ json_column }}, '$[{{ position }}]')
+{%- endmacro %}

@@ -5,6 +5,6 @@
     {%- set text = json_text(json_column, key) -%}
     case
         when {{ matches_fully(text, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?') }}
-            then cast({{ text }} as double precision)
+            then cast({{ text }} as {{ type_double() }})
     end
 {%- endmacro %}

@@ -19,3 +19,15 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+{#- to_json drops null fields unless told not to; the other targets keep them as JSON nulls. -#}
+{% macro spark__json_object(pairs) -%}
+    to_json(
+        named_struct(
+            {%- for key, value in pairs %}
+                '{{ key }}', {{ value }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ),
+        map('ignoreNullFields', 'false')
+    )
+{%- endmacro %}

@@ -11,3 +11,8 @@
 {% macro duckdb__json_text(json_column, key) -%}
     json_extract_string({{ json_column }}, '$."{{ key }}"')
 {%- endmacro %}
+
+{#- Spark's JSON paths read `$.key` (the keys here are plain names); a path it cannot read gives null, silently. -#}
+{% macro spark__json_text(json_column, key) -%}
+    get_json_object({{ json_column }}, '$.{{ key }}')
+{%- endmacro %}

@@ -10,3 +10,8 @@
 {% macro duckdb__matches_fully(text, pattern) -%}
     regexp_full_match({{ text }}, '{{ pattern }}')
 {%- endmacro %}
+
+{#- Java regular expressions: the project's patterns use only what POSIX and Java read alike. -#}
+{% macro spark__matches_fully(text, pattern) -%}
+    regexp_like({{ text }}, '^({{ pattern }})$')
+{%- endmacro %}

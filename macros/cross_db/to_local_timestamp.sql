@@ -10,3 +10,9 @@
 {% macro duckdb__to_local_timestamp(utc_timestamp, time_zone) -%}
     timezone({{ time_zone }}, timezone('UTC', {{ utc_timestamp }}))
 {%- endmacro %}
+
+{#- Spark's timestamps are instants shown in the session's time zone (UTC, profiles.yml): from_utc_timestamp
+    shifts one to the wall-clock time of the zone. -#}
+{% macro spark__to_local_timestamp(utc_timestamp, time_zone) -%}
+    from_utc_timestamp({{ utc_timestamp }}, {{ time_zone }})
+{%- endmacro %}

@@ -11,3 +11,8 @@
 {% macro duckdb__to_utc_timestamp(column) -%}
     timezone('UTC', {{ column }})
 {%- endmacro %}
+
+{#- Spark's timestamp is already an instant shown in UTC (the session's time zone, profiles.yml). -#}
+{% macro spark__to_utc_timestamp(column) -%}
+    cast({{ column }} as timestamp)
+{%- endmacro %}

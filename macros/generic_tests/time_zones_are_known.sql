@@ -21,3 +21,13 @@ where
 {% macro duckdb__known_time_zones() -%}
     pg_timezone_names()
 {%- endmacro %}
+
+{#- Spark has no catalog of zone names. Its zones are Java's, from the same tz database as pytz (which dbt's Jinja
+    offers as `modules.pytz`), so the names are listed from there. -#}
+{% macro spark__known_time_zones() -%}
+    (
+        select explode(array(
+            {%- for zone in modules.pytz.all_timezones %}'{{ zone }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )) as name
+    )
+{%- endmacro %}

@@ -2,7 +2,8 @@
 
 Reads the same `profiles/profiles.yml` as dbt, so a job and the models it feeds always talk to the same database.
 Writes are bulk (Arrow on DuckDB, COPY on PostgreSQL) and happen inside one transaction: a job that fails leaves
-the warehouse as it was.
+the warehouse as it was. Spark (python_jobs/warehouse/spark.py) has no transactions: there a run's own protocol
+(rows under its run id, its run row flipped to `succeeded` last) is what keeps readers from half a run.
 
 SQL passed to `execute`/`fetch_*` uses `?` placeholders on both backends; values are always bound, never pasted.
 """
@@ -31,6 +32,8 @@ TARGETS = ("local", "postgres")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _COPY_BATCH_ROWS = 250_000
+# Folders the profile names by a variable; a relative one is relative to the project, wherever the process runs.
+_PROJECT_RELATIVE_VARIABLES = {"SEGMENTS_SPARK_WAREHOUSE"}
 
 
 class WarehouseError(RuntimeError):
@@ -47,7 +50,14 @@ def quote_identifier(name: str) -> str:
 def _render_profile(target: str, profiles_dir: Path) -> dict[str, Any]:
     path = profiles_dir / "profiles.yml"
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+
+    def env_var(name: str, default: str | None = None) -> str | None:
+        value = os.environ.get(name, default)
+        if name in _PROJECT_RELATIVE_VARIABLES and value:
+            return str(PROJECT_ROOT / value)
+        return value
+
+    env.globals["env_var"] = env_var
     env.filters["as_number"] = lambda value: int(value) if str(value).isdigit() else float(value)
     profile = yaml.safe_load(path.read_text())[PROFILE_NAME]
     outputs = profile["outputs"]
@@ -149,6 +159,9 @@ class Warehouse:
         if self.kind == "duckdb":
             return f"DuckDB file {self.duckdb_path}"
         s = self.settings
+        if self.kind == "spark":
+            parameters = s.get("server_side_parameters", {})
+            return f"Spark (method {s['method']}), tables in {parameters.get('spark.sql.warehouse.dir')}"
         return f"PostgreSQL {s['user']}@{s['host']}:{s['port']}/{s['dbname']}"
 
     @contextmanager
@@ -180,6 +193,11 @@ class Warehouse:
                     raise WarehouseError(f"cannot connect to {self.describe()}: {error}") from error
                 connection.set_session(readonly=read_only)
                 session = _PostgresSession(connection)
+            elif self.kind == "spark":
+                # Spark writes as it goes and rolls nothing back: see python_jobs/warehouse/spark.py.
+                from python_jobs.warehouse.spark import SparkWarehouseSession, spark_session
+
+                session = SparkWarehouseSession(spark_session(self.settings))
             else:
                 raise WarehouseError(f"unsupported warehouse type {self.kind!r}")
             try:
@@ -204,7 +222,7 @@ class Warehouse:
 
 
 class Session:
-    """The operations the jobs need, the same on both backends."""
+    """The operations the jobs need, the same on every backend."""
 
     kind: str
 

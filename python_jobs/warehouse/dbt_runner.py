@@ -117,7 +117,9 @@ def run_dbt(
     started = time.time()
     session = _SESSIONS.get(target)
     with _warehouse_access(target, command):
-        if session is not None and session.serves(env):
+        if _runs_in_this_process(target):
+            returncode = _run_in_this_process(args, target)
+        elif session is not None and session.serves(env):
             returncode = session.run(args, echo)
         else:
             returncode = _run_process([dbt_py_executable(), *args], env, echo)
@@ -134,6 +136,34 @@ def run_dbt(
         run.results = payload.get("results", [])
         run.elapsed_seconds = float(payload.get("elapsed_time", 0.0))
     return run
+
+
+def _runs_in_this_process(target: str) -> bool:
+    """A local Spark session's catalog admits one process: dbt must run in the process of the jobs."""
+    from python_jobs.warehouse.connection import Warehouse
+
+    settings = Warehouse.from_profile(target).settings
+    return settings["type"] == "spark" and settings.get("method") == "session"
+
+
+def _run_in_this_process(args: list[str], target: str) -> int:
+    """dbt in this process, on the Spark session `python_jobs.warehouse.spark` starts with the profile's
+    settings (dbt-spark's `getOrCreate()` returns it). dbt prints its own lines to stdout."""
+    from dbt.cli.main import dbtRunner
+
+    from python_jobs.warehouse.connection import Warehouse
+    from python_jobs.warehouse.dbt_worker import _exit_code, install_context_modules_once
+    from python_jobs.warehouse.spark import spark_session
+
+    spark_session(Warehouse.from_profile(target).settings)
+    install_context_modules_once()
+    for name, value in _dbt_environment().items():
+        os.environ.setdefault(name, value)
+    try:
+        return _exit_code(dbtRunner().invoke(args))
+    except Exception as error:  # dbt raised instead of reporting: the command failed
+        print(f"dbt failed: {error}", flush=True)
+        return 2
 
 
 def _run_process(command: list[str], env: dict[str, str], echo: Echo | None) -> int:
@@ -219,8 +249,9 @@ _SESSIONS: dict[str, _DbtSession] = {}
 @contextmanager
 def dbt_session(target: str) -> Iterator[None]:
     """Within it, `run_dbt` on `target` (with the environment as it is now) runs in one dbt process, which
-    imports dbt and parses the project once instead of once per command. Sessions do not nest."""
-    if target in _SESSIONS:
+    imports dbt and parses the project once instead of once per command. Sessions do not nest. A local Spark
+    target needs no worker: its commands already run in this process."""
+    if target in _SESSIONS or _runs_in_this_process(target):
         yield
         return
     _SESSIONS[target] = _DbtSession(_dbt_environment())

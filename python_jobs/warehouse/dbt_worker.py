@@ -14,6 +14,7 @@ Python jobs between two dbt steps can open it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import importlib
@@ -21,6 +22,8 @@ import json
 import pathlib
 import sys
 from typing import Any
+
+from python_jobs import PROJECT_ROOT
 
 DONE_MARKER = "@@segments-dbt-worker-done@@"
 
@@ -36,6 +39,18 @@ def _install_context_modules() -> None:
     dbt.context.base.get_context_modules = functools.partial(
         shim_module._get_context_modules_shim, packages=config.hashable_packages
     )
+
+
+_context_modules_installed = False
+
+
+def install_context_modules_once() -> None:
+    """`_install_context_modules` for a process that runs dbt in itself; dbt-py reads the project's pyproject.toml."""
+    global _context_modules_installed
+    if not _context_modules_installed:
+        with contextlib.chdir(PROJECT_ROOT):
+            _install_context_modules()
+        _context_modules_installed = True
 
 
 def _vars_of(args: list[str]) -> str:

@@ -49,7 +49,7 @@ predicted as (
     select
         alive.customer_id,
         alive.clv_run_id,
-        cast(alive.probability_alive as double precision) as probability_alive,
+        cast(alive.probability_alive as {{ type_double() }}) as probability_alive,
         predictions.expected_purchases,
         predictions.expected_spend_per_purchase,
         predictions.expected_purchases * predictions.expected_spend_per_purchase as clv

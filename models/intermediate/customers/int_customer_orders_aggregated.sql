@@ -21,7 +21,7 @@ orders_dated as (
         valued_orders.customer_id,
         valued_orders.net_value,
         valued_orders.ordered_at,
-        extract(isodow from valued_orders.ordered_at) in (6, 7) as is_weekend,
+        {{ iso_day_of_week("valued_orders.ordered_at") }} in (6, 7) as is_weekend,
         extract(month from valued_orders.ordered_at) in (11, 12) as is_holiday_season,
         {{ dbt.datediff('valued_orders.order_date', 'observation_window.observation_end', 'day') }}
             as days_before_end

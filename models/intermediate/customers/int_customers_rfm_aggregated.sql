@@ -34,7 +34,7 @@ aggregated as (
         ) as rfm_monetary_value,
         cast(
             avg({{ dbt.datediff('purchase_days.previous_purchase_date', 'purchase_days.purchase_date', 'day') }})
-            as double precision
+            as {{ type_double() }}
         ) as mean_days_between_purchases,
         {{ safe_divide(
             "count(*) filter (where " ~ dbt.datediff('purchase_days.purchase_date', 'purchase_days.next_purchase_date', 'day') ~ " <= 90)",

@@ -81,7 +81,7 @@ encoded as (
                 (
                     case model_features.field
                         {%- for field in experiments.CLUSTER_NUMERIC_FIELDS %}
-                            when '{{ field }}' then cast(outcomes.{{ field }} as double precision)
+                            when '{{ field }}' then cast(outcomes.{{ field }} as {{ type_double() }})
                         {%- endfor %}
                     end - model_features.center
                 ) / model_features.scale,
@@ -96,7 +96,7 @@ encoded as (
         or model_features.field_value = case model_features.field
             {%- for field in experiments.CLUSTER_CATEGORICAL_FIELDS %}
                 when '{{ field }}' then coalesce(
-                    nullif(lower(trim(cast(outcomes.{{ field }} as varchar))), ''),
+                    nullif(lower(trim(cast(outcomes.{{ field }} as {{ type_text() }}))), ''),
                     '{{ experiments.MISSING_SEGMENT_VALUE }}'
                 )
             {%- endfor %}
@@ -195,7 +195,7 @@ cluster_assignments as (
         nearest.model_version,
         nearest.cluster_id,
         clusters.cluster_description,
-        cast(nearest.squared_distance as double precision) as squared_distance
+        cast(nearest.squared_distance as {{ type_double() }}) as squared_distance
     from nearest
     inner join clusters
         on

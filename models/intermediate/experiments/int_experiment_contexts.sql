@@ -180,12 +180,12 @@ contexts as (
         assignments_local.assigned_at,
         cast(assignments_local.assigned_at_local as date) as assigned_on,
         cast(extract(hour from assignments_local.assigned_at_local) as integer) as hour,  -- noqa: RF04
-        case cast(extract(isodow from assignments_local.assigned_at_local) as integer)
+        case cast({{ iso_day_of_week("assignments_local.assigned_at_local") }} as integer)
             {%- for day in days %}
                 when {{ loop.index }} then '{{ day }}'
             {%- endfor %}
         end as day_of_week,
-        cast(extract(isodow from assignments_local.assigned_at_local) as integer) >= 6 as is_weekend,
+        cast({{ iso_day_of_week("assignments_local.assigned_at_local") }} as integer) >= 6 as is_weekend,
 
         ---------- the channel's own fields
         {%- for fields in experiments.CHANNEL_FIELDS.values() %}

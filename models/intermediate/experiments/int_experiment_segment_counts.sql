@@ -30,7 +30,7 @@ segment_keys as (
             when manual_segment_keys.segmentation_mode = 'auto' and cluster_assignments.cluster_id is not null
                 then
                     '{{ experiments.CLUSTER_SEGMENT_FIELD }}{{ experiments.SEGMENT_KEY_VALUE_SEPARATOR }}'
-                    || cast(cluster_assignments.cluster_id as varchar)
+                    || cast(cluster_assignments.cluster_id as {{ type_text() }})
             else manual_segment_keys.segment_key
         end as segment_key
     from manual_segment_keys

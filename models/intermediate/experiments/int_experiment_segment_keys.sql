@@ -32,7 +32,7 @@ field_values as (
             config.segment_field_{{ slot }},
             case config.segment_field_{{ slot }}
                 {%- for field in experiments.SEGMENT_FIELDS %}
-                    when '{{ field }}' then cast(contexts.{{ field }} as varchar)
+                    when '{{ field }}' then cast(contexts.{{ field }} as {{ type_text() }})
                 {%- endfor %}
             end as segment_value_{{ slot }}{% if not loop.last %},{% endif %}
         {%- endfor %}

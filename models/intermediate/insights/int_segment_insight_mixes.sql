@@ -52,14 +52,14 @@ customer_order_mix as (
         select
             customer_id,
             'order_weekday' as mix_kind,
-            cast(cast(extract(dow from ordered_at) as integer) as varchar) as mix_value
+            cast(cast({{ day_of_week("ordered_at") }} as integer) as {{ type_text() }}) as mix_value
         from orders
         where is_purchase
         union all
         select
             customer_id,
             'order_hour' as mix_kind,
-            cast(cast(extract(hour from ordered_at) as integer) as varchar) as mix_value
+            cast(cast(extract(hour from ordered_at) as integer) as {{ type_text() }}) as mix_value
         from orders
         where is_purchase
         union all
@@ -81,7 +81,7 @@ category_mix as (
         assignments.segment_name,
         'product_category' as mix_kind,
         customer_category_spend.product_category as mix_value,
-        cast(sum(customer_category_spend.net_value) as double precision) as weight
+        cast(sum(customer_category_spend.net_value) as {{ type_double() }}) as weight
     from assignments
     inner join customer_category_spend
         on assignments.customer_id = customer_category_spend.customer_id
@@ -96,7 +96,7 @@ order_mix as (
         assignments.segment_name,
         customer_order_mix.mix_kind,
         customer_order_mix.mix_value,
-        cast(sum(customer_order_mix.orders) as double precision) as weight
+        cast(sum(customer_order_mix.orders) as {{ type_double() }}) as weight
     from assignments
     inner join customer_order_mix
         on assignments.customer_id = customer_order_mix.customer_id
@@ -115,7 +115,7 @@ acquisition_channel_mix as (
         assignments.segment_name,
         'acquisition_channel' as mix_kind,
         coalesce(profiles.acquisition_channel, 'unknown') as mix_value,
-        cast(count(*) as double precision) as weight
+        cast(count(*) as {{ type_double() }}) as weight
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id

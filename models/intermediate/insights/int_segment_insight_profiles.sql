@@ -27,15 +27,15 @@ averaged as (
         assignments.segment_name,
         count(*) as customers,
         avg(case when profiles.is_marketing_opt_in then 1.0 else 0.0 end) as marketing_opt_in_share,
-        avg(cast(profiles.total_orders as double precision)) as average_orders,
-        avg(cast(profiles.average_order_value as double precision)) as average_order_value,
-        avg(cast(profiles.days_since_last_purchase as double precision)) as average_days_since_last_purchase,
-        avg(cast(profiles.churn_risk as double precision)) as average_churn_risk,
-        avg(cast(features.discounted_item_share as double precision)) as discounted_item_share,
-        avg(cast(features.weekend_order_share as double precision)) as weekend_order_share,
-        avg(cast(features.email_ticket_share as double precision)) as email_ticket_share,
-        avg(cast(features.chat_ticket_share as double precision)) as chat_ticket_share,
-        avg(cast(features.phone_ticket_share as double precision)) as phone_ticket_share
+        avg(cast(profiles.total_orders as {{ type_double() }})) as average_orders,
+        avg(cast(profiles.average_order_value as {{ type_double() }})) as average_order_value,
+        avg(cast(profiles.days_since_last_purchase as {{ type_double() }})) as average_days_since_last_purchase,
+        avg(cast(profiles.churn_risk as {{ type_double() }})) as average_churn_risk,
+        avg(cast(features.discounted_item_share as {{ type_double() }})) as discounted_item_share,
+        avg(cast(features.weekend_order_share as {{ type_double() }})) as weekend_order_share,
+        avg(cast(features.email_ticket_share as {{ type_double() }})) as email_ticket_share,
+        avg(cast(features.chat_ticket_share as {{ type_double() }})) as chat_ticket_share,
+        avg(cast(features.phone_ticket_share as {{ type_double() }})) as phone_ticket_share
     from assignments
     inner join profiles
         on assignments.customer_id = profiles.customer_id
@@ -51,7 +51,7 @@ typed as (
         axis_name,
         segment_name,
         cast(customers as bigint) as customers,
-        cast(marketing_opt_in_share as double precision) as marketing_opt_in_share,
+        cast(marketing_opt_in_share as {{ type_double() }}) as marketing_opt_in_share,
         average_orders,
         average_order_value,
         average_days_since_last_purchase,

@@ -134,9 +134,9 @@ features as (
                                 {% if not loop.first %}and {% endif %}{{ requirement.flag }}
                             {%- endfor %}
                             then {{ feature.name }}
-                    end as double precision) as {{ feature.name }},
+                    end as {{ type_double() }}) as {{ feature.name }},
                 {%- else %}
-                    cast({{ feature.name }} as double precision) as {{ feature.name }},
+                    cast({{ feature.name }} as {{ type_double() }}) as {{ feature.name }},
                 {%- endif %}
             {%- endfor %}
         {%- endfor %}

@@ -16,7 +16,7 @@ with
 
         select
             '{{ table }}' as source_table,
-            cast({{ key }} as varchar) as source_row_id,
+            cast({{ key }} as {{ type_text() }}) as source_row_id,
             quarantine_reason
         from {{ ref('base_raw__' ~ table) }}
         where quarantine_reason is not null

@@ -66,14 +66,14 @@ summarised as (
         package_id,
         count(*) as deal_count,
         cast(sum(case when is_soft_assignment then 1 else 0 end) as bigint) as soft_assigned_deal_count,
-        string_agg(deal_id, ', ' order by deal_id) as deal_ids,
+        {{ sorted_string_agg('deal_id', ', ') }} as deal_ids,
         min(floor_price) as floor_price_min,
         max(floor_price) as floor_price_max,
-        string_agg(distinct deal_format, ', ' order by deal_format) as formats,
-        string_agg(distinct ssp, ', ' order by ssp) as ssps,
-        string_agg(distinct garm_risk_rating, ', ' order by garm_risk_rating) as garm_risk_ratings,
+        {{ sorted_string_agg('deal_format', ', ', distinct=true) }} as formats,
+        {{ sorted_string_agg('ssp', ', ', distinct=true) }} as ssps,
+        {{ sorted_string_agg('garm_risk_rating', ', ', distinct=true) }} as garm_risk_ratings,
         cast(sum(case when family_safe then 1 else 0 end) as bigint) as family_safe_deal_count,
-        string_agg(distinct demographic_hint, '; ' order by demographic_hint) as demographic_hints
+        {{ sorted_string_agg('demographic_hint', '; ', distinct=true) }} as demographic_hints
     from member_deals
     group by package_id
 

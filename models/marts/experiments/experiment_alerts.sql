@@ -70,7 +70,7 @@ experiment_totals as (
 
     select
         experiment_id,
-        cast(sum(conversions) as double precision) / nullif(sum(assignments), 0) as conversion_rate
+        cast(sum(conversions) as {{ type_double() }}) / nullif(sum(assignments), 0) as conversion_rate
     from segment_totals
     group by experiment_id
 
@@ -150,12 +150,15 @@ low_converting_segments as (
         'low_converting_segment' as alert_type,
         segment_totals.segment_key,
         segment_totals.last_assigned_on as alert_on,
-        cast(segment_totals.conversions as double precision) / segment_totals.assignments as observed_value,
+        cast(segment_totals.conversions as {{ type_double() }}) / segment_totals.assignments as observed_value,
         experiment_totals.conversion_rate / 2 as threshold_value,
         'segment ' || segment_totals.segment_key || ' converts '
-        || cast(round(cast(100.0 * segment_totals.conversions / segment_totals.assignments as numeric), 2) as varchar)
+        || cast(
+            round(cast(100.0 * segment_totals.conversions / segment_totals.assignments as {{ type_numeric() }}), 2)
+            as {{ type_text() }}
+        )
         || '% against '
-        || cast(round(cast(100 * experiment_totals.conversion_rate as numeric), 2) as varchar)
+        || cast(round(cast(100 * experiment_totals.conversion_rate as {{ type_numeric() }}), 2) as {{ type_text() }})
         || '% for the whole experiment (under half)' as message
     from segment_totals
     inner join experiment_totals
@@ -177,10 +180,11 @@ sample_ratio_mismatches as (
         sample_ratio_checks.assigned_on as alert_on,
         sample_ratio_checks.p_value as observed_value,
         {{ experiments.SAMPLE_RATIO_ALERT_P_VALUE }} as threshold_value,
-        'assignments of ' || cast(sample_ratio_checks.assigned_on as varchar) || ' in '
+        'assignments of ' || cast(sample_ratio_checks.assigned_on as {{ type_text() }}) || ' in '
         || sample_ratio_checks.segment_key
         || ' do not match the weights in force (chi-square p = '
-        || cast(sample_ratio_checks.p_value as varchar) || '): check the assignment and its logging' as message
+        || cast(sample_ratio_checks.p_value as {{ type_text() }})
+        || '): check the assignment and its logging' as message
     from sample_ratio_checks
     inner join latest_runs
         on sample_ratio_checks.run_id = latest_runs.run_id
@@ -204,10 +208,10 @@ stale_clustering_models as (
             round(
                 cast(
                     {{ hours_between('latest_cluster_models.trained_at', 'data_ends.last_assigned_at') }} / 24.0
-                    as numeric
+                    as {{ type_numeric() }}
                 ),
                 1
-            ) as varchar
+            ) as {{ type_text() }}
         )
         || ' days before the last assignment (over {{ experiments.CLUSTER_MODEL_MAX_AGE_DAYS }}): the clusters '
         || 'may no longer describe the visitors; run `segments experiments cluster ' || config.experiment_id
@@ -236,10 +240,13 @@ auto_activations_due as (
         latest_whole_experiment_traffic.trailing_7_day_mean_visitors as observed_value,
         config.auto_activation_threshold as threshold_value,
         'auto-activation is on and '
-        || cast(round(cast(latest_whole_experiment_traffic.trailing_7_day_mean_visitors as numeric), 1) as varchar)
+        || cast(
+            round(cast(latest_whole_experiment_traffic.trailing_7_day_mean_visitors as {{ type_numeric() }}), 1)
+            as {{ type_text() }}
+        )
         || ' visitors a day (trailing 7-day mean to '
-        || cast(latest_whole_experiment_traffic.activity_date as varchar)
-        || ') reached the threshold of ' || cast(config.auto_activation_threshold as varchar)
+        || cast(latest_whole_experiment_traffic.activity_date as {{ type_text() }})
+        || ') reached the threshold of ' || cast(config.auto_activation_threshold as {{ type_text() }})
         || ', but segmentation is still disabled: run `segments experiments check-eligibility`' as message
     from config
     inner join latest_whole_experiment_traffic
@@ -273,13 +280,13 @@ alerts as (
 typed as (
 
     select
-        cast(experiment_id as varchar) as experiment_id,
-        cast(alert_type as varchar) as alert_type,
-        cast(segment_key as varchar) as segment_key,
+        cast(experiment_id as {{ type_text() }}) as experiment_id,
+        cast(alert_type as {{ type_text() }}) as alert_type,
+        cast(segment_key as {{ type_text() }}) as segment_key,
         cast(alert_on as date) as alert_on,
-        cast(observed_value as double precision) as observed_value,
-        cast(threshold_value as double precision) as threshold_value,
-        cast(message as varchar) as message
+        cast(observed_value as {{ type_double() }}) as observed_value,
+        cast(threshold_value as {{ type_double() }}) as threshold_value,
+        cast(message as {{ type_text() }}) as message
     from alerts
 
 )

@@ -45,7 +45,7 @@ experiment_rates as (
 
     select
         experiment_id,
-        cast(sum(conversions) as double precision) / nullif(sum(assignments), 0) as experiment_conversion_rate
+        cast(sum(conversions) as {{ type_double() }}) / nullif(sum(assignments), 0) as experiment_conversion_rate
     from counts
     group by experiment_id
 
@@ -99,9 +99,9 @@ rated as (
         counts.variant_id,
         counts.assignments,
         counts.conversions,
-        cast(nullif(counts.assignments, 0) as double precision) as sample_size,
+        cast(nullif(counts.assignments, 0) as {{ type_double() }}) as sample_size,
         experiment_rates.experiment_conversion_rate,
-        cast(counts.conversions as double precision) / nullif(counts.assignments, 0) as conversion_rate,
+        cast(counts.conversions as {{ type_double() }}) / nullif(counts.assignments, 0) as conversion_rate,
         coalesce(own_weights.weight, experiment_weights.weight) as current_weight,
         coalesce(own_weights.probability_best, experiment_weights.probability_best) as probability_best,
         own_weights.weight is null and experiment_weights.weight is not null as uses_experiment_weights,
@@ -146,19 +146,19 @@ with_intervals as (
 performance as (
 
     select
-        cast(experiment_id as varchar) as experiment_id,
-        cast(segment_key as varchar) as segment_key,
-        cast(variant_id as varchar) as variant_id,
+        cast(experiment_id as {{ type_text() }}) as experiment_id,
+        cast(segment_key as {{ type_text() }}) as segment_key,
+        cast(variant_id as {{ type_text() }}) as variant_id,
         cast(assignments as bigint) as assignments,
         cast(conversions as bigint) as conversions,
-        cast(conversion_rate as double precision) as conversion_rate,
-        cast(greatest(conversion_rate_lower_95, 0) as double precision) as conversion_rate_lower_95,
-        cast(least(conversion_rate_upper_95, 1) as double precision) as conversion_rate_upper_95,
-        cast(experiment_conversion_rate as double precision) as experiment_conversion_rate,
-        cast(conversion_rate / nullif(experiment_conversion_rate, 0) - 1 as double precision)
+        cast(conversion_rate as {{ type_double() }}) as conversion_rate,
+        cast(greatest(conversion_rate_lower_95, 0) as {{ type_double() }}) as conversion_rate_lower_95,
+        cast(least(conversion_rate_upper_95, 1) as {{ type_double() }}) as conversion_rate_upper_95,
+        cast(experiment_conversion_rate as {{ type_double() }}) as experiment_conversion_rate,
+        cast(conversion_rate / nullif(experiment_conversion_rate, 0) - 1 as {{ type_double() }})
             as lift_vs_experiment,
-        cast(probability_best as double precision) as probability_best,
-        cast(current_weight as double precision) as current_weight,
+        cast(probability_best as {{ type_double() }}) as probability_best,
+        cast(current_weight as {{ type_double() }}) as current_weight,
         uses_experiment_weights,
         cast(weights_computed_at as timestamp) as weights_computed_at
     from with_intervals

@@ -120,13 +120,13 @@ weekly_windows as (
 traffic_stats as (
 
     select
-        cast(experiment_id as varchar) as experiment_id,
-        cast(segment_key as varchar) as segment_key,
+        cast(experiment_id as {{ type_text() }}) as experiment_id,
+        cast(segment_key as {{ type_text() }}) as segment_key,
         segment_key = '{{ pooled }}' as is_whole_experiment,
         activity_date,
         visitors,
         trailing_7_day_visitors,
-        cast(trailing_7_day_visitors as double precision) / 7 as trailing_7_day_mean_visitors,
+        cast(trailing_7_day_visitors as {{ type_double() }}) / 7 as trailing_7_day_mean_visitors,
         days_in_window
     from weekly_windows
 

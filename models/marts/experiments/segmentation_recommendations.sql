@@ -43,20 +43,20 @@ latest_recommendations as (
 segmentation_recommendations as (
 
     select
-        cast(recommendations.recommendation_id as varchar) as recommendation_id,
-        cast(recommendations.experiment_id as varchar) as experiment_id,
+        cast(recommendations.recommendation_id as {{ type_text() }}) as recommendation_id,
+        cast(recommendations.experiment_id as {{ type_text() }}) as experiment_id,
         cast(recommendations.recommended_at as timestamp) as recommended_at,
         recommendations.traffic_as_of,
-        cast(recommendations.trailing_7_day_mean_visitors as double precision) as trailing_7_day_mean_visitors,
+        cast(recommendations.trailing_7_day_mean_visitors as {{ type_double() }}) as trailing_7_day_mean_visitors,
         cast(recommendations.auto_activation_threshold as bigint) as auto_activation_threshold,
         recommendations.is_eligible,
-        cast(recommendations.recommended_mode as varchar) as recommended_mode,
-        cast(recommendations.segment_by as varchar) as segment_by,
-        cast(recommendations.best_single_variant_rate as double precision) as best_single_variant_rate,
-        cast(recommendations.per_segment_rate as double precision) as per_segment_rate,
-        cast(recommendations.expected_lift as double precision) as expected_lift,
-        cast(recommendations.lift_method as varchar) as lift_method,
-        cast(recommendations.reason as varchar) as reason,
+        cast(recommendations.recommended_mode as {{ type_text() }}) as recommended_mode,
+        cast(recommendations.segment_by as {{ type_text() }}) as segment_by,
+        cast(recommendations.best_single_variant_rate as {{ type_double() }}) as best_single_variant_rate,
+        cast(recommendations.per_segment_rate as {{ type_double() }}) as per_segment_rate,
+        cast(recommendations.expected_lift as {{ type_double() }}) as expected_lift,
+        cast(recommendations.lift_method as {{ type_text() }}) as lift_method,
+        cast(recommendations.reason as {{ type_text() }}) as reason,
         latest_recommendations.is_latest,
         cast(
             case
@@ -64,7 +64,7 @@ segmentation_recommendations as (
                 when first_activations.auto_activated_at is not null then 'auto_activated'
                 when latest_recommendations.is_latest then 'pending'
                 else 'superseded'
-            end as varchar
+            end as {{ type_text() }}
         ) as status,
         cast(decisions.decided_at as timestamp) as decided_at,
         cast(first_activations.auto_activated_at as timestamp) as auto_activated_at

@@ -66,17 +66,17 @@ summarised as (
 final as (
 
     select
-        cast(category as varchar) as category,
-        cast(run_id as varchar) as run_id,
+        cast(category as {{ type_text() }}) as category,
+        cast(run_id as {{ type_text() }}) as run_id,
         cast(run_finished_at as timestamp) as run_finished_at,
-        cast(taxonomy_id as varchar) as taxonomy_id,
-        cast(segment_name as varchar) as segment_name,
-        cast(segment_definition as varchar) as segment_definition,
-        cast(taxonomy_stage as varchar) as taxonomy_stage,
+        cast(taxonomy_id as {{ type_text() }}) as taxonomy_id,
+        cast(segment_name as {{ type_text() }}) as segment_name,
+        cast(segment_definition as {{ type_text() }}) as segment_definition,
+        cast(taxonomy_stage as {{ type_text() }}) as taxonomy_stage,
         cast(segment_name = '{{ out_of_scope_segment }}' as boolean) as is_out_of_scope,
         cast(segment_name = '{{ unassigned_segment }}' as boolean) as is_unassigned,
         cast(product_count as bigint) as product_count,
-        cast({{ safe_divide('product_count', 'run_total_products') }} as double precision) as product_share,
+        cast({{ safe_divide('product_count', 'run_total_products') }} as {{ type_double() }}) as product_share,
         cast(run_total_products as bigint) as run_total_products
     from summarised
 

@@ -57,15 +57,15 @@ segmented as (
 final as (
 
     select
-        cast(product_id as varchar) as product_id,
-        cast(title as varchar) as title,
-        cast(brand as varchar) as brand,
+        cast(product_id as {{ type_text() }}) as product_id,
+        cast(title as {{ type_text() }}) as title,
+        cast(brand as {{ type_text() }}) as brand,
         cast(price as numeric(18, 2)) as price,
-        cast(category as varchar) as category,
-        cast(run_id as varchar) as run_id,
-        cast(taxonomy_id as varchar) as taxonomy_id,
-        cast(segment_name as varchar) as segment_name,
-        cast(segment_definition as varchar) as segment_definition,
+        cast(category as {{ type_text() }}) as category,
+        cast(run_id as {{ type_text() }}) as run_id,
+        cast(taxonomy_id as {{ type_text() }}) as taxonomy_id,
+        cast(segment_name as {{ type_text() }}) as segment_name,
+        cast(segment_definition as {{ type_text() }}) as segment_definition,
         cast(coalesce(segment_name = '{{ out_of_scope_segment }}', false) as boolean) as is_out_of_scope,
         cast(coalesce(segment_name = '{{ unassigned_segment }}', false) as boolean) as is_unassigned
     from segmented

@@ -48,10 +48,10 @@ customer_segments as (
     select
         pivoted.customer_id,
         {%- for axis in axes %}
-            cast(pivoted.{{ axis.name }} as varchar) as {{ axis.name }},
+            cast(pivoted.{{ axis.name }} as {{ type_text() }}) as {{ axis.name }},
         {%- endfor %}
         {%- for axis in axes %}
-            cast(pivoted.{{ axis.name }}_strength as double precision) as {{ axis.name }}_strength,
+            cast(pivoted.{{ axis.name }}_strength as {{ type_double() }}) as {{ axis.name }}_strength,
         {%- endfor %}
         {{ json_object(membership_pairs) }} as segment_memberships,
         profiles.lifetime_value,
@@ -59,7 +59,7 @@ customer_segments as (
         profiles.average_order_value,
         profiles.days_since_last_purchase,
         profiles.churn_risk,
-        cast(pivoted.segmentation_run_id as varchar) as segmentation_run_id
+        cast(pivoted.segmentation_run_id as {{ type_text() }}) as segmentation_run_id
     from pivoted
     inner join profiles
         on pivoted.customer_id = profiles.customer_id

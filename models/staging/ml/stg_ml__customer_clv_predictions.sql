@@ -13,8 +13,8 @@ renamed as (
         run_id,
         customer_id,
         -- numerics
-        cast(expected_purchases as double precision) as expected_purchases,
-        cast(expected_spend_per_purchase as double precision) as expected_spend_per_purchase
+        cast(expected_purchases as {{ type_double() }}) as expected_purchases,
+        cast(expected_spend_per_purchase as {{ type_double() }}) as expected_spend_per_purchase
     from source
 
 )

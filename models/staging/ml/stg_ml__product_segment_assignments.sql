@@ -11,7 +11,7 @@ renamed as (
     select
         run_id,
         -- Text; tables written before product ids were text hold bigint until the next run converts them.
-        cast(product_id as varchar) as product_id,
+        cast(product_id as {{ type_text() }}) as product_id,
         taxonomy_id_initial,
         taxonomy_id_refined
     from source

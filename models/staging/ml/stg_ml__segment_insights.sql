@@ -29,7 +29,7 @@ renamed as (
         cast(when_score as integer) as when_score,
         cast(how_score as integer) as how_score,
         cast(who_score as integer) as who_score,
-        cast(expected_roi as double precision) as expected_roi,
+        cast(expected_roi as {{ type_double() }}) as expected_roi,
         -- booleans
         is_clustered,
         is_actionable,

@@ -13,7 +13,7 @@ renamed as (
         ----------  ids
         -- Text, as catalogues have them (ASINs, SKUs or numbers); the cast reads a table loaded when they were
         -- bigint.
-        {{ clean_id('cast(product_id as varchar)') }} as product_id,
+        {{ clean_id('cast(product_id as ' ~ type_text() ~ ')') }} as product_id,
 
         ---------- strings
         nullif(trim(title), '') as title,

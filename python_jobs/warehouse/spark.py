@@ -1,0 +1,186 @@
+"""The `spark` target: the warehouse interface on an in-process Spark session (dbt-spark's `method: session`).
+
+One Spark driver per process, shared by the Python jobs and dbt. A local session keeps its table catalog in an
+embedded Derby database that only one process can open, so dbt cannot run in a process of its own beside the
+jobs: it runs in this process (`run_dbt_in_process`), and dbt-spark's `SparkSession.builder.getOrCreate()`
+returns the session `spark_session()` made, with the profile's settings.
+
+Spark has no transaction across tables, nor one across statements. A `Warehouse.session()` block on Spark
+applies each write when it is made and cannot roll anything back: a job that fails half-way leaves what it wrote.
+What keeps readers safe is the project's run protocol, which holds on every target: a job writes its rows under
+its run id and flips its run row to `succeeded` last, and dbt reads only the latest succeeded run.
+
+pyspark is imported only here, and only when a Spark target is used: it takes seconds to import and the JVM it
+starts takes tens of seconds, which no other target should pay.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from python_jobs import PROJECT_ROOT
+from python_jobs.warehouse.connection import Session, WarehouseError, quote_identifier
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# The variable naming the folder of the Spark tables, their metastore and Derby's log.
+WAREHOUSE_VARIABLE = "SEGMENTS_SPARK_WAREHOUSE"
+DEFAULT_WAREHOUSE = Path("data") / "spark-warehouse"
+
+_session: SparkSession | None = None
+
+
+def warehouse_folder() -> Path:
+    """Where the local session keeps its files; a relative setting is relative to the project."""
+    path = Path(os.environ.get(WAREHOUSE_VARIABLE) or DEFAULT_WAREHOUSE)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def spark_session(settings: dict[str, Any]) -> SparkSession:
+    """The jobs' Spark session, on this process's Spark driver (started on first use with the profile's
+    `server_side_parameters`).
+
+    dbt-spark uses the driver's default session and turns ANSI mode off in it on every statement. The jobs get a
+    session of their own on the same driver and catalog, in ANSI mode with double-quoted identifiers, so the SQL
+    they share with the other targets (`"schema"."table"`, errors on bad casts) reads the same here.
+    """
+    global _session
+    if settings.get("method") != "session":
+        raise WarehouseError(
+            f"the Python jobs reach Spark only through `method: session`, not {settings.get('method')!r}"
+        )
+    if _session is not None:
+        return _session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise WarehouseError(
+            'the spark target needs pyspark: pip install -e ".[spark]" (and a Java runtime)'
+        ) from error
+    builder = SparkSession.builder.appName("segments")
+    for name, value in settings.get("server_side_parameters", {}).items():
+        builder = builder.config(name, str(value))
+    warehouse_folder().mkdir(parents=True, exist_ok=True)
+    default = builder.enableHiveSupport().getOrCreate()
+    default.sparkContext.setLogLevel("ERROR")
+    _session = default.newSession()
+    _session.conf.set("spark.sql.ansi.enabled", "true")
+    _session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
+    return _session
+
+
+def _spark_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_int64(arrow_type):
+        return "bigint"
+    if pa.types.is_integer(arrow_type):
+        return "int"
+    if pa.types.is_floating(arrow_type):
+        return "double"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_timestamp(arrow_type):
+        # Spark's `timestamp` is an instant (shown in the session's time zone, UTC); `timestamp_ntz` is a wall time.
+        return "timestamp" if arrow_type.tz else "timestamp_ntz"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_decimal(arrow_type):
+        return f"decimal({arrow_type.precision}, {arrow_type.scale})"
+    raise WarehouseError(f"no Spark type for Arrow type {arrow_type}")
+
+
+class SparkWarehouseSession(Session):
+    """The jobs' operations on a Spark session. `begin`, `commit` and `rollback` do nothing: see the module."""
+
+    kind = "spark"
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._spark = spark
+
+    def begin(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        # The session outlives the block: starting Spark again would cost tens of seconds.
+        pass
+
+    def _sql(self, sql: str, params: Sequence[Any] | None) -> DataFrame:
+        from pyspark.errors import PySparkException
+
+        try:
+            # Spark binds `?` markers positionally, as the other targets do.
+            return self._spark.sql(sql, args=list(params)) if params else self._spark.sql(sql)
+        except PySparkException as error:
+            first_line = next((line for line in str(error).splitlines() if line.strip()), repr(error))
+            raise WarehouseError(f"Spark refused the statement: {first_line}") from error
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._sql(sql, params).collect()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        return [tuple(row) for row in self._sql(sql, params).collect()]
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        return self._sql(sql, params).toArrow()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return self._spark.catalog.tableExists(f"{_name(schema)}.{_name(table)}")
+
+    def ensure_schema(self, schema: str) -> None:
+        self.execute(f"create database if not exists {quote_identifier(schema)}")
+
+    def column_names(self, schema: str, table: str) -> list[str]:
+        if not self.table_exists(schema, table):
+            return []
+        return list(self._spark.table(f"{_name(schema)}.{_name(table)}").columns)
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema) -> None:
+        definition = ", ".join(
+            f"{quote_identifier(column.name)} {_spark_type(column.type)}" for column in columns
+        )
+        self.execute(
+            f"create table {quote_identifier(schema)}.{quote_identifier(table)} ({definition}) using parquet"
+        )
+
+    def replace_table(self, schema: str, table: str, data: pa.Table) -> None:
+        """Spark's file tables take no `delete`: the rows are overwritten in one statement instead."""
+        self.ensure_schema(schema)
+        if not (self.table_exists(schema, table) and self.column_names(schema, table) == data.schema.names):
+            self.drop_table(schema, table)
+            self.create_table(schema, table, data.schema)
+        self._insert(schema, table, data, overwrite=True)
+
+    def insert_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        self._insert(schema, table, data, overwrite=False)
+
+    def _insert(self, schema: str, table: str, data: pa.Table, *, overwrite: bool) -> None:
+        view = "_segments_arrow_input"
+        columns = ", ".join(quote_identifier(name) for name in data.schema.names)
+        # An Arrow table with no rows still carries its columns, which is what the insert needs.
+        self._spark.createDataFrame(data).createOrReplaceTempView(view)
+        try:
+            verb = "overwrite" if overwrite else "into"
+            self.execute(
+                f"insert {verb} {quote_identifier(schema)}.{quote_identifier(table)} ({columns}) "
+                f"select {columns} from {view}"
+            )
+        finally:
+            self._spark.catalog.dropTempView(view)
+
+
+def _name(identifier: str) -> str:
+    """A checked identifier as Spark's catalog API takes it (backticks, not SQL's double quotes)."""
+    return f"`{quote_identifier(identifier)[1:-1]}`"
