@@ -30,7 +30,7 @@ def request_task(request_json: dict[str, Any]) -> str:
     return parse_prompt(prompt_text(request_json))[0]
 
 
-def offline_responder(request_json: dict[str, Any]) -> FakeReply:
+def offline_responder(request_json: dict[str, Any], backend: str = "auto") -> FakeReply:
     """A FakeMessagesAPI responder answering each prompt as the offline provider would: valid JSON, no LLM.
 
     Like the API, it answers in the shape of the schema it was sent: a schema that is not the prompt's task's
@@ -41,19 +41,21 @@ def offline_responder(request_json: dict[str, Any]) -> FakeReply:
     expected = OUTPUT_MODELS[parse_prompt(text)[0]].__name__
     if schema is not None and schema.get("title") != expected:
         return FakeReply.error(400, f"expected the {expected} answer schema, got {schema.get('title')!r}")
-    return FakeReply(text=answer_prompt(text))
+    return FakeReply(text=answer_prompt(text, backend))
 
 
-def paced_offline_responder(delay: float) -> Callable[[dict[str, Any]], FakeReply]:
+def paced_offline_responder(delay: float, backend: str = "tfidf") -> Callable[[dict[str, Any]], FakeReply]:
     """The offline responder answering `delay` seconds after the request arrived, its own work included.
 
     The fake server works out a reply before it waits; left as it is, the handlers' time would come on top of
-    the delay and be charged to the job. Run the server with no delay of its own and use this instead.
+    the delay and be charged to the job. Run the server with no delay of its own and use this instead. Its
+    answers come from the TF-IDF embedding handlers by default: MiniLM's take longer than a short delay on two
+    cores, and the time a stand-in model needs to answer is not the job's to measure.
     """
 
     def respond(request_json: dict[str, Any]) -> FakeReply:
         started = time.perf_counter()
-        reply = offline_responder(request_json)
+        reply = offline_responder(request_json, backend)
         return dataclasses.replace(reply, delay_seconds=max(0.0, delay - (time.perf_counter() - started)))
 
     return respond

@@ -248,8 +248,8 @@ def test_the_cache_key_names_the_backend_and_the_logic_version(monkeypatch):
         offline_embeddings.offline_model_name("tfidf"),
         offline_embeddings.offline_model_name("minilm"),
     )
-    assert tfidf == "offline-embeddings-v1:tfidf:tfidf-svd-v1:64"
-    assert minilm == "offline-embeddings-v1:minilm:sentence-transformers/all-MiniLM-L6-v2:384"
+    assert tfidf == "offline-embeddings-v2:tfidf:tfidf-svd-v1:64"
+    assert minilm == "offline-embeddings-v2:minilm:sentence-transformers/all-MiniLM-L6-v2:384"
     monkeypatch.setattr(offline_embeddings, "OFFLINE_LOGIC_VERSION", "offline-embeddings-v2")
     assert offline_embeddings.offline_model_name("tfidf") == "offline-embeddings-v2:tfidf:tfidf-svd-v1:64"
 
