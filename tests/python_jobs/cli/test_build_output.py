@@ -161,8 +161,16 @@ def test_a_real_build_counts_the_rows_of_every_mart(built_duckdb):
     marts = sorted(
         path.stem for path in (Path(__file__).resolve().parents[3] / "models" / "marts").rglob("*.sql")
     )
-    counted = re.findall(r"^  marts\.(\w+) +[\d,]+ rows$", built_duckdb.build_output, re.M)
+    counted = re.findall(
+        r"^  marts\.(\w+) +[\d,]+ rows(?:  \(filled by `[^`]+`\))?$", built_duckdb.build_output, re.M
+    )
     assert sorted(counted) == marts
+    # The on-demand marts are empty after a build, and the summary names the command that fills each.
+    assert re.search(
+        r"^  marts\.deal_packages +0 rows  \(filled by `segments packages run --all`\)$",
+        built_duckdb.build_output,
+        re.M,
+    )
     assert {
         "experiment_traffic_stats",
         "segmentation_recommendations",
