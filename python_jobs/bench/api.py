@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_jobs.bench.products import postgres_admin
 from python_jobs.warehouse.connection import Warehouse, quote_identifier
 
 BENCH_DATABASE = "segments_bench_api"
@@ -213,16 +214,6 @@ def _segments(args: list[str], environment: dict[str, str]) -> None:
         raise RuntimeError(f"`segments {' '.join(args)}` failed:\n{tail}")
 
 
-def _admin(*statements: str) -> None:
-    connection = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 def fill_lookup_tables(warehouse: Warehouse, customers: int) -> tuple[int, int]:
     """Fill the tables the customer lookup reads up to `customers` rows with copies of the built rows under
     fresh ids (the same ids in each table); the built and the total count."""
@@ -359,11 +350,11 @@ def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> Ben
         }
         environment.pop("SEGMENTS_API_KEYS_FILE", None)
         database = quote_identifier(options.database)
-        _admin(f"drop database if exists {database} with (force)", f"create database {database}")
+        postgres_admin(f"drop database if exists {database} with (force)", f"create database {database}")
         try:
             _measure(options, result, environment, api_key, echo)
         finally:
-            _admin(f"drop database if exists {database} with (force)")
+            postgres_admin(f"drop database if exists {database} with (force)")
     result.load_after = os.getloadavg()
     return result
 

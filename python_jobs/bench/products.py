@@ -218,22 +218,18 @@ def fresh_warehouse(target: str, scratch: Path) -> Iterator[Warehouse]:
             yield Warehouse.from_profile("local")
         return
     name = "segments_bench_llm"
-    _postgres_admin(f"drop database if exists {name} with (force)", f"create database {name}")
+    postgres_admin(f"drop database if exists {name} with (force)", f"create database {name}")
     try:
         with _environment(PGDATABASE=name):
             yield Warehouse.from_profile("postgres")
     finally:
-        _postgres_admin(f"drop database if exists {name} with (force)")
+        postgres_admin(f"drop database if exists {name} with (force)")
 
 
-def _postgres_admin(*statements: str) -> None:
-    import psycopg2
-
-    s = Warehouse.from_profile("postgres").settings
-    connection = psycopg2.connect(
-        host=s["host"], port=s["port"], user=s["user"], password=s.get("password") or None, dbname=s["dbname"]
-    )
-    connection.autocommit = True
+def postgres_admin(*statements: str) -> None:
+    """Run statements (create or drop a scratch database) on the profile's PostgreSQL database, outside any
+    transaction."""
+    connection = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
     try:
         with connection.cursor() as cursor:
             for statement in statements:
