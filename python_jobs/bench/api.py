@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_jobs.bench.http_client import HttpClientError, LoopbackClient
+from python_jobs.bench.http_client import run as run_client
 from python_jobs.bench.products import postgres_admin
 from python_jobs.warehouse.connection import Warehouse, quote_identifier
 
@@ -117,7 +119,7 @@ class StreamResult:
 
 # ------------------------------------------------------------------------------------------------ the loops
 async def paced_requests(
-    client: object,
+    client: LoopbackClient,
     name: str,
     rate: float,
     seconds: float,
@@ -128,15 +130,11 @@ async def paced_requests(
     At most CLIENT_CONNECTIONS requests are in flight; the others wait their turn here (an HTTP client's own
     pool slows down with the number of requests queued in it), and one still waiting MAX_QUEUE_SECONDS after
     it was due is given up as `not sent`, so a server that falls behind cannot keep the loop running long
-    after its duration."""
-    import httpx
-
-    assert isinstance(client, httpx.AsyncClient)
+    after its duration. Times are read from time.perf_counter (uvloop's own clock counts whole milliseconds)."""
     result = Latencies(name, rate, seconds)
     total = max(1, int(rate * seconds))
-    loop = asyncio.get_running_loop()
     in_flight = asyncio.Semaphore(CLIENT_CONNECTIONS)
-    start = loop.time() + 0.05
+    start = time.perf_counter() + 0.05
 
     def failed(reason: str) -> None:
         result.failures[reason] = result.failures.get(reason, 0) + 1
@@ -144,27 +142,27 @@ async def paced_requests(
     async def one(index: int, due: float) -> None:
         method, path, body = request(index)
         async with in_flight:
-            if loop.time() - due > MAX_QUEUE_SECONDS:
+            if time.perf_counter() - due > MAX_QUEUE_SECONDS:
                 failed(f"not sent within {MAX_QUEUE_SECONDS:.0f}s")
                 return
             try:
                 response = await client.request(method, path, json=body)
-            except httpx.HTTPError as error:
-                failed(type(error).__name__)
+            except HttpClientError as error:
+                failed(str(error).split(":")[0])
                 return
         if response.status_code >= 300:
             failed(str(response.status_code))
             return
-        result.millis.append((loop.time() - due) * 1000)
+        result.millis.append((time.perf_counter() - due) * 1000)
 
     tasks = []
     for index in range(total):
         due = start + index / rate
         # Always yield to the loop, even when behind, so responses are read while requests are being sent.
-        await asyncio.sleep(max(0.0, due - loop.time()))
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
         tasks.append(asyncio.create_task(one(index, due)))
     await asyncio.gather(*tasks)
-    result.wall_seconds = loop.time() - start
+    result.wall_seconds = time.perf_counter() - start
     return result
 
 
@@ -249,12 +247,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(environment: dict[str, str], echo: Callable[[str], None]) -> Iterator[str]:
-    """`segments serve --target postgres` in a process of its own; its base URL once /health answers."""
+def served(environment: dict[str, str], echo: Callable[[str], None], workers: int = 1) -> Iterator[str]:
+    """`segments serve --target postgres --workers N --no-access-log` in processes of its own; its base URL once
+    /health answers."""
     import httpx
 
     port = _free_port()
-    command = [sys.executable, "-m", "python_jobs", "serve", "--port", str(port), "--target", "postgres"]
+    command = [
+        *(sys.executable, "-m", "python_jobs", "serve", "--port", str(port), "--target", "postgres"),
+        *("--workers", str(workers), "--no-access-log"),
+    ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
         base_url = f"http://127.0.0.1:{port}"
@@ -292,6 +294,7 @@ class BenchOptions:
     products: int = 40
     llm_delay: float = 0.3
     database: str = BENCH_DATABASE
+    workers: int = 2
 
 
 @dataclass
@@ -310,8 +313,9 @@ class BenchResult:
         copied = self.lookup_customers - self.built_customers
         lines = [
             "",
-            f"segments bench-api: the service on loopback (PostgreSQL, `segments serve` in its own process), "
-            f"{os.cpu_count()} CPUs, load average {self.load_before[0]:.2f} before and {self.load_after[0]:.2f} after",
+            f"segments bench-api: the service on loopback (PostgreSQL, `segments serve --workers {o.workers} "
+            f"--no-access-log` beside this client), {os.cpu_count()} CPUs, load average "
+            f"{self.load_before[0]:.2f} before and {self.load_after[0]:.2f} after",
             f"  population: {self.built_customers:,} customers built, filled up to {self.lookup_customers:,} in "
             f"{' and '.join(LOOKUP_TABLES)} with {copied:,} copies of built rows under fresh ids",
         ]
@@ -364,8 +368,6 @@ def _measure(
 ) -> None:
     import random
 
-    import httpx
-
     from python_jobs.bench.products import BENCH_CATEGORY, generate_products
     from python_jobs.testing.fake_messages_api import FakeMessagesAPI
     from python_jobs.testing.product_responders import paced_offline_responder
@@ -408,14 +410,12 @@ def _measure(
             "ANTHROPIC_API_KEY": "sk-bench-not-a-real-key",
             "ANTHROPIC_BASE_URL": llm.base_url,
         }
-        with served(served_environment, echo) as base_url:
+        with served(served_environment, echo, options.workers) as base_url:
 
             async def loops() -> None:
-                limits = httpx.Limits(
-                    max_connections=CLIENT_CONNECTIONS, max_keepalive_connections=CLIENT_CONNECTIONS
-                )
-                async with httpx.AsyncClient(
-                    base_url=base_url, headers=headers, limits=limits, timeout=10
+                port = int(base_url.rsplit(":", 1)[1])
+                async with LoopbackClient(
+                    "127.0.0.1", port, headers, connections=CLIENT_CONNECTIONS, timeout=10
                 ) as client:
                     # A few unmeasured requests first, so the connections and the server's caches are warm; the
                     # first assign waits for the service to have compiled its feature models (seconds of CPU that
@@ -469,4 +469,4 @@ def _measure(
                 result.stream = await subscribe_all(base_url, headers, run_id, options.subscribers)
                 result.stream.stream_seconds = time.perf_counter() - began
 
-            asyncio.run(loops())
+            run_client(loops())

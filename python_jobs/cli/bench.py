@@ -302,6 +302,13 @@ def bench_report_command(customers: int, repeat: int, seed: int, target: str) ->
     show_default=True,
     help="The scratch PostgreSQL database (created, then dropped).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Service processes (`segments serve --workers`).",
+)
 def bench_api_command(
     duration: float,
     rate: float,
@@ -311,21 +318,23 @@ def bench_api_command(
     products: int,
     llm_delay: float,
     database: str,
+    workers: int,
 ) -> None:
     """Time the HTTP service on loopback, on a scratch PostgreSQL database (--database, dropped after).
 
-    `segments serve` runs in a process of its own; a real HTTP client sends `POST /experiments/{id}/allocate`
-    (a new visitor each time), then `GET /segments/customer/{id}`, each at --rate requests a second for
-    --duration seconds (budgets at the 99th percentile: 10 ms and 20 ms); then --subscribers clients read the SSE
-    stream of one product segmentation run to its end. --build-customers are generated and built, and the
-    lookup's tables are filled up to --customers with copies of their rows under fresh ids (the report says how
-    many). Prints medians and 99th percentiles; exits 1 when a request failed or a subscriber missed the final
+    `segments serve --workers N --no-access-log` runs in processes of their own; a lean HTTP/1.1 client sends
+    `POST /experiments/{id}/allocate` (a new visitor each time), then `GET /segments/customer/{id}`, each at --rate
+    requests a second for --duration seconds (budgets at the 99th percentile: 10 ms and 20 ms); then
+    --subscribers clients read the SSE stream of one product segmentation run to its end. --build-customers are
+    generated and built, and the lookup's tables are filled up to --customers with copies of their rows under
+    fresh ids (the report says how many). Prints medians and 99th percentiles; exits 1 when a request failed or
+    a subscriber missed the final
     event.
     """
     from python_jobs.bench.api import BenchOptions, run_bench
 
     options = BenchOptions(
-        duration, rate, customers, build_customers, subscribers, products, llm_delay, database
+        duration, rate, customers, build_customers, subscribers, products, llm_delay, database, workers
     )
     try:
         result = run_bench(options, echo=click.echo)

@@ -12,7 +12,7 @@ deterministic hash, so asking twice gives the same answer. Nothing is written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -191,6 +191,63 @@ def existing_variant(session, experiment_id: str, visitor_id: str) -> str | None
         [experiment_id, visitor_id],
     )
     return existing[0] if existing else None
+
+
+# PostgreSQL records a new visitor's assignment in one round trip, with no lock held in the service: a transaction
+# advisory lock on the (experiment, visitor) pair makes two requests for the same visitor, from any process of the
+# service, take turns, and the insert happens only when the visitor has no assignment yet. The caller computes the
+# new visitor's variant first (a pure function of the held state and the visitor); the statement answers the
+# variant in force and whether it was recorded now.
+# The commit does not wait for the write-ahead log to reach the disk (`synchronous_commit` off, for this
+# transaction only): that wait is most of an allocation's time. A database crash may lose the last fraction of a
+# second of assignments; those visitors are drawn again by the same hash, so they keep their variant unless the
+# weights changed in between.
+_RECORD_FIRST_ASSIGNMENT = f"""
+set local synchronous_commit to off;
+select pg_advisory_xact_lock(hashtextextended(? || chr(31) || ?, 0));
+with earlier as (
+    select trim(variant_id) as variant_id from {RAW_SCHEMA}.experiment_assignments
+    where trim(experiment_id) = ? and trim(visitor_id) = ?
+    order by assigned_at
+    limit 1
+),
+recorded as (
+    insert into {RAW_SCHEMA}.experiment_assignments
+        (experiment_id, variant_id, visitor_id, assigned_at, channel, context)
+    select ?, ?, ?, ?, ?, ?
+    where not exists (select from earlier)
+    returning variant_id
+)
+select variant_id, false from earlier
+union all
+select variant_id, true from recorded
+"""
+
+
+def record_first_assignment(
+    session, allocation: VisitorAllocation, assigned_at: dt.datetime, channel: str, context_json: str
+) -> VisitorAllocation:
+    """On PostgreSQL: record `allocation` (computed for a new visitor) unless the visitor already has a variant;
+    the allocation in force either way (the earlier variant, `is_new` False, when there was one)."""
+    experiment_id, visitor_id = allocation.experiment_id, allocation.visitor_id
+    variant_id, is_new = session.fetchone(
+        _RECORD_FIRST_ASSIGNMENT,
+        [
+            experiment_id,
+            visitor_id,
+            experiment_id,
+            visitor_id,
+            experiment_id,
+            allocation.variant_id,
+            visitor_id,
+            assigned_at.replace(tzinfo=None),
+            channel,
+            context_json,
+        ],
+    )
+    if is_new:
+        return allocation
+    return replace(allocation, variant_id=variant_id, is_new=False, weights_from="existing assignment")
 
 
 def allocate_with(

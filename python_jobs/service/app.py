@@ -21,6 +21,8 @@ from python_jobs.service.state import ServiceWarehouse, held
 from python_jobs.warehouse.connection import Warehouse
 
 log = logging.getLogger("segments.service")
+# `segments serve --workers N` hands each worker process the target by this variable (see app_from_environment).
+SERVE_TARGET_ENV = "SEGMENTS_SERVE_TARGET"
 
 
 class Health(BaseModel):
@@ -28,7 +30,7 @@ class Health(BaseModel):
     warehouse: str
 
 
-def _compile_feature_chain() -> None:
+def compile_feature_chain_or_warn() -> None:
     from python_jobs.segmentation.feature_chain import FeatureChainError, feature_chain
 
     try:
@@ -57,7 +59,9 @@ def create_app(
             log.info("serving %s", service_warehouse.describe())
             index_assignments(service_warehouse, notify=log.warning)
             if compile_feature_chain:
-                threading.Thread(target=_compile_feature_chain, name="feature-chain", daemon=True).start()
+                threading.Thread(
+                    target=compile_feature_chain_or_warn, name="feature-chain", daemon=True
+                ).start()
             try:
                 yield
             finally:
@@ -94,3 +98,16 @@ def create_app(
         # Added last, so it is the outermost: a client over its rate is refused before its body is read.
         app.add_middleware(RateLimiter, limit=rate_limit, api_key_digests=api_key_digests)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of `segments serve --workers N`'s processes: the target from $SEGMENTS_SERVE_TARGET, the
+    keys and the rate limit from their variables (checked by `segments serve` before the workers start)."""
+    import os
+
+    from python_jobs.service.auth import api_keys_from_env
+    from python_jobs.service.rate_limit import rate_limit_from_env
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    warehouse = Warehouse.from_profile(os.environ[SERVE_TARGET_ENV])
+    return create_app(warehouse, api_keys_from_env(), rate_limit=rate_limit_from_env())

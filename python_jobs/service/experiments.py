@@ -140,14 +140,25 @@ def _require_experiment(session, experiment_id: str) -> None:
 def _allocate(
     warehouse: ServiceWarehouse, states: ExperimentStates, experiment_id: str, body: AllocateRequest
 ) -> dict[str, Any]:
-    from python_jobs.experiments.visitor_allocation import AllocationError, allocate_with, existing_variant
+    from python_jobs.experiments.visitor_allocation import (
+        AllocationError,
+        allocate_with,
+        existing_variant,
+        record_first_assignment,
+    )
 
     context_json = json.dumps(body.context)
     now = dt.datetime.now(dt.UTC)
     visitor_id = body.visitor_id.strip()
     try:
         state = states.get(warehouse, experiment_id.strip())
-        # The visitor's earlier assignment is read and, for a new visitor, the new one written under the
+        if warehouse.kind == "postgres":
+            # One round trip, no lock in the process: the statement takes turns per visitor in the database.
+            fresh = allocate_with(state, visitor_id, body.channel, context_json, None, now)
+            with warehouse.session() as session:
+                allocation = record_first_assignment(session, fresh, now, body.channel, context_json)
+            return allocation.as_dict()
+        # DuckDB: the visitor's earlier assignment is read and, for a new visitor, the new one written under the
         # service's write lock: asked twice at once, a visitor is drawn the same variant (the draw is a hash)
         # and recorded once.
         with warehouse.writes(), warehouse.session() as session:

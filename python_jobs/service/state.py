@@ -35,6 +35,8 @@ class ServiceWarehouse(Warehouse):
     write_mutex: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _idle: list[Any] = field(default_factory=list, repr=False, compare=False)
     _idle_mutex: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Tables the service's sessions found to exist, looked up once per process (`postgres_session_on`).
+    _known_tables: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
     _slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(POSTGRES_POOL_SIZE), repr=False, compare=False
     )
@@ -62,7 +64,7 @@ class ServiceWarehouse(Warehouse):
             reusable = False
             try:
                 connection.set_session(readonly=read_only)
-                with postgres_session_on(connection) as session:
+                with postgres_session_on(connection, self._known_tables) as session:
                     yield session
                 reusable = True
             finally:

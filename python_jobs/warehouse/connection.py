@@ -358,10 +358,14 @@ class _DuckDBSession(Session):
 
 
 @contextmanager
-def postgres_session_on(connection: Any) -> Iterator[Session]:
+def postgres_session_on(
+    connection: Any, known_tables: set[tuple[str, str]] | None = None
+) -> Iterator[Session]:
     """A session on a PostgreSQL connection the caller owns (a pool's): committed at the end of the block or
-    rolled back on an error, like `Warehouse.session`, and the connection left open."""
-    session = _PostgresSession(connection)
+    rolled back on an error, like `Warehouse.session`, and the connection left open. `known_tables`, shared
+    between the sessions of a long-lived process, remembers the tables found to exist, so each is looked up
+    once (see `_PostgresSession.table_exists`)."""
+    session = _PostgresSession(connection, known_tables)
     try:
         session.begin()
         yield session
@@ -374,8 +378,9 @@ def postgres_session_on(connection: Any) -> Iterator[Session]:
 class _PostgresSession(Session):
     kind = "postgres"
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, known_tables: set[tuple[str, str]] | None = None) -> None:
         self._connection = connection
+        self._known_tables = known_tables
 
     def begin(self) -> None:
         # psycopg2 opens a transaction implicitly on the first statement and keeps it until commit.
@@ -405,11 +410,18 @@ class _PostgresSession(Session):
             return cursor.fetchall()
 
     def table_exists(self, schema: str, table: str) -> bool:
+        # A table once found is taken to stay: dbt replaces a relation by renaming within a transaction, so it
+        # never goes missing; a table dropped by hand makes the next query on it fail with a clear error.
+        if self._known_tables is not None and (schema, table) in self._known_tables:
+            return True
         # The catalogue directly: information_schema's views cost a millisecond a call, which a request pays.
         row = self.fetchone(
             "select to_regclass(?) is not null", [f"{quote_identifier(schema)}.{quote_identifier(table)}"]
         )
-        return bool(row and row[0])
+        exists = bool(row and row[0])
+        if exists and self._known_tables is not None:
+            self._known_tables.add((schema, table))
+        return exists
 
     def fetch_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         with self._connection.cursor() as cursor:

@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from python_jobs.service.auth import key_digest_entry
 
@@ -67,3 +68,100 @@ def test_serve_answers_on_its_port_and_holds_the_duckdb_file(duckdb_warehouse):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_several_workers_are_refused_on_duckdb(duckdb_warehouse):
+    environment = {**os.environ, "SEGMENTS_API_KEYS": key_digest_entry("cli-key")}
+    result = subprocess.run(
+        [*SEGMENTS, "serve", "--port", str(free_port()), "--workers", "2"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "--workers 2: the 'local' target is duckdb, which admits one writing process" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry))
+    return children
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgres_share_the_port_and_answer(built_postgres):
+    port = free_port()
+    environment = {
+        **os.environ,
+        **built_postgres.environment,
+        "SEGMENTS_API_KEYS": key_digest_entry("cli-key"),
+    }
+    server = subprocess.Popen(
+        [
+            *SEGMENTS,
+            "serve",
+            "--port",
+            str(port),
+            "--target",
+            "postgres",
+            "--workers",
+            "2",
+            "--no-access-log",
+        ],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "the service stopped"
+                assert time.monotonic() < deadline, "the service did not start in 60 s"
+                time.sleep(0.2)
+        with built_postgres.warehouse.session(read_only=True) as session:
+            ids = [
+                row[0]
+                for row in session.fetchall(
+                    "select customer_id from marts.customer_segments order by 1 limit 20"
+                )
+            ]
+        headers = {"Authorization": "Bearer cli-key"}
+        # Each request on a new connection, so the kernel spreads them over both workers' accepts.
+        answers = [httpx.get(f"{base}/segments/customer/{i}", headers=headers, timeout=10) for i in ids]
+        assert [answer.status_code for answer in answers] == [200] * len(ids)
+        assert [answer.json()["customer_id"] for answer in answers] == ids
+        # The first worker may answer while the second is still starting on a busy machine.
+        deadline = time.monotonic() + 30
+        while len(_workers(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_workers(server.pid)) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _workers(pid: int) -> list[int]:
+    return [child for child in _children(pid) if "--multiprocessing-fork" in _command_line(child)]
