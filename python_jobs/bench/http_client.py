@@ -127,8 +127,8 @@ class LoopbackClient:
                             connection.exchange(request), timeout or self.timeout
                         )
                     except (ConnectionError, asyncio.IncompleteReadError) as error:
-                        # The server closed a connection that sat idle past its keep-alive time; it read
-                        # nothing of the request, which is sent again on a new connection.
+                        # No byte of a response on a kept connection: the server closed it while it sat idle
+                        # (uvicorn does past its keep-alive time), so the request goes again on a new one.
                         connection.close()
                         if isinstance(error, asyncio.IncompleteReadError) and error.partial:
                             raise
