@@ -6,7 +6,10 @@ dbt loads it on every invocation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from python_jobs.naming_words import CONTRASTS
 
 # An axis is split into at most this many segments; `SHARED_BAND_SUFFIXES` has suffixes for every k up to it.
 MAX_SEGMENTS_PER_AXIS = 6
@@ -18,8 +21,17 @@ LADDER_LENGTH = 7
 # bands are symmetric around the median, so a centroid at the median takes the middle (fourth) name.
 PERCENTILE_BAND_FLOORS = (0.05, 0.20, 0.40, 0.60, 0.80, 0.95)
 
-# How segments that would share a name are told apart: by where each sits among them, lowest first. Two become
-# `<name>_lower` and `<name>_upper`, and so on.
+# Segments that would share a name are told apart by the features of the axis on which they stand out from each
+# other (`CONTRASTS` gives the words), but only by a difference of at least this much in population percentile:
+# closer than 5 percentile points, "more" would claim a difference a marketer could not find in the data.
+MIN_CONTRAST = 0.05
+
+# Per segment, its population percentile (0..1) on every feature of its axis: the weighted mean of its members'
+# percentiles, so that features of any unit and skew compare on one scale.
+Positions = Sequence[dict[str, float]]
+
+# The fallback when the features do not tell them apart: where each sits among them on the naming key, lowest
+# first. Two become `<name>_lower` and `<name>_upper`, and so on.
 SHARED_BAND_SUFFIXES: dict[int, tuple[str, ...]] = {
     2: ("lower", "upper"),
     3: ("lower", "middle", "upper"),
@@ -34,21 +46,53 @@ def percentile_band(percentile: float) -> int:
     return sum(percentile >= floor for floor in PERCENTILE_BAND_FLOORS)
 
 
-def _tell_apart(names: list[str], keys: list[float]) -> list[str]:
-    """Give segments that share a name a suffix saying where each sits among them (by `keys`, lowest first)."""
+def contrast_words(holders: list[int], positions: Positions) -> dict[int, str] | None:
+    """Per segment of `holders` (segments sharing a name), the word of the feature on which it stands out most
+    from the others: its population percentile minus theirs (their mean), `more_<noun>` above, `less_<noun>`
+    below. Two segments are told apart by the feature on which they differ most, one `less_`, one `more_`.
+
+    Greedy, strongest difference first, and no word twice: a segment whose best word is taken gets its next
+    best. None when some segment cannot be told apart by at least `MIN_CONTRAST` with a word still free.
+    """
+    features = list(positions[holders[0]])
+    candidates = []
+    for rank, i in enumerate(holders):
+        others = [j for j in holders if j != i]
+        for order, feature in enumerate(features):
+            difference = positions[i][feature] - sum(positions[j][feature] for j in others) / len(others)
+            word = CONTRASTS[feature].word(higher=difference > 0)
+            candidates.append((-abs(difference), rank, order, i, word))
+    chosen: dict[int, str] = {}
+    for negative_strength, _, _, i, word in sorted(candidates):
+        if -negative_strength < MIN_CONTRAST:
+            break
+        if i not in chosen and word not in chosen.values():
+            chosen[i] = word
+    return chosen if len(chosen) == len(holders) else None
+
+
+def _tell_apart(names: list[str], keys: list[float], positions: Positions | None = None) -> list[str]:
+    """Give segments that share a name a suffix telling them apart: the words of the features on which they
+    stand out from each other (`contrast_words`), or else where each sits among them by `keys`."""
+    if positions is not None and len(positions) != len(names):
+        raise ValueError(f"{len(names)} segments but {len(positions)} feature positions")
     told_apart = list(names)
     for name in set(names):
         holders = [i for i, candidate in enumerate(names) if candidate == name]
         if len(holders) < 2:
             continue
-        holders.sort(key=lambda i: (keys[i], i))
-        for suffix, index in zip(SHARED_BAND_SUFFIXES[len(holders)], holders, strict=True):
-            told_apart[index] = f"{name}_{suffix}"
+        words = contrast_words(holders, positions) if positions is not None else None
+        if words is None:
+            holders.sort(key=lambda i: (keys[i], i))
+            words = dict(zip(holders, SHARED_BAND_SUFFIXES[len(holders)], strict=True))
+        for index, word in words.items():
+            told_apart[index] = f"{name}_{word}"
     return told_apart
 
 
-def _with_suffixes(bases: list[str]) -> list[str]:
+def _with_suffixes(bases: list[str], features: Sequence[str]) -> list[str]:
     suffixes = sorted({suffix for group in SHARED_BAND_SUFFIXES.values() for suffix in group})
+    suffixes += [word for feature in features for word in CONTRASTS[feature].words()]
     return [*bases, *(f"{base}_{suffix}" for base in bases for suffix in suffixes)]
 
 
@@ -59,8 +103,9 @@ class Ladder:
     Seven names, low to high. A segment's name is the rung of the band (`PERCENTILE_BAND_FLOORS`) that holds the
     percentile of its centroid's `feature` in that feature's distribution over all customers: an extreme name is
     earned by an extreme centroid, whatever k is. Segments of one axis whose centroids fall in the same band keep
-    that band's name with a suffix saying where each sits among them (`SHARED_BAND_SUFFIXES`), so two segments
-    never share a name and no name claims a band its centroid is not in.
+    that band's name with a suffix telling them apart (`_tell_apart`: the feature of the axis on which they
+    differ most, `typical_support_fewer_complex_tickets`), so two segments never share a name and no name
+    claims a band its centroid is not in.
 
     `none_name`, when given, names a segment most of whose customers have exactly zero on `feature` (say, never
     returned anything): "none" is then a fact about the typical member, truer than any rung of a percentile.
@@ -75,6 +120,7 @@ class Ladder:
         centroids: list[dict[str, float]],
         percentiles: list[float],
         zero_shares: list[float] | None = None,
+        positions: Positions | None = None,
     ) -> list[str]:
         if len(percentiles) != len(centroids):
             raise ValueError(f"{len(centroids)} centroids but {len(percentiles)} percentiles")
@@ -84,13 +130,13 @@ class Ladder:
                 self.none_name if share > 0.5 else name
                 for name, share in zip(names, zero_shares, strict=True)
             ]
-        return _tell_apart(names, [centroid[self.feature] for centroid in centroids])
+        return _tell_apart(names, [centroid[self.feature] for centroid in centroids], positions)
 
     def order_key(self, centroid: dict[str, float]) -> float:
         return centroid[self.feature]
 
-    def accepted_names(self) -> list[str]:
-        return _with_suffixes([*self.names, *([self.none_name] if self.none_name else [])])
+    def accepted_names(self, features: Sequence[str]) -> list[str]:
+        return _with_suffixes([*self.names, *([self.none_name] if self.none_name else [])], features)
 
 
 @dataclass(frozen=True)
@@ -120,6 +166,7 @@ class ValueBands:
         centroids: list[dict[str, float]],
         percentiles: list[float] | None = None,
         zero_shares: list[float] | None = None,
+        positions: Positions | None = None,
     ) -> list[str]:
         values = [centroid[self.feature] for centroid in centroids]
         names = [self.names[sum(value >= floor for floor in self.floors)] for value in values]
@@ -131,14 +178,14 @@ class ValueBands:
                 self.none_name if share > 0.5 else name
                 for name, share in zip(names, zero_shares, strict=True)
             ]
-        return _tell_apart(names, values)
+        return _tell_apart(names, values, positions)
 
     def order_key(self, centroid: dict[str, float]) -> float:
         return centroid[self.feature]
 
-    def accepted_names(self) -> list[str]:
+    def accepted_names(self, features: Sequence[str]) -> list[str]:
         extra = [name for name in (self.none_name, self.override and self.override[2]) if name]
-        return _with_suffixes([*self.names, *extra])
+        return _with_suffixes([*self.names, *extra], features)
 
 
 @dataclass(frozen=True)
@@ -147,7 +194,7 @@ class Dominant:
 
     `labels` pairs each share feature with a stem. A centroid whose largest share is at least `only_from` is
     `<stem>_only`, at least `first_from` `<stem>_first`, and below that `mixed_name`. Segments that would share a
-    name are told apart by how strongly their stem dominates (`_lower`, `_upper`, ...), as on a ladder.
+    name are told apart as on a ladder (`phone_first_less_chat`, `phone_first_more_chat`).
     """
 
     labels: tuple[tuple[str, str], ...]
@@ -166,14 +213,16 @@ class Dominant:
     def order_key(self, centroid: dict[str, float]) -> float:
         return max(centroid[feature] for feature, _ in self.labels)
 
-    def name(self, centroids: list[dict[str, float]], percentiles: list[float] | None = None) -> list[str]:
+    def name(self, centroids: list[dict[str, float]], positions: Positions | None = None) -> list[str]:
         """Names from the centroids alone: a dominant share is already a statement about the customer."""
         return _tell_apart(
-            [self._label(centroid) for centroid in centroids], [self.order_key(c) for c in centroids]
+            [self._label(centroid) for centroid in centroids],
+            [self.order_key(c) for c in centroids],
+            positions,
         )
 
-    def accepted_names(self) -> list[str]:
+    def accepted_names(self, features: Sequence[str]) -> list[str]:
         stems = [stem for _, stem in self.labels]
         return _with_suffixes(
-            [*(f"{s}_only" for s in stems), *(f"{s}_first" for s in stems), self.mixed_name]
+            [*(f"{s}_only" for s in stems), *(f"{s}_first" for s in stems), self.mixed_name], features
         )

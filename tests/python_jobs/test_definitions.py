@@ -329,7 +329,9 @@ def test_names_say_what_a_marketer_reads_into_them():
     assert definitions.AXES_BY_NAME["problem_complexity"].naming.names[3] == "typical_support"
     # One name is one meaning: no clustered name on two axes (repurchase and return both had `rare_returner`);
     # the explicit segments (`no_orders`, ...) mean the same on every axis that has them.
-    every = [name for axis in definitions.AXES for name in set(axis.naming.accepted_names())]
+    every = [
+        name for axis in definitions.AXES for name in set(axis.naming.accepted_names(axis.feature_names))
+    ]
     assert len(every) == len(set(every))
     explicit = {name for axis in definitions.AXES for name in axis.unclustered_segment_names()}
     assert not explicit & set(every)
