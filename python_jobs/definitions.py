@@ -293,6 +293,7 @@ AXES: tuple[Axis, ...] = (
                 "category_explorer",
             ),
             none_name="single_category",
+            mostly_none_name="mostly_single_category",
         ),
     ),
     Axis(
@@ -321,6 +322,7 @@ AXES: tuple[Axis, ...] = (
                 "discount_dependent",
             ),
             none_name="full_price_only",
+            mostly_none_name="mostly_full_price",
         ),
     ),
     Axis(
@@ -398,6 +400,7 @@ AXES: tuple[Axis, ...] = (
                 "replenisher",
             ),
             none_name="no_quick_reorder",
+            mostly_none_name="mostly_no_quick_reorder",
         ),
     ),
     Axis(
@@ -419,6 +422,7 @@ AXES: tuple[Axis, ...] = (
                 "serial_returner",
             ),
             none_name="never_returns",
+            mostly_none_name="mostly_no_returns",
         ),
     ),
     Axis(
@@ -464,7 +468,7 @@ AXES: tuple[Axis, ...] = (
                 "typical_support",
                 "above_typical_support",
                 "high_touch",
-                "complex_cases",
+                "most_support",
             ),
         ),
     ),
@@ -526,6 +530,7 @@ AXES: tuple[Axis, ...] = (
                 "product_expert",
             ),
             none_name="no_guide_reading",
+            mostly_none_name="mostly_no_guide_reading",
         ),
     ),
     Axis(

@@ -26,6 +26,15 @@ PERCENTILE_BAND_FLOORS = (0.05, 0.20, 0.40, 0.60, 0.80, 0.95)
 # closer than 5 percentile points, "more" would claim a difference a marketer could not find in the data.
 MIN_CONTRAST = 0.05
 
+# A word of what a segment has more of than the others of its name (`more_email`) is preferred to one of what it
+# has less of (`less_chat`) unless the latter is this much stronger: "more email" tells a marketer what the
+# segment does, "less chat" only what it does not.
+MORE_PREFERRED_BY = 0.05
+
+# A segment named for being at zero on the naming feature (`Ladder.none_name`) claims it for every member only when
+# at least this share of them is; from half of them to this share it says "mostly" (`mostly_no_returns`).
+ALL_AT_ZERO = 0.95
+
 # Per segment, its population percentile (0..1) on every feature of its axis: the weighted mean of its members'
 # percentiles, so that features of any unit and skew compare on one scale.
 Positions = Sequence[dict[str, float]]
@@ -49,10 +58,11 @@ def percentile_band(percentile: float) -> int:
 def contrast_words(holders: list[int], positions: Positions) -> dict[int, str] | None:
     """Per segment of `holders` (segments sharing a name), the word of the feature on which it stands out most
     from the others: its population percentile minus theirs (their mean), `more_<noun>` above, `less_<noun>`
-    below. Two segments are told apart by the feature on which they differ most, one `less_`, one `more_`.
+    below. Two segments are mostly told apart by the feature on which they differ most, one `less_`, one `more_`;
+    each gets a `more_` word of its own when that is nearly as strong (`MORE_PREFERRED_BY`).
 
-    Greedy, strongest difference first, and no word twice: a segment whose best word is taken gets its next
-    best. None when some segment cannot be told apart by at least `MIN_CONTRAST` with a word still free.
+    Greedy, strongest difference first, and no word twice: a segment whose best word is taken gets its next best.
+    None when some segment cannot be told apart by at least `MIN_CONTRAST` with a word still free.
     """
     features = list(positions[holders[0]])
     candidates = []
@@ -60,12 +70,13 @@ def contrast_words(holders: list[int], positions: Positions) -> dict[int, str] |
         others = [j for j in holders if j != i]
         for order, feature in enumerate(features):
             difference = positions[i][feature] - sum(positions[j][feature] for j in others) / len(others)
+            if abs(difference) < MIN_CONTRAST:
+                continue
             word = CONTRASTS[feature].word(higher=difference > 0)
-            candidates.append((-abs(difference), rank, order, i, word))
+            preference = abs(difference) + (MORE_PREFERRED_BY if difference > 0 else 0.0)
+            candidates.append((-preference, rank, order, i, word))
     chosen: dict[int, str] = {}
-    for negative_strength, _, _, i, word in sorted(candidates):
-        if -negative_strength < MIN_CONTRAST:
-            break
+    for _, _, _, i, word in sorted(candidates):
         if i not in chosen and word not in chosen.values():
             chosen[i] = word
     return chosen if len(chosen) == len(holders) else None
@@ -90,6 +101,18 @@ def _tell_apart(names: list[str], keys: list[float], positions: Positions | None
     return told_apart
 
 
+def _at_zero(
+    names: list[str], zero_shares: list[float] | None, none_name: str | None, mostly_none_name: str | None
+) -> list[str]:
+    """Rename the segments most of whose members are at zero on the naming feature (see `Ladder.none_name`)."""
+    if none_name is None or zero_shares is None:
+        return names
+    return [
+        name if share <= 0.5 else none_name if share >= ALL_AT_ZERO else (mostly_none_name or none_name)
+        for name, share in zip(names, zero_shares, strict=True)
+    ]
+
+
 def _with_suffixes(bases: list[str], features: Sequence[str]) -> list[str]:
     suffixes = sorted({suffix for group in SHARED_BAND_SUFFIXES.values() for suffix in group})
     suffixes += [word for feature in features for word in CONTRASTS[feature].words()]
@@ -108,12 +131,15 @@ class Ladder:
     claims a band its centroid is not in.
 
     `none_name`, when given, names a segment most of whose customers have exactly zero on `feature` (say, never
-    returned anything): "none" is then a fact about the typical member, truer than any rung of a percentile.
+    returned anything): "none" is then a fact about the typical member, truer than any rung of a percentile. It
+    claims it for all of them only when nearly all are at zero (`ALL_AT_ZERO`); from half of them to that, the
+    segment is `mostly_none_name` (`mostly_no_returns`: a third of its members did return something).
     """
 
     feature: str
     names: tuple[str, ...]
     none_name: str | None = None
+    mostly_none_name: str | None = None
 
     def name(
         self,
@@ -125,18 +151,15 @@ class Ladder:
         if len(percentiles) != len(centroids):
             raise ValueError(f"{len(centroids)} centroids but {len(percentiles)} percentiles")
         names = [self.names[percentile_band(p)] for p in percentiles]
-        if self.none_name is not None and zero_shares is not None:
-            names = [
-                self.none_name if share > 0.5 else name
-                for name, share in zip(names, zero_shares, strict=True)
-            ]
+        names = _at_zero(names, zero_shares, self.none_name, self.mostly_none_name)
         return _tell_apart(names, [centroid[self.feature] for centroid in centroids], positions)
 
     def order_key(self, centroid: dict[str, float]) -> float:
         return centroid[self.feature]
 
     def accepted_names(self, features: Sequence[str]) -> list[str]:
-        return _with_suffixes([*self.names, *([self.none_name] if self.none_name else [])], features)
+        extra = [name for name in (self.none_name, self.mostly_none_name) if name]
+        return _with_suffixes([*self.names, *extra], features)
 
 
 @dataclass(frozen=True)
@@ -146,13 +169,15 @@ class ValueBands:
     customers' spending collapsed, the median customer's trend is a collapse, not "steady".
 
     `floors` are the values where each name after the first begins (a band includes its floor), so there is one
-    more name than floors. `none_name`, as on a ladder, names a segment most of whose customers are at zero.
+    more name than floors. `none_name` and `mostly_none_name`, as on a ladder, name a segment most of whose
+    customers are at zero.
     """
 
     feature: str
     floors: tuple[float, ...]
     names: tuple[str, ...]
     none_name: str | None = None
+    mostly_none_name: str | None = None
     # (feature, floor, name): a centroid at or above `floor` on another feature of the axis takes `name`, when
     # that feature says more about the segment than the bands do (most of a customer's orders in the holidays).
     override: tuple[str, float, str] | None = None
@@ -173,18 +198,18 @@ class ValueBands:
         if self.override is not None:
             feature, floor, name = self.override
             names = [name if c[feature] >= floor else n for n, c in zip(names, centroids, strict=True)]
-        if self.none_name is not None and zero_shares is not None:
-            names = [
-                self.none_name if share > 0.5 else name
-                for name, share in zip(names, zero_shares, strict=True)
-            ]
+        names = _at_zero(names, zero_shares, self.none_name, self.mostly_none_name)
         return _tell_apart(names, values, positions)
 
     def order_key(self, centroid: dict[str, float]) -> float:
         return centroid[self.feature]
 
     def accepted_names(self, features: Sequence[str]) -> list[str]:
-        extra = [name for name in (self.none_name, self.override and self.override[2]) if name]
+        extra = [
+            name
+            for name in (self.none_name, self.mostly_none_name, self.override and self.override[2])
+            if name
+        ]
         return _with_suffixes([*self.names, *extra], features)
 
 
