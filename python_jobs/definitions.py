@@ -18,8 +18,10 @@ from python_jobs.naming_rules import PERCENTILE_BAND_FLOORS as PERCENTILE_BAND_F
 from python_jobs.naming_rules import SHARED_BAND_SUFFIXES as SHARED_BAND_SUFFIXES
 from python_jobs.naming_rules import Dominant as Dominant
 from python_jobs.naming_rules import Ladder as Ladder
+from python_jobs.naming_rules import Positions as Positions
 from python_jobs.naming_rules import ValueBands as ValueBands
 from python_jobs.naming_rules import percentile_band as percentile_band
+from python_jobs.naming_words import CONTRASTS as CONTRASTS
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,12 @@ class Axis:
     features: tuple[Feature, ...]
     naming: Ladder | ValueBands | Dominant
 
+    def __post_init__(self) -> None:
+        # Any feature may be the one that tells two segments of a name apart, so each needs its words.
+        missing = [name for name in self.feature_names if name not in CONTRASTS]
+        if missing:
+            raise ValueError(f"axis {self.name}: no words in naming_words.CONTRASTS for {', '.join(missing)}")
+
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
@@ -163,20 +171,23 @@ class Axis:
         centroids: list[dict[str, float]],
         percentiles: list[float] | None = None,
         zero_shares: list[float] | None = None,
+        positions: Positions | None = None,
     ) -> list[str]:
         """Readable names for centroids given in the features' own units, one per centroid.
 
         `percentiles`: per centroid, the population percentile (0..1) of its `naming_feature`; required by a
         ladder, ignored by a dominant-feature naming. `zero_shares`: per centroid, the share of its members at
-        exactly zero on the naming feature (for a ladder's `none_name`).
+        exactly zero on the naming feature (for a ladder's `none_name`). `positions`: per centroid, its
+        population percentile on every feature of the axis, to tell apart segments that would share a name
+        (without them, they are told apart by where each sits among them, `_lower`, `_upper`).
         """
         if isinstance(self.naming, ValueBands):
-            return self.naming.name(centroids, percentiles, zero_shares)
+            return self.naming.name(centroids, percentiles, zero_shares, positions)
         if isinstance(self.naming, Ladder):
             if percentiles is None:
                 raise ValueError(f"axis {self.name}: a ladder needs the centroids' population percentiles")
-            return self.naming.name(centroids, percentiles, zero_shares)
-        return self.naming.name(centroids)
+            return self.naming.name(centroids, percentiles, zero_shares, positions)
+        return self.naming.name(centroids, positions)
 
     def unclustered_segment_names(self) -> list[str]:
         """The explicit segments: one per requirement, then those of an axis that was not clustered."""
@@ -185,7 +196,7 @@ class Axis:
         ]
 
     def accepted_segment_names(self) -> list[str]:
-        return [*self.naming.accepted_names(), *self.unclustered_segment_names()]
+        return [*self.naming.accepted_names(self.feature_names), *self.unclustered_segment_names()]
 
 
 def _feature(name: str, description: str, *requires: Requirement) -> Feature:
@@ -282,6 +293,7 @@ AXES: tuple[Axis, ...] = (
                 "category_explorer",
             ),
             none_name="single_category",
+            mostly_none_name="mostly_single_category",
         ),
     ),
     Axis(
@@ -310,6 +322,7 @@ AXES: tuple[Axis, ...] = (
                 "discount_dependent",
             ),
             none_name="full_price_only",
+            mostly_none_name="mostly_full_price",
         ),
     ),
     Axis(
@@ -387,6 +400,7 @@ AXES: tuple[Axis, ...] = (
                 "replenisher",
             ),
             none_name="no_quick_reorder",
+            mostly_none_name="mostly_no_quick_reorder",
         ),
     ),
     Axis(
@@ -408,6 +422,7 @@ AXES: tuple[Axis, ...] = (
                 "serial_returner",
             ),
             none_name="never_returns",
+            mostly_none_name="mostly_no_returns",
         ),
     ),
     Axis(
@@ -453,7 +468,7 @@ AXES: tuple[Axis, ...] = (
                 "typical_support",
                 "above_typical_support",
                 "high_touch",
-                "complex_cases",
+                "most_support",
             ),
         ),
     ),
@@ -515,6 +530,7 @@ AXES: tuple[Axis, ...] = (
                 "product_expert",
             ),
             none_name="no_guide_reading",
+            mostly_none_name="mostly_no_guide_reading",
         ),
     ),
     Axis(

@@ -43,13 +43,17 @@ def name_segments(
 ) -> list[str]:
     """The axis's names for its segments (labels 0..k-1), placing each in the weighted population."""
     axis = AXES_BY_NAME[axis_name]
+    k = len(raw)
+    by_feature = {
+        name: segment_percentiles(features[:, j], weights, labels, k)
+        for j, name in enumerate(axis.feature_names)
+    }
+    positions = [{name: by_feature[name][i] for name in axis.feature_names} for i in range(k)]
     if axis.naming_feature is None:
-        return axis.segment_names(raw)
+        return axis.segment_names(raw, positions=positions)
     column = features[:, axis.feature_names.index(axis.naming_feature)]
     return axis.segment_names(
-        raw,
-        segment_percentiles(column, weights, labels, len(raw)),
-        segment_zero_shares(column, weights, labels, len(raw)),
+        raw, by_feature[axis.naming_feature], segment_zero_shares(column, weights, labels, k), positions
     )
 
 

@@ -300,7 +300,12 @@ def test_every_name_an_axis_can_give_is_accepted_and_names_never_repeat(axis):
             for centroid, value in zip(centroids, values, strict=True):
                 centroid[axis.naming.feature] = value
         percentiles = np.sort(rng.uniform(size=k)).tolist()
-        names = axis.segment_names(centroids, percentiles)
+        # Per segment, percentiles on every feature: random, or all alike so that the fallback is taken too.
+        spread = rng.choice([0.0, 0.1, 1.0])
+        where = [
+            {feature: 0.5 + spread * (rng.uniform() - 0.5) for feature in axis.feature_names} for _ in values
+        ]
+        names = axis.segment_names(centroids, percentiles, positions=where)
 
         assert len(set(names)) == k, names
         assert set(names) <= accepted, names
@@ -329,7 +334,9 @@ def test_names_say_what_a_marketer_reads_into_them():
     assert definitions.AXES_BY_NAME["problem_complexity"].naming.names[3] == "typical_support"
     # One name is one meaning: no clustered name on two axes (repurchase and return both had `rare_returner`);
     # the explicit segments (`no_orders`, ...) mean the same on every axis that has them.
-    every = [name for axis in definitions.AXES for name in set(axis.naming.accepted_names())]
+    every = [
+        name for axis in definitions.AXES for name in set(axis.naming.accepted_names(axis.feature_names))
+    ]
     assert len(every) == len(set(every))
     explicit = {name for axis in definitions.AXES for name in axis.unclustered_segment_names()}
     assert not explicit & set(every)
