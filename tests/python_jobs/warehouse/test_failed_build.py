@@ -9,6 +9,7 @@ the tables it reached before failing (the failing job looks, to make sure).
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 import pytest
@@ -42,15 +43,22 @@ def _build(target: str, observation_end: str | None = None, **jobs: Any) -> Buil
     return run_build(target, observation_end=observation_end, echo=lambda _: None, jobs=registry)
 
 
+@cache
+def _manifest(target: str) -> dict[str, Any]:
+    """The project's manifest, parsed once per target in this test process: a `dbt parse` costs seconds of CPU
+    each time, and the project does not change while the tests run."""
+    return load_manifest(target)
+
+
 def _plan(target: str) -> tuple[int, dict[str, int]]:
     """How many steps the build has, and the step number of each job."""
-    steps = plan_build(load_manifest(target))
+    steps = plan_build(_manifest(target))
     return len(steps), {step.job: n for n, step in enumerate(steps, start=1) if isinstance(step, JobStep)}
 
 
 def _dbt_step_reading(target: str, selector: str) -> int:
     """The number of the dbt step that builds what is downstream of `selector` (a source)."""
-    steps = plan_build(load_manifest(target))
+    steps = plan_build(_manifest(target))
     return next(
         n for n, step in enumerate(steps, start=1) if isinstance(step, DbtStep) and selector in step.select
     )
@@ -58,7 +66,7 @@ def _dbt_step_reading(target: str, selector: str) -> int:
 
 def _tables(warehouse: Warehouse) -> list[Relation]:
     """Every table dbt builds (the views are rebuilt from them and from the raw and ml tables)."""
-    relations = built_relations(load_manifest(warehouse.target))
+    relations = built_relations(_manifest(warehouse.target))
     with warehouse.session(read_only=True) as session:
         kinds = {
             (schema, name): kind
@@ -91,7 +99,7 @@ def _last_order_day(warehouse: Warehouse) -> dt.date:
 
 def test_a_first_build_that_fails_leaves_no_half_built_relations(warehouse):
     generate_data(CUSTOMERS, 5, warehouse.target, experiment_scale=EXPERIMENT_SCALE)
-    relations = built_relations(load_manifest(warehouse.target))
+    relations = built_relations(_manifest(warehouse.target))
 
     def failing_fit(context: JobContext) -> None:
         assert _existing(context.warehouse, relations), "the first step built something"
