@@ -63,6 +63,9 @@ def index_assignments(warehouse: ServiceWarehouse, notify: Callable[[str], None]
     try:
         with warehouse.writes(), warehouse.session() as session:
             if session.table_exists(RAW_SCHEMA, "experiment_assignments"):
+                # Service processes starting together (`--workers`) take turns: two concurrent `create index if
+                # not exists` of one name collide in the catalogue.
+                session.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [ASSIGNMENT_INDEX])
                 session.execute(ASSIGNMENT_INDEX)
     except WarehouseError as error:
         notify(f"could not index {RAW_SCHEMA}.experiment_assignments for allocation lookups: {error}")
