@@ -26,7 +26,7 @@ from python_jobs import PROJECT_ROOT
 
 PROFILE_NAME = "segment_warehouse"
 PROFILES_DIR = PROJECT_ROOT / "profiles"
-TARGETS = ("local", "postgres")
+TARGETS = ("local", "postgres", "spark")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Folders the profile names by a variable; a relative one is relative to the project, wherever the process runs.
