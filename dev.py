@@ -82,25 +82,48 @@ def postgres_status() -> tuple[bool, str]:
 BROWSER_BINARIES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
 
 
-def ensure_browser() -> str | None:
-    """Install Debian's chromium and chromedriver for the report's browser test when they are missing and this
-    machine can (apt-get, as root). None when they are there; else why not, for the banner."""
-    if all(binary.exists() for binary in BROWSER_BINARIES):
+def ensure_debian_packages(purpose: str, present: bool, packages: tuple[str, ...]) -> str | None:
+    """Install Debian `packages` (for `purpose`) when they are missing and this machine can: apt-get, as root,
+    after `apt-get update`. None when they are there; else why not, for the banner."""
+    if present:
         return None
+    names = " ".join(packages)
     if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "chromium is missing and this machine cannot install it here (needs apt-get as root)"
-    banner("Installing chromium and chromium-driver (the report's browser test)")
+        return f"{names} missing and this machine cannot install it here (needs apt-get as root)"
+    banner(f"Installing {names} ({purpose})")
     quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
     installed = (
         subprocess.run(["apt-get", "update", "-qq"], **quiet).returncode == 0
-        and subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], **quiet
-        ).returncode
-        == 0
+        and subprocess.run(["apt-get", "install", "-y", "-qq", *packages], **quiet).returncode == 0
     )
-    if installed and all(binary.exists() for binary in BROWSER_BINARIES):
-        return None
-    return "installing chromium with apt-get failed"
+    return None if installed else f"installing {names} with apt-get failed"
+
+
+def ensure_browser() -> str | None:
+    """Debian's chromium and chromedriver, for the report's browser test."""
+    problem = ensure_debian_packages(
+        "the report's browser test",
+        all(binary.exists() for binary in BROWSER_BINARIES),
+        ("chromium", "chromium-driver"),
+    )
+    if problem is None and not all(binary.exists() for binary in BROWSER_BINARIES):
+        return "chromium-driver installed, but /usr/bin/chromium or /usr/bin/chromedriver is still missing"
+    return problem
+
+
+def ensure_java() -> str | None:
+    """A Java runtime, which pyspark (the `spark` target) runs on."""
+    return ensure_debian_packages(
+        "the spark target's Java runtime", shutil.which("java") is not None, ("openjdk-17-jre-headless",)
+    )
+
+
+def warn(what: str, problem: str, remedy: str) -> None:
+    print("\n" + "!" * 78)
+    print(f"!! {what}")
+    print(f"!! reason: {problem}")
+    print(f"!! {remedy}")
+    print("!" * 78)
 
 
 def test() -> int:
@@ -125,11 +148,11 @@ def test() -> int:
 
     browser_problem = ensure_browser()
     if browser_problem:
-        print("\n" + "!" * 78)
-        print("!! chromium is NOT available: the report's browser test will be SKIPPED.")
-        print(f"!! reason: {browser_problem}")
-        print("!! Debian: apt-get install chromium chromium-driver")
-        print("!" * 78)
+        warn(
+            "chromium is NOT available: the report's browser test will be SKIPPED.",
+            browser_problem,
+            "Debian: apt-get install chromium chromium-driver",
+        )
         if os.environ.get("SEGMENTS_REQUIRE_BROWSER") == "1":
             steps.append(("chromium installed (SEGMENTS_REQUIRE_BROWSER=1)", False))
 
