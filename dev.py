@@ -6,7 +6,7 @@
     python3 dev.py bench   # (see `segments bench --help` once issue 3 lands)
 
 The first run creates `.venv` and installs the CPU build of torch, then the project with
-`pip install -e '.[dev,embeddings]'`; later runs reinstall only
+`pip install -e '.[dev,embeddings,spark]'`; later runs reinstall only
 when pyproject.toml changed. Standard library only: this file runs before anything is installed.
 """
 
@@ -31,6 +31,21 @@ DATA_PACKAGES = ("lifetimes==0.11.3",)
 # Installed before the project's `embeddings` extra: this pin takes the CPU build (from the local index on the
 # project's machines); left to the extra's plain `torch` requirement, pip would fetch a CUDA build of several GB.
 TORCH_CPU = "torch==2.13.0"
+# The Spark leg: 2,000 customers through the models the clustering job reads, the job, the models on its output
+# and their dbt tests, and the SQL assignment checked against numpy, on one local Spark session.
+SPARK_LEG = (
+    "tests/python_jobs/warehouse/test_spark_leg.py",
+    "tests/python_jobs/segmentation/test_sql_assignment.py::test_sql_assignment_equals_python_nearest_centroid[spark]",
+)
+# Spark tuned for a few thousand rows: dbt threads overlap statements, one shuffle partition, and no adaptive
+# re-planning or generated code, which cost more per statement than they save on data this small.
+SPARK_LEG_ENV = {
+    "SEGMENTS_TEST_SPARK": "1",
+    "SEGMENTS_SPARK_THREADS": "4",
+    "SEGMENTS_SPARK_SHUFFLE_PARTITIONS": "1",
+    "SEGMENTS_SPARK_ADAPTIVE": "false",
+    "SEGMENTS_SPARK_CODEGEN": "false",
+}
 
 
 def banner(text: str) -> None:
@@ -49,9 +64,9 @@ def ensure_venv() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", TORCH_CPU], check=True, cwd=ROOT)
-    # `embeddings` too, so the tests run both embedding backends (TF-IDF and MiniLM).
+    # `embeddings` too, so the tests run both embedding backends (TF-IDF and MiniLM); `spark` for the Spark leg.
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,embeddings]"],
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,embeddings,spark]"],
         check=True,
         cwd=ROOT,
     )
@@ -168,6 +183,22 @@ def test() -> int:
     # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
     # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
     step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"])
+
+    java_problem = ensure_java()
+    if java_problem:
+        warn(
+            "Java is NOT available: the Spark leg will be SKIPPED.",
+            java_problem,
+            "Debian: apt-get install openjdk-17-jre-headless",
+        )
+        if os.environ.get("SEGMENTS_REQUIRE_SPARK") == "1":
+            steps.append(("Java installed (SEGMENTS_REQUIRE_SPARK=1)", False))
+    else:
+        step(
+            "pytest (Spark leg, 2,000 customers)",
+            [str(PYTHON), "-m", "pytest", "-q", "-n", "0", *SPARK_LEG],
+            SPARK_LEG_ENV,
+        )
 
     banner("Summary")
     for name, ok in steps:
