@@ -143,7 +143,11 @@ def spark_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
         patch.undo()
 
 
-_WAREHOUSE_FIXTURES = {"local": "duckdb_warehouse", "postgres": "postgres_warehouse", "spark": "spark_warehouse"}
+_WAREHOUSE_FIXTURES = {
+    "local": "duckdb_warehouse",
+    "postgres": "postgres_warehouse",
+    "spark": "spark_warehouse",
+}
 
 
 @pytest.fixture(params=TARGETS)

@@ -55,8 +55,9 @@ def leg(spark_warehouse: Warehouse) -> Iterator[Leg]:
 
     write_raw_tables(warehouse, generate_raw_tables(CUSTOMERS, seed=11))
     with warehouse.session() as session:
-        # As a build does before the job first runs: its tables exist, empty, for dbt's sources.
-        for name, schema in ml_tables.ML_TABLES.items():
+        # As before a first build's jobs have run: their tables exist, empty, for dbt's sources. The profiles
+        # the clustering job reads join the CLV job's predictions, so its tables are needed too.
+        for name, schema in {**ml_tables.CLV_TABLES, **ml_tables.ML_TABLES}.items():
             session.replace_table(ml_tables.ML_SCHEMA, name, schema.empty_table())
     lap("generate (Spark start included)")
     built = run_dbt(["build", "--select", INPUTS], target="spark")
