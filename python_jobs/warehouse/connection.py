@@ -279,6 +279,10 @@ class Session:
         """The SQL type of a column holding `arrow_type` (DuckDB takes PostgreSQL's words)."""
         return postgres_type(arrow_type)
 
+    def epoch_seconds(self, expression: str) -> str:
+        """SQL for the seconds since 1970 of a timestamp expression."""
+        return f"extract(epoch from {expression})"
+
     def update_rows(
         self, schema: str, table: str, values: Mapping[str, Any], where: Mapping[str, Any]
     ) -> None:

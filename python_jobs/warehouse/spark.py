@@ -35,6 +35,8 @@ WAREHOUSE_VARIABLE = "SEGMENTS_SPARK_WAREHOUSE"
 DEFAULT_WAREHOUSE = Path("data") / "spark-warehouse"
 
 _session: SparkSession | None = None
+# The driver's default session, the one dbt-spark uses.
+_default_session: SparkSession | None = None
 
 
 def warehouse_folder() -> Path:
@@ -66,7 +68,7 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     session of their own on the same driver and catalog, in ANSI mode with double-quoted identifiers, so the SQL
     they share with the other targets (`"schema"."table"`, errors on bad casts) reads the same here.
     """
-    global _session
+    global _session, _default_session
     if settings.get("method") != "session":
         raise WarehouseError(
             f"the Python jobs reach Spark only through `method: session`, not {settings.get('method')!r}"
@@ -84,6 +86,7 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     warehouse_folder().mkdir(parents=True, exist_ok=True)
     default = builder.enableHiveSupport().getOrCreate()
     default.sparkContext.setLogLevel("ERROR")
+    _default_session = default
     _session = default.newSession()
     _session.conf.set("spark.sql.ansi.enabled", "true")
     _session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
@@ -174,6 +177,9 @@ class SparkWarehouseSession(Session):
     def column_type(self, arrow_type: pa.DataType) -> str:
         return _spark_type(arrow_type)
 
+    def epoch_seconds(self, expression: str) -> str:
+        return f"unix_micros({expression}) / 1000000.0"
+
     def update_rows(
         self, schema: str, table: str, values: Mapping[str, Any], where: Mapping[str, Any]
     ) -> None:
@@ -228,6 +234,10 @@ class SparkWarehouseSession(Session):
             )
         finally:
             self._spark.catalog.dropTempView(view)
+        # dbt's session on the same driver keeps its own cache of the table's files, stale after an overwrite.
+        for session in (self._spark, _default_session):
+            if session is not None:
+                session.catalog.refreshTable(f"{_name(schema)}.{_name(table)}")
 
 
 def _name(identifier: str) -> str:
