@@ -124,7 +124,9 @@ class SparkWarehouseSession(Session):
         self._spark = spark
 
     def begin(self) -> None:
-        pass
+        # dbt (the driver's default session) may have rebuilt a table since this session last read it: forget
+        # the files this session knew, or it reads ones dbt's overwrite deleted.
+        self._spark._jsparkSession.sessionState().catalog().invalidateAllCachedTables()
 
     def commit(self) -> None:
         pass

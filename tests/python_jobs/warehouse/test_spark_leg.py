@@ -129,3 +129,22 @@ def _schema(name: str) -> pa.Schema:
 
 def _rows_of(session, table: str, run_id: str) -> int:
     return session.fetchone(f"select count(*) from ml.{table} where run_id = ?", [run_id])[0]
+
+
+def test_a_table_dbt_rebuilt_is_read_afresh_by_the_jobs(spark_warehouse):
+    """dbt and the jobs hold two sessions on one driver, each caching a table's files: after dbt's session
+    rewrites a table, a jobs' session that read it before must not look for the deleted files."""
+    from python_jobs.warehouse import spark
+
+    with spark_warehouse.session() as session:
+        session.ensure_schema("intermediate")
+    dbt_session = spark._default_session
+    dbt_session.sql("drop table if exists intermediate.rebuilt")
+    dbt_session.sql("create table intermediate.rebuilt using parquet as select id from range(1000)")
+    with spark_warehouse.session() as session:
+        before = session.fetchone('select count(*) from "intermediate"."rebuilt"')
+    dbt_session.sql("insert overwrite intermediate.rebuilt select id from range(600) distribute by id")
+    with spark_warehouse.session() as session:
+        after = session.fetchone('select count(*), sum(id) from "intermediate"."rebuilt"')
+    assert before == (1000,)
+    assert after == (600, 179700)
