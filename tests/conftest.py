@@ -119,11 +119,47 @@ def postgres_warehouse(monkeypatch) -> Iterator[Warehouse]:
         yield warehouse
 
 
+# The `spark` target, as a parameter beside TARGETS for the tests that also run on Spark.
+SPARK = pytest.param("spark", marks=pytest.mark.spark)
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
+    """The `spark` target on a local session, one for the whole test process: Spark starts once per process
+    (20-30 s), with its warehouse folder fixed at that start. Only with SEGMENTS_TEST_SPARK=1 (the Spark leg)."""
+    if os.environ.get("SEGMENTS_TEST_SPARK") != "1":
+        pytest.skip("the Spark target is tested only with SEGMENTS_TEST_SPARK=1")
+    from python_jobs.warehouse.spark import spark_missing
+
+    missing = spark_missing()
+    if missing:
+        pytest.fail(f"SEGMENTS_TEST_SPARK=1 but {missing}")
+    patch = pytest.MonkeyPatch()
+    # Absolute, so dbt (which renders the profile itself) and the jobs name the same folder.
+    patch.setenv("SEGMENTS_SPARK_WAREHOUSE", str(tmp_path_factory.mktemp("spark") / "warehouse"))
+    try:
+        yield Warehouse.from_profile("spark")
+    finally:
+        patch.undo()
+
+
+_WAREHOUSE_FIXTURES = {
+    "local": "duckdb_warehouse",
+    "postgres": "postgres_warehouse",
+    "spark": "spark_warehouse",
+}
+
+
 @pytest.fixture(params=TARGETS)
 def warehouse(request) -> Warehouse:
     """Each test using this runs once on DuckDB and once on PostgreSQL."""
-    fixture = "duckdb_warehouse" if request.param == "local" else "postgres_warehouse"
-    return request.getfixturevalue(fixture)
+    return request.getfixturevalue(_WAREHOUSE_FIXTURES[request.param])
+
+
+@pytest.fixture(params=[*TARGETS, SPARK])
+def warehouse_or_spark(request) -> Warehouse:
+    """`warehouse`, and on Spark too in the Spark leg (SEGMENTS_TEST_SPARK=1)."""
+    return request.getfixturevalue(_WAREHOUSE_FIXTURES[request.param])
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from python_jobs.cli.options import target_option
+from python_jobs.cli.options import bench_target_option
 
 
 @click.command("bench")
@@ -21,7 +21,7 @@ from python_jobs.cli.options import target_option
     show_default=True,
     help="Also fit k-means on the whole population and report its agreement (ARI) with the SQL assignment.",
 )
-@target_option
+@bench_target_option
 def bench_command(customers: int, repeat: int, seed: int, agreement: bool, target: str) -> None:
     """Time the segmentation end to end on N generated customers, on a fresh warehouse each run.
 
@@ -75,7 +75,7 @@ def bench_command(customers: int, repeat: int, seed: int, agreement: bool, targe
 @click.option(
     "--text-ids", is_flag=True, help="Give the products SKUs (SKU-000001-DIM) instead of the numbers 1..N."
 )
-@target_option
+@bench_target_option
 def bench_llm_command(
     products: int,
     delay: float,
@@ -118,7 +118,7 @@ def bench_llm_command(
     help="Order lines in the generated export (4,200,000 make about 200 MB).",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated file.")
-@target_option
+@bench_target_option
 def bench_load_command(lines: int, seed: int, target: str) -> None:
     """Time `segments load-transactions --order-col` on a generated export, with its peak memory.
 
@@ -237,7 +237,7 @@ def bench_bandit_command(
     help="Report runs; the median is shown.",
 )
 @click.option("--seed", type=int, default=42, show_default=True)
-@target_option
+@bench_target_option
 def bench_report_command(customers: int, repeat: int, seed: int, target: str) -> None:
     """Time `segments report` on N generated customers (budget: 10 s for 1,000,000).
 

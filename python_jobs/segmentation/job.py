@@ -93,6 +93,8 @@ def cluster_customers(
     with warehouse.session() as session:
         for abandoned, reason in mark_abandoned_runs(session).items():
             echo(f"Run {abandoned} marked abandoned: {reason}.")
+        for unfinished in remove_unfinished_results(session):
+            echo(f"Rows of unfinished run {unfinished} removed.")
         _append_run_row(session, run_id, started_at, params)
     echo(f"Segmentation run {run_id}")
     try:
@@ -139,9 +141,7 @@ def cluster_customers(
 def _after_axis(warehouse: Warehouse, run_id: str, fit: AxisFit, finished: int, echo: Echo) -> None:
     echo(_describe_fit(fit, finished, len(AXES)))
     with warehouse.session() as session:
-        session.execute(
-            f"update {ML_SCHEMA}.{RUNS_TABLE} set heartbeat_at = ? where run_id = ?", [_utc_now(), run_id]
-        )
+        session.update_rows(ML_SCHEMA, RUNS_TABLE, {"heartbeat_at": _utc_now()}, {"run_id": run_id})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +191,29 @@ def mark_abandoned_runs(session: Session) -> dict[str, str]:
     return shared_mark_abandoned_runs(session, ML_SCHEMA, RUNS_TABLE, "finished_at")
 
 
+def remove_unfinished_results(session: Session) -> list[str]:
+    """On a target without transactions (Spark), remove the result rows of runs that failed or were abandoned
+    part-way through writing them; returns those runs. Elsewhere such a run wrote nothing, so there is nothing
+    to look for."""
+    if session.transactional or not session.table_exists(ML_SCHEMA, RUNS_TABLE):
+        return []
+    present = [name for name in RESULT_TABLES if session.table_exists(ML_SCHEMA, name)]
+    if not present:
+        return []
+    # One statement for every table: a Spark statement costs a second or two, whatever it reads.
+    results = " union all ".join(
+        f"select '{name}' as table_name, run_id from {ML_SCHEMA}.{name}" for name in present
+    )
+    rows = session.fetchall(
+        f"select distinct results.table_name, results.run_id from ({results}) as results "
+        f"join {ML_SCHEMA}.{RUNS_TABLE} as runs on runs.run_id = results.run_id "
+        "where runs.status in ('failed', 'abandoned')"
+    )
+    for name in present:
+        session.delete_runs(ML_SCHEMA, name, sorted({run_id for table, run_id in rows if table == name}))
+    return sorted({run_id for _, run_id in rows})
+
+
 def _describe_sample(sample: CustomerSample, seconds: float) -> str:
     tiers = ", ".join(f"{tier} {count:,}" for tier, count in sample.tier_sample.items())
     return (
@@ -231,11 +254,13 @@ def _append_run_row(
 
 
 def _finish_run(session: Session, run_id: str, sample: CustomerSample) -> None:
-    session.execute(
-        f"update {ML_SCHEMA}.{RUNS_TABLE} "
-        "set status = 'succeeded', finished_at = ?, population_size = ?, sample_size = ? where run_id = ?",
-        [_utc_now(), sample.population_size, sample.table.num_rows, run_id],
-    )
+    values = {
+        "status": "succeeded",
+        "finished_at": _utc_now(),
+        "population_size": sample.population_size,
+        "sample_size": sample.table.num_rows,
+    }
+    session.update_rows(ML_SCHEMA, RUNS_TABLE, values, {"run_id": run_id})
 
 
 def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: Echo) -> None:
@@ -244,11 +269,9 @@ def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: 
     message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     try:
         with warehouse.session() as session:
-            session.execute(
-                f"update {ML_SCHEMA}.{RUNS_TABLE} "
-                "set status = 'failed', finished_at = ?, error_message = ? where run_id = ?",
-                [_utc_now(), message[:1000], run_id],
-            )
+            values = {"status": "failed", "finished_at": _utc_now(), "error_message": message[:1000]}
+            session.update_rows(ML_SCHEMA, RUNS_TABLE, values, {"run_id": run_id})
+            remove_unfinished_results(session)
     except Exception as marking_error:
         echo(f"  could not mark run {run_id} as failed: {marking_error}")
     echo(f"Run {run_id} failed: {message}")

@@ -39,23 +39,18 @@ def _value_tier_case() -> str:
     return f"case\n{whens}\n            else '{lowest}'\n        end"
 
 
-# Numerics are cast to double so both backends rank the same values (DuckDB decimals, PostgreSQL numeric).
-_TIERED_CUSTOMERS = f"""
+def _tiered_customers(session: Session) -> str:
+    # Numerics are cast to double so every backend ranks the same values (DuckDB decimals, PostgreSQL numeric).
+    return f"""
     select
         customer_id,
         {_value_tier_case()} as value_tier
     from (
         select
-            cast(customer_id as varchar) as customer_id,
-            percent_rank() over (order by cast(lifetime_value as double precision)) as tier_rank
+            cast(customer_id as {session.column_type(pa.string())}) as customer_id,
+            percent_rank() over (order by cast(lifetime_value as {session.column_type(pa.float64())})) as tier_rank
         from marts.customer_profiles
     ) as ranked
-"""
-
-_TIER_COUNTS_SQL = f"""
-    select value_tier, count(*) as customers
-    from ({_TIERED_CUSTOMERS}) as tiered
-    group by value_tier
 """
 
 
@@ -135,14 +130,16 @@ def _tier_position(tier: str) -> int:
 
 def count_value_tiers(session: Session) -> dict[str, int]:
     """Customers per lifetime-value tier; tiers without customers are absent."""
-    return {tier: int(count) for tier, count in session.fetchall(_TIER_COUNTS_SQL)}
+    sql = f"select value_tier, count(*) as customers from ({_tiered_customers(session)}) as tiered group by value_tier"
+    return {tier: int(count) for tier, count in session.fetchall(sql)}
 
 
-def _sample_sql(features: list[str]) -> str:
+def _sample_sql(session: Session, features: list[str]) -> str:
+    double, text = session.column_type(pa.float64()), session.column_type(pa.string())
     feature_columns = ",\n        ".join(
         [
             *(
-                f"cast(features.{quote_identifier(name)} as double precision) as {quote_identifier(name)}"
+                f"cast(features.{quote_identifier(name)} as {double}) as {quote_identifier(name)}"
                 for name in features
             ),
             *(f"features.{quote_identifier(flag)}" for flag in requirement_flags()),
@@ -156,20 +153,20 @@ def _sample_sql(features: list[str]) -> str:
             value_tier,
             row_number() over (
                 partition by value_tier
-                order by md5(cast(? as varchar) || customer_id), customer_id
+                order by md5(cast(? as {text}) || customer_id), customer_id
             ) as draw_order
-        from ({_TIERED_CUSTOMERS}) as tiered
+        from ({_tiered_customers(session)}) as tiered
     )
     select
         numbered.customer_id,
         numbered.value_tier,
-        cast(extract(epoch from profiles.first_seen_at) as double precision) / 86400.0 as first_seen_days,
+        cast({session.epoch_seconds("profiles.first_seen_at")} as {double}) / 86400.0 as first_seen_days,
         {feature_columns}
     from numbered
     inner join marts.customer_features as features
-        on cast(features.customer_id as varchar) = numbered.customer_id
+        on cast(features.customer_id as {text}) = numbered.customer_id
     inner join marts.customer_profiles as profiles
-        on cast(profiles.customer_id as varchar) = numbered.customer_id
+        on cast(profiles.customer_id as {text}) = numbered.customer_id
     where numbered.draw_order <= case numbered.value_tier {quota_case} else 0 end
     """
 
@@ -179,7 +176,7 @@ def draw_sample(session: Session, sample_size: int, seed: str) -> CustomerSample
     tier_population = count_value_tiers(session)
     quotas = value_tier_quotas(tier_population, sample_size)
     params = [seed, *(quotas.get(tier, 0) for tier in VALUE_TIERS)]
-    table = session.fetch_arrow(_sample_sql(feature_names()), params)
+    table = session.fetch_arrow(_sample_sql(session, feature_names()), params)
     # Sorted here rather than in SQL: text collation differs between the backends, Arrow's byte order does not.
     table = table.sort_by("customer_id")
     drawn = table.column("value_tier").to_pylist()

@@ -20,8 +20,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError, postgres_session_on
+from python_jobs.warehouse.connection import Session, Warehouse, WarehouseError
 from python_jobs.warehouse.locks import duckdb_access, writing
+from python_jobs.warehouse.postgres import postgres_session_on
 
 SERVE_COMMAND = "segments serve"
 # Connections a service process keeps to PostgreSQL: its request threads and its job workers share them.

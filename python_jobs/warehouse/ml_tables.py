@@ -341,25 +341,15 @@ DEAL_PACKAGE_CLUSTER_STATUSES = ("packaged", "skipped", "too_small")
 BOOTSTRAP_STABILITY_LEVELS = ("unstable", "doubtful", "stable", "highly_stable")
 
 
-# SQL types (the same words on DuckDB and PostgreSQL) of the Arrow types columns were added with.
-_ADDED_COLUMN_TYPES = {pa.string(): "text", pa.int64(): "bigint", pa.bool_(): "boolean", _TS: "timestamptz"}
-
-
 def add_missing_columns(session: Session, table: str, schema: pa.Schema) -> list[str]:
     """Add to an existing `ml` table the columns of `schema` it lacks (all nullable); returns their names.
 
     Tables written before a column was defined get it, empty, instead of refusing every later write.
     """
-    existing = {
-        row[0]
-        for row in session.fetchall(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [ML_SCHEMA, table],
-        )
-    }
+    existing = set(session.column_names(ML_SCHEMA, table))
     added = [field for field in schema if field.name not in existing]
     for field in added:
         session.execute(
-            f'alter table "{ML_SCHEMA}"."{table}" add column "{field.name}" {_ADDED_COLUMN_TYPES[field.type]}'
+            f'alter table "{ML_SCHEMA}"."{table}" add column "{field.name}" {session.column_type(field.type)}'
         )
     return [field.name for field in added]

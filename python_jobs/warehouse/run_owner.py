@@ -137,9 +137,10 @@ def mark_abandoned_runs(session: Session, schema: str, table: str, ended_column:
         )
         if reason is not None:
             reasons[run["run_id"]] = reason
-            session.execute(
-                f"update {runs} set status = 'abandoned', {quote_identifier(ended_column)} = ?, error_message = ? "
-                "where run_id = ? and status = 'running'",
-                [utc_now(), f"abandoned: {reason}"[:1000], run["run_id"]],
-            )
+            values = {
+                "status": "abandoned",
+                ended_column: utc_now(),
+                "error_message": f"abandoned: {reason}"[:1000],
+            }
+            session.update_rows(schema, table, values, {"run_id": run["run_id"], "status": "running"})
     return reasons

@@ -17,11 +17,12 @@ starts takes tens of seconds, which no other target should pay.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from python_jobs import PROJECT_ROOT
 from python_jobs.warehouse.connection import Session, WarehouseError, quote_identifier
@@ -34,12 +35,29 @@ WAREHOUSE_VARIABLE = "SEGMENTS_SPARK_WAREHOUSE"
 DEFAULT_WAREHOUSE = Path("data") / "spark-warehouse"
 
 _session: SparkSession | None = None
+# The driver's default session, the one dbt-spark uses.
+_default_session: SparkSession | None = None
 
 
 def warehouse_folder() -> Path:
     """Where the local session keeps its files; a relative setting is relative to the project."""
     path = Path(os.environ.get(WAREHOUSE_VARIABLE) or DEFAULT_WAREHOUSE)
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def spark_missing() -> str | None:
+    """What the spark target lacks on this machine (pyspark, a Java runtime), said with what to install."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        return 'the spark target needs pyspark and dbt-spark: pip install -e ".[spark]"'
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return (
+            "the spark target needs a Java runtime for pyspark: on Debian, "
+            "`sudo apt-get install openjdk-17-jre-headless` (or set JAVA_HOME)"
+        )
+    return None
 
 
 def spark_session(settings: dict[str, Any]) -> SparkSession:
@@ -50,25 +68,25 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     session of their own on the same driver and catalog, in ANSI mode with double-quoted identifiers, so the SQL
     they share with the other targets (`"schema"."table"`, errors on bad casts) reads the same here.
     """
-    global _session
+    global _session, _default_session
     if settings.get("method") != "session":
         raise WarehouseError(
             f"the Python jobs reach Spark only through `method: session`, not {settings.get('method')!r}"
         )
     if _session is not None:
         return _session
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as error:
-        raise WarehouseError(
-            'the spark target needs pyspark: pip install -e ".[spark]" (and a Java runtime)'
-        ) from error
+    missing = spark_missing()
+    if missing:
+        raise WarehouseError(missing)
+    from pyspark.sql import SparkSession
+
     builder = SparkSession.builder.appName("segments")
     for name, value in settings.get("server_side_parameters", {}).items():
         builder = builder.config(name, str(value))
     warehouse_folder().mkdir(parents=True, exist_ok=True)
     default = builder.enableHiveSupport().getOrCreate()
     default.sparkContext.setLogLevel("ERROR")
+    _default_session = default
     _session = default.newSession()
     _session.conf.set("spark.sql.ansi.enabled", "true")
     _session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
@@ -100,12 +118,15 @@ class SparkWarehouseSession(Session):
     """The jobs' operations on a Spark session. `begin`, `commit` and `rollback` do nothing: see the module."""
 
     kind = "spark"
+    transactional = False
 
     def __init__(self, spark: SparkSession) -> None:
         self._spark = spark
 
     def begin(self) -> None:
-        pass
+        # dbt (the driver's default session) may have rebuilt a table since this session last read it: forget
+        # the files this session knew, or it reads ones dbt's overwrite deleted.
+        self._spark._jsparkSession.sessionState().catalog().invalidateAllCachedTables()
 
     def commit(self) -> None:
         pass
@@ -155,6 +176,42 @@ class SparkWarehouseSession(Session):
             f"create table {quote_identifier(schema)}.{quote_identifier(table)} ({definition}) using parquet"
         )
 
+    def column_type(self, arrow_type: pa.DataType) -> str:
+        return _spark_type(arrow_type)
+
+    def epoch_seconds(self, expression: str) -> str:
+        return f"unix_micros({expression}) / 1000000.0"
+
+    def update_rows(
+        self, schema: str, table: str, values: Mapping[str, Any], where: Mapping[str, Any]
+    ) -> None:
+        """Spark's file tables take no `update`: the table is read, changed and written back in one overwrite.
+        Made for the runs tables (a row per run); Spark cannot overwrite a table from a query reading it, so the
+        rows go through Arrow."""
+        data = self.fetch_arrow(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
+        matches = pa.array([True] * data.num_rows, pa.bool_())
+        for column, value in where.items():
+            equal = pc.equal(data[column], pa.scalar(value, data.schema.field(column).type))
+            matches = pc.and_(matches, pc.fill_null(equal, False))
+        for column, value in values.items():
+            index = data.schema.get_field_index(column)
+            field = data.schema.field(index)
+            data = data.set_column(
+                index, field, pc.if_else(matches, pa.scalar(value, field.type), data[column])
+            )
+        self._insert(schema, table, data, overwrite=True)
+
+    def delete_runs(self, schema: str, table: str, run_ids: Sequence[str]) -> None:
+        """Spark's file tables take no `delete`: the rows of the other runs are written back in one overwrite."""
+        if not run_ids:
+            return
+        kept = self.fetch_arrow(
+            f"select * from {quote_identifier(schema)}.{quote_identifier(table)} "
+            f"where run_id is null or run_id not in ({', '.join('?' for _ in run_ids)})",
+            list(run_ids),
+        )
+        self._insert(schema, table, kept, overwrite=True)
+
     def replace_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Spark's file tables take no `delete`: the rows are overwritten in one statement instead."""
         self.ensure_schema(schema)
@@ -179,6 +236,10 @@ class SparkWarehouseSession(Session):
             )
         finally:
             self._spark.catalog.dropTempView(view)
+        # dbt's session on the same driver keeps its own cache of the table's files, stale after an overwrite.
+        for session in (self._spark, _default_session):
+            if session is not None:
+                session.catalog.refreshTable(f"{_name(schema)}.{_name(table)}")
 
 
 def _name(identifier: str) -> str:

@@ -8,6 +8,7 @@ cases (two purchases on one day, a single purchase, purchases after observation_
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -325,6 +326,27 @@ def test_build_reports_a_bad_observation_end(duckdb_warehouse):
     result = CliRunner().invoke(main, ["build", "--observation-end", "2025-13-01"])
     assert result.exit_code != 0
     assert "'2025-13-01' is not a date in the form YYYY-MM-DD" in result.output
+
+
+@pytest.mark.parametrize("command", [["build"], ["run", "cluster-customers"], ["generate"]])
+def test_the_spark_target_without_java_names_what_to_install(command, monkeypatch, tmp_path):
+    """Without a Java runtime (here: none on PATH, no JAVA_HOME) `--target spark` is refused before any work,
+    naming the Debian package; without pyspark, naming the extra to install."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    result = CliRunner().invoke(main, [*command, "--target", "spark"])
+    assert result.exit_code == 2
+    if importlib.util.find_spec("pyspark") is None:
+        assert 'pip install -e ".[spark]"' in result.output
+    else:
+        assert "openjdk-17-jre-headless" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_benchmarks_offer_only_the_targets_they_set_up():
+    result = CliRunner().invoke(main, ["bench", "--target", "spark"])
+    assert result.exit_code == 2
+    assert "'spark' is not one of 'local', 'postgres'" in result.output
 
 
 @pytest.mark.parametrize(

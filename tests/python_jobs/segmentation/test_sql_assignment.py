@@ -1,11 +1,12 @@
 """The SQL assignment (int_customers_assigned_to_segments) equals the Python nearest-centroid reference.
 
-Runs the real dbt models on DuckDB and on PostgreSQL over a features table and a segment model written straight
-into the warehouse: every axis gets a different k (2 to 6, so unused centroid slots are exercised), one
-customer sits exactly between two centroids (the tie must go to the lowest segment id), and an older succeeded
-run and a newer failed run are present to show that only the latest succeeded run counts. A quarter of the
-customers lack some data (their flags false, the features that need it NULL), and one axis of the latest run was
-not clustered: those customers get explicit segments by the same rule in SQL and in `segments assign`.
+Runs the real dbt models on DuckDB and on PostgreSQL (and on Spark in the Spark leg) over a features table and a
+segment model written straight into the warehouse: every axis gets a different k (2 to 6, so unused centroid
+slots are exercised), one customer sits exactly between two centroids (the tie must go to the lowest segment id),
+and an older succeeded run and a newer failed run are present to show that only the latest succeeded run counts.
+A quarter of the customers lack some data (their flags false, the features that need it NULL), and one axis of
+the latest run was not clustered: those customers get explicit segments by the same rule in SQL and in
+`segments assign`.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def segment_model(
 
 
 @pytest.fixture
-def warehouse_with_segment_models(warehouse):
+def warehouse_with_segment_models(warehouse_or_spark):
+    warehouse = warehouse_or_spark
     rng = np.random.default_rng(11)
     features = {name: rng.normal(1.0, 1.5, CUSTOMERS) for name in feature_names()}
     customer_ids = [f"C{i:05d}" for i in range(CUSTOMERS)]
