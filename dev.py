@@ -151,25 +151,31 @@ def test() -> int:
         print(f"--- {name}: {'passed' if ok else 'FAILED'} in {time.perf_counter() - started:.0f}s")
         steps.append((name, ok))
 
+    def missing(what: str, problem: str, remedy: str, required_by: str, requirement: str) -> None:
+        """Say what will be skipped and why; a failed step when $required_by=1 says it must not be."""
+        warn(what, problem, remedy)
+        if os.environ.get(required_by) == "1":
+            steps.append((f"{requirement} ({required_by}=1)", False))
+
     reachable, detail = postgres_status()
     if not reachable:
-        print("\n" + "!" * 78)
-        print("!! PostgreSQL is NOT reachable: the PostgreSQL half of the suite will be SKIPPED.")
-        print(f"!! reason: {detail}")
-        print("!! Set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE to point at a server to run it.")
-        print("!" * 78)
-        if os.environ.get("SEGMENTS_REQUIRE_POSTGRES") == "1":
-            steps.append(("PostgreSQL reachable (SEGMENTS_REQUIRE_POSTGRES=1)", False))
+        missing(
+            "PostgreSQL is NOT reachable: the PostgreSQL half of the suite will be SKIPPED.",
+            detail,
+            "Set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE to point at a server to run it.",
+            "SEGMENTS_REQUIRE_POSTGRES",
+            "PostgreSQL reachable",
+        )
 
     browser_problem = ensure_browser()
     if browser_problem:
-        warn(
+        missing(
             "chromium is NOT available: the report's browser test will be SKIPPED.",
             browser_problem,
             "Debian: apt-get install chromium chromium-driver",
+            "SEGMENTS_REQUIRE_BROWSER",
+            "chromium installed",
         )
-        if os.environ.get("SEGMENTS_REQUIRE_BROWSER") == "1":
-            steps.append(("chromium installed (SEGMENTS_REQUIRE_BROWSER=1)", False))
 
     step("ruff check", [str(BIN / "ruff"), "check", "."])
     step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
@@ -190,13 +196,13 @@ def test() -> int:
     if os.environ.get("SEGMENTS_TEST_SPARK") != "1":
         print("\n(the Spark leg runs only with SEGMENTS_TEST_SPARK=1)")
     elif java_problem:
-        warn(
+        missing(
             "Java is NOT available: the Spark leg will be SKIPPED.",
             java_problem,
             "Debian: apt-get install openjdk-17-jre-headless",
+            "SEGMENTS_REQUIRE_SPARK",
+            "Java installed",
         )
-        if os.environ.get("SEGMENTS_REQUIRE_SPARK") == "1":
-            steps.append(("Java installed (SEGMENTS_REQUIRE_SPARK=1)", False))
     else:
         step(
             "pytest (Spark leg, 2,000 customers)",

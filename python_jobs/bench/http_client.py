@@ -118,34 +118,36 @@ class LoopbackClient:
         timeout: float | None = None,
     ) -> Response:
         request = self._request_bytes(method, path, json)
+        limit = timeout or self.timeout
         async with self._slots:
-            connection = self._idle.pop() if self._idle else None
+            kept = self._idle.pop() if self._idle else None
             try:
-                if connection is not None:
-                    try:
-                        response, keep_alive = await asyncio.wait_for(
-                            connection.exchange(request), timeout or self.timeout
-                        )
-                    except (ConnectionError, asyncio.IncompleteReadError) as error:
-                        # No byte of a response on a kept connection: the server closed it while it sat idle
-                        # (uvicorn does past its keep-alive time), so the request goes again on a new one.
-                        connection.close()
-                        if isinstance(error, asyncio.IncompleteReadError) and error.partial:
-                            raise
-                        connection = None
-                if connection is None:
-                    connection = _Connection(*await asyncio.open_connection(self.host, self.port))
-                    response, keep_alive = await asyncio.wait_for(
-                        connection.exchange(request), timeout or self.timeout
-                    )
+                response = await self._exchange(kept, request, limit)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
-                if connection is not None:
-                    connection.close()
                 raise HttpClientError(f"{type(error).__name__}: {error}") from None
             except TimeoutError:
-                if connection is not None:
-                    connection.close()
-                raise HttpClientError(f"no response within {timeout or self.timeout:g} s") from None
+                raise HttpClientError(f"no response within {limit:g} s") from None
+            return response
+
+    async def _exchange(self, kept: _Connection | None, request: bytes, limit: float) -> Response:
+        """The response on the kept connection, or on a new one when there is none or when the kept one gave no
+        byte of a response (the server closed it while it sat idle, as uvicorn does past its keep-alive time).
+        A connection that failed is closed; one that may carry the next request goes back to the idle ones."""
+        connection = kept
+        while True:
+            if connection is None:
+                connection = _Connection(*await asyncio.open_connection(self.host, self.port))
+            try:
+                response, keep_alive = await asyncio.wait_for(connection.exchange(request), limit)
+            except BaseException as error:
+                connection.close()
+                no_response = isinstance(error, ConnectionError) or (
+                    isinstance(error, asyncio.IncompleteReadError) and not error.partial
+                )
+                if connection is kept and no_response:
+                    connection = None
+                    continue
+                raise
             if keep_alive:
                 self._idle.append(connection)
             else:

@@ -39,13 +39,17 @@ def serve_command(host: str, port: int, workers: int, access_log: bool, target: 
     On DuckDB the service is the warehouse's only writer while it runs: stop it before `segments build`. On
     PostgreSQL, `--workers N` runs N processes; builds and jobs may run beside them.
     """
-    import logging
     import os
     import threading
 
     import uvicorn
 
-    from python_jobs.service.app import SERVE_TARGET_ENV, compile_feature_chain_or_warn, create_app
+    from python_jobs.service.app import (
+        SERVE_TARGET_ENV,
+        compile_feature_chain_or_warn,
+        configure_logging,
+        create_app,
+    )
     from python_jobs.service.auth import ApiKeyConfigError, api_keys_from_env
     from python_jobs.service.rate_limit import RateLimitConfigError, rate_limit_from_env
     from python_jobs.warehouse.connection import Warehouse
@@ -61,7 +65,7 @@ def serve_command(host: str, port: int, workers: int, access_log: bool, target: 
             f"--workers {workers}: the {target!r} target is {warehouse.kind}, which admits one writing process; "
             "serve it with one worker, or serve PostgreSQL (--target postgres)"
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     options = {
         "host": host,
         "port": port,

@@ -100,6 +100,11 @@ def create_app(
     return app
 
 
+def configure_logging() -> None:
+    """The service's log lines (its own, uvicorn's errors, the 401s), in every process that serves."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def app_from_environment() -> FastAPI:
     """The app of one of `segments serve --workers N`'s processes: the target from $SEGMENTS_SERVE_TARGET, the
     keys and the rate limit from their variables (checked by `segments serve` before the workers start)."""
@@ -108,6 +113,6 @@ def app_from_environment() -> FastAPI:
     from python_jobs.service.auth import api_keys_from_env
     from python_jobs.service.rate_limit import rate_limit_from_env
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     warehouse = Warehouse.from_profile(os.environ[SERVE_TARGET_ENV])
     return create_app(warehouse, api_keys_from_env(), rate_limit=rate_limit_from_env())

@@ -91,6 +91,19 @@ def postgres_type(arrow_type: pa.DataType) -> str:
     raise WarehouseError(f"no PostgreSQL type for Arrow type {arrow_type}")
 
 
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """The session's transaction for the block: committed at its end, rolled back on any error (the session stays
+    open: its owner closes it)."""
+    try:
+        session.begin()
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 @dataclass
 class Warehouse:
     """A warehouse target from the dbt profile."""
@@ -177,12 +190,8 @@ class Warehouse:
             else:
                 raise WarehouseError(f"unsupported warehouse type {self.kind!r}")
             try:
-                session.begin()
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+                with transaction(session):
+                    yield session
             finally:
                 session.close()
 

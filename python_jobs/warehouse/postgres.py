@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from python_jobs.warehouse.connection import Session, postgres_type, quote_identifier
+from python_jobs.warehouse.connection import Session, postgres_type, quote_identifier, transaction
 
 _COPY_BATCH_ROWS = 250_000
 
@@ -46,14 +46,8 @@ def postgres_session_on(
     rolled back on an error, like `Warehouse.session`, and the connection left open. `known_tables`, shared
     between the sessions of a long-lived process, remembers the tables found to exist, so each is looked up
     once (see `PostgresSession.table_exists`)."""
-    session = PostgresSession(connection, known_tables)
-    try:
-        session.begin()
+    with transaction(PostgresSession(connection, known_tables)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 class PostgresSession(Session):
