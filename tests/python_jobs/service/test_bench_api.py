@@ -53,3 +53,16 @@ def test_bench_api_prints_medians_and_p99s_and_every_subscriber_sees_the_end(pos
         cursor.execute("select count(*) from pg_database where datname = %s", [database])
         assert cursor.fetchone()[0] == 0, "the scratch database was left behind"
     admin.close()
+
+
+def test_the_client_collects_no_garbage_while_a_loop_measures_and_sets_the_collector_back():
+    import gc
+
+    from python_jobs.bench.api import client_collector_held
+
+    with client_collector_held():
+        assert not gc.isenabled()
+        # What the process held before the loop is left out of any collection.
+        assert gc.get_freeze_count() > 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
