@@ -70,6 +70,12 @@ HAS_ORDERS_IN_360_DAYS = Requirement(
     "no_orders_in_360_days",
     "a completed order in the 360 days before observation_end (the two 180-day windows a trend compares)",
 )
+HAS_ORDERS_BEFORE_LAST_180_DAYS = Requirement(
+    "has_orders_before_last_180_days",
+    "new_in_last_180_days",
+    "a completed order 180 days or more before observation_end: a customer whose first order falls in the last "
+    "180 days had no spend before because they were not a customer yet, which is no trend",
+)
 HAS_ORDER_LINES = Requirement(
     "has_order_lines", "no_order_lines", "at least one purchased order line before observation_end"
 )
@@ -105,6 +111,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     HAS_ORDERS,
     HAS_REPEAT_PURCHASE,
     HAS_ORDERS_IN_360_DAYS,
+    HAS_ORDERS_BEFORE_LAST_180_DAYS,
     HAS_ORDER_LINES,
     HAS_CATEGORY_DATA,
     HAS_PRICE_REFERENCE,
@@ -226,7 +233,7 @@ AXES: tuple[Axis, ...] = (
                 "rare_buyer",
                 "infrequent_buyer",
                 "occasional_buyer",
-                "regular_buyer",
+                "typical_frequency_buyer",
                 "frequent_buyer",
                 "very_frequent_buyer",
                 "power_buyer",
@@ -394,7 +401,7 @@ AXES: tuple[Axis, ...] = (
                 "very_rare_quick_reorder",
                 "rare_quick_reorder",
                 "occasional_quick_reorder",
-                "regular_reorderer",
+                "typical_reorderer",
                 "frequent_reorderer",
                 "habitual_reorderer",
                 "replenisher",
@@ -481,12 +488,14 @@ AXES: tuple[Axis, ...] = (
                 "ln((1 + net spend in the last 180 days) / (1 + net spend in the 180 days before)).",
                 *_ORDERS,
                 HAS_ORDERS_IN_360_DAYS,
+                HAS_ORDERS_BEFORE_LAST_180_DAYS,
             ),
             _feature(
                 "order_count_trend",
                 "Orders in the last 180 days minus orders in the 180 days before.",
                 *_ORDERS,
                 HAS_ORDERS_IN_360_DAYS,
+                HAS_ORDERS_BEFORE_LAST_180_DAYS,
             ),
         ),
         # Spend in the last 180 days against the 180 before: under a quarter is a collapse, within 10% steady,
@@ -524,7 +533,7 @@ AXES: tuple[Axis, ...] = (
                 "least_research",
                 "light_researcher",
                 "casual_researcher",
-                "informed",
+                "typical_researcher",
                 "researcher",
                 "expert_researcher",
                 "product_expert",

@@ -309,3 +309,19 @@ def test_the_samples_value_tiers_rank_net_value_not_gross(net_warehouse):
         "fullret": "high",
         "refund": "vip",
     }
+
+
+def test_a_spend_trend_only_for_customers_before_the_last_180_days(net_warehouse):
+    """Observation end 2025-06-30, so the last 180 days begin on 2025-01-02. Only fullret bought before them
+    (C1 on 2025-01-01, 180 days before the end, though returned whole): its trend is ln((1 + 60 + 20) / (1 + 0)).
+    The others' first purchases (ret 01-10, refund 01-05, refline and returner 02-01, lost 04-01) fall in the
+    window: they were not customers before it, which is no trend (`new_in_last_180_days`), not a surge."""
+    rows = _rows(
+        net_warehouse,
+        "select customer_id, has_orders_before_last_180_days, spend_trend_log_ratio from marts.customer_features",
+    )
+    flags = {row["customer_id"]: row["has_orders_before_last_180_days"] for row in rows}
+    trends = {row["customer_id"]: row["spend_trend_log_ratio"] for row in rows}
+    assert flags == {name: name == "fullret" for name in EXPECTED_PROFILES}
+    assert trends.pop("fullret") == pytest.approx(4.394449154672439)  # ln(81)
+    assert trends == dict.fromkeys(trends)

@@ -69,9 +69,9 @@ def test_a_word_is_given_once_so_the_next_best_difference_names_the_segment():
     names = axis.segment_names(centroids, [0.55, 0.42, 0.55], positions=where)
 
     assert names == [
-        "regular_buyer_more_repeat_purchases",
-        "regular_buyer_fewer_orders",
-        "regular_buyer_fewer_repeat_purchases",
+        "typical_frequency_buyer_more_repeat_purchases",
+        "typical_frequency_buyer_fewer_orders",
+        "typical_frequency_buyer_fewer_repeat_purchases",
     ]
 
 

@@ -46,6 +46,7 @@ aggregated as (
             as spend_prior_180d,
         count(*) filter (where days_before_end < 180) as orders_last_180d,
         count(*) filter (where days_before_end >= 180 and days_before_end < 360) as orders_prior_180d,
+        count(*) filter (where days_before_end >= 180) as orders_before_last_180d,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from orders_dated

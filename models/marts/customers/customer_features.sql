@@ -91,6 +91,7 @@ computed as (
         orders.customer_id is not null as has_orders,
         coalesce(rfm.rfm_frequency, 0) >= 1 as has_repeat_purchase,
         coalesce(orders.orders_last_180d + orders.orders_prior_180d, 0) > 0 as has_orders_in_360_days,
+        coalesce(orders.orders_before_last_180d, 0) > 0 as has_orders_before_last_180_days,
         coalesce(order_items.item_lines, 0) > 0 as has_order_lines,
         coalesce(order_items.distinct_categories, 0) > 0 as has_category_data,
         coalesce(order_items.price_reference_lines, 0) > 0 as has_price_reference,

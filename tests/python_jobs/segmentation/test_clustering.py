@@ -77,7 +77,7 @@ def test_segment_ids_follow_the_naming_key_and_names_come_from_the_axis():
     assert np.all(np.diff(raw[:, 0]) > 0)
     np.testing.assert_allclose(raw[:, 0], [0.5, 4.0, 9.0], atol=0.1)
     # Three equal blobs: the centroids sit at the 17th, 50th and 83rd percentiles of the population.
-    assert fit.segment_names == ["infrequent_buyer", "regular_buyer", "very_frequent_buyer"]
+    assert fit.segment_names == ["infrequent_buyer", "typical_frequency_buyer", "very_frequent_buyer"]
     # Labels follow the ids: the first 300 customers (the 0.5-orders blob) are segment 1.
     assert [set(fit.labels[:300]), set(fit.labels[300:600]), set(fit.labels[600:])] == [{1}, {2}, {3}]
 
@@ -191,7 +191,7 @@ def test_a_tiny_population_is_segmented_without_failing():
     # A constant axis cannot be split: one segment, reported as poorly separated rather than hidden.
     assert identical.segment_count == 1
     assert identical.is_silhouette_poor
-    assert identical.segment_names == ["regular_buyer"]  # the middle rung of the ladder
+    assert identical.segment_names == ["typical_frequency_buyer"]  # the middle rung of the ladder
     # One segment: no robustness to report, rather than a perfect 1.00.
     assert identical.overall_robustness() == [None]
     assert identical.mean_robustness() is None
@@ -359,4 +359,4 @@ def test_names_place_the_centroids_in_the_population_the_weights_describe():
 
     # Equal halves: the 25th and 75th percentiles. Nineteen to one: the 47.5th and the 97.5th.
     assert unweighted.segment_names == ["occasional_buyer", "frequent_buyer"]
-    assert weighted.segment_names == ["regular_buyer", "power_buyer"]
+    assert weighted.segment_names == ["typical_frequency_buyer", "power_buyer"]

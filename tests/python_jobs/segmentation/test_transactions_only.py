@@ -1,6 +1,6 @@
 """A transactions-only export (customer, date, amount: no tickets, web events, categories, discounts or returns)
 built end to end: the axes built on data the export does not have place every customer in their explicit no-data
-segment, instead of calling everyone `some_support` or `informed`."""
+segment, instead of calling everyone `some_support` or `typical_researcher`."""
 
 from __future__ import annotations
 
