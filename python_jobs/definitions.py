@@ -73,8 +73,8 @@ HAS_ORDERS_IN_360_DAYS = Requirement(
 HAS_ORDERS_BEFORE_LAST_180_DAYS = Requirement(
     "has_orders_before_last_180_days",
     "new_in_last_180_days",
-    "a completed order 180 days or more before observation_end: a customer whose first order falls in the last "
-    "180 days had no spend before because they were not a customer yet, which is no trend",
+    "a completed order 180 days or more before observation_end (a customer before the last 180 days, so a trend "
+    "has a before to compare)",
 )
 HAS_ORDER_LINES = Requirement(
     "has_order_lines", "no_order_lines", "at least one purchased order line before observation_end"
