@@ -7,6 +7,7 @@ seed, the axis and what the randomness is for, so a re-run with the same sample 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -199,19 +200,35 @@ def describe_centroid(
         z = float(centroid_std[i])
         if abs(z) < _DEGREES[-1][0]:
             break
-        raw = means[i] + scales[i] * z
-        direction = "above" if z > 0 else "below"
-        words = f"{_degree(z, raw, means[i])} {direction}".strip()
+        raw, mean = means[i] + scales[i] * z, means[i]
         name = feature_names[i]
-        phrases.append(
-            f"{name.replace('_', ' ')} {words} average ({_shown(name, raw)} vs {_shown(name, means[i])})"
-        )
+        label = _LABELS.get(name, name.replace("_", " "))
+        if name in _LOGARITHMS:
+            label, to_natural = _LOGARITHMS[name]
+            raw, mean = to_natural(raw), to_natural(mean)
+        direction = "above" if z > 0 else "below"
+        words = f"{_degree(z, raw, mean)} {direction}".strip()
+        phrases.append(f"{label} {words} average ({_shown(name, raw)} vs {_shown(name, mean)})")
     return "; ".join(phrases) if phrases else "close to the average on every feature"
+
+
+# Features the clustering reads as logarithms, said in the units they were taken of (a "log ratio" of -4.88 means
+# nothing to a marketer; spend in the last 180 days at 0.8% of the 180 before does). The centroid and the average
+# are means of logarithms, so what is shown is their geometric mean, in the same units.
+_LOGARITHMS: dict[str, tuple[str, Callable[[float], float]]] = {
+    "spend_trend_log_ratio": ("spend in the last 180 days as a share of the 180 before", math.exp),
+    "log_lifetime_value": ("lifetime value", math.expm1),
+}
+
+# Features whose name alone would not say what they count.
+_LABELS = {"order_count_trend": "orders in the last 180 days minus the 180 before"}
 
 
 def _shown(feature: str, value: float) -> str:
     """A feature's value as a reader expects it: shares and rates (0..1) as percentages, others as numbers."""
-    if feature.endswith(("_share", "_rate")):
+    if feature == "log_lifetime_value":
+        return f"{float(value):,.0f}"
+    if feature.endswith(("_share", "_rate", "_log_ratio")):
         percent = round(float(value) * 100, 1) + 0.0
         return f"{percent:.0f}%" if percent == 0 or abs(percent) >= 9.95 else f"{percent:.1f}%"
     return _plain(value)

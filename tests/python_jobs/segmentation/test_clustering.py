@@ -232,8 +232,8 @@ def test_defining_features_name_the_two_furthest_features():
         "average order value far above average (735.20 vs 210.40); max order value below average (380.00 vs 500.00)"
     )
     assert describe_centroid(names, np.array([0.1, 0.3, -0.4]), means, scales) == (
-        "log lifetime value slightly below average (4.60 vs 5.00); "
-        "max order value slightly above average (560.00 vs 500.00)"
+        # ln(1 + value): e^4.6 - 1 = 98.5 against e^5 - 1 = 147.4, two thirds of it: below, not slightly.
+        "lifetime value below average (98 vs 147); max order value slightly above average (560.00 vs 500.00)"
     )
     assert describe_centroid(names, np.array([0.1, -0.2, 0.0]), means, scales) == (
         "close to the average on every feature"
@@ -248,6 +248,20 @@ def test_the_degree_of_a_positive_feature_agrees_with_the_values_shown():
 
     assert describe_centroid(names, np.array([-0.28, -0.306922]), means, scales) == (
         "max order value below average (335.36 vs 611.59); holiday season order share far below average (12% vs 26%)"
+    )
+
+
+def test_a_spend_trend_reads_as_a_share_of_the_spend_before():
+    """ln((1 + last 180 days) / (1 + the 180 before)): e^-4.88 = 0.0076 against e^-2.51 = 0.081, less than half."""
+    names = ["spend_trend_log_ratio", "order_count_trend"]
+    means, scales = np.array([-2.51, -1.0]), np.array([2.0, 2.0])
+
+    assert describe_centroid(names, np.array([-1.185, -0.73]), means, scales) == (
+        "spend in the last 180 days as a share of the 180 before far below average (0.8% vs 8.1%); "
+        "orders in the last 180 days minus the 180 before below average (-2.46 vs -1.00)"
+    )
+    assert describe_centroid(names, np.array([1.76, 1.085]), means, scales).startswith(
+        "spend in the last 180 days as a share of the 180 before far above average (275% vs 8.1%)"
     )
 
 
