@@ -23,6 +23,7 @@ to be portable (cross-database macros), so a PostgreSQL warehouse computes the s
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
@@ -141,6 +142,21 @@ def _load(connection: Any, schema: str, table: str, rows: pa.Table) -> None:
 # ----------------------------------------------------------------------------------------------- compilation
 _lock = threading.Lock()
 _compiled: list[FeatureChain] = []
+# The dbt compile running for this process, and its folder. A service stopped while it compiles (in a thread,
+# `segments serve`) must not leave it running, nor leave its half-written folder behind.
+_compiling: dict[subprocess.Popen, Path] = {}
+_stopping = threading.Event()
+
+
+@atexit.register
+def stop_compiling() -> None:
+    """Stop this process's dbt compile, if one runs, and remove its folder: for a service that stops (its
+    shutdown calls this; so does the interpreter's exit)."""
+    _stopping.set()
+    for child, work in list(_compiling.items()):
+        child.kill()
+        child.wait()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def project_fingerprint() -> str:
@@ -201,12 +217,19 @@ def _compile(folder: Path) -> None:
         str(work / "logs"),
     ]
     # dbt-py reads `[tool.dbt-py]` from pyproject.toml in the working directory.
-    result = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
+    with subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        _compiling[child] = work
+        try:
+            child.communicate()
+        finally:
+            _compiling.pop(child, None)
+    if _stopping.is_set():
+        raise FeatureChainError("the process stopped before the feature models were compiled")
+    if child.returncode != 0:
         raise FeatureChainError(
-            f"`dbt compile --select +customer_features` failed (exit {result.returncode}); its log is in "
+            f"`dbt compile --select +customer_features` failed (exit {child.returncode}); its log is in "
             f"{work / 'logs'}"
         )
     try:

@@ -66,6 +66,10 @@ def create_app(
                 yield
             finally:
                 product_runs.close()
+                if compile_feature_chain:
+                    from python_jobs.segmentation.feature_chain import stop_compiling
+
+                    stop_compiling()
 
     app = FastAPI(
         title="Segment Warehouse",

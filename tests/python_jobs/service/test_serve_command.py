@@ -165,3 +165,42 @@ def _command_line(pid: int) -> str:
 
 def _workers(pid: int) -> list[int]:
     return [child for child in _children(pid) if "--multiprocessing-fork" in _command_line(child)]
+
+
+def test_a_service_stopped_while_it_compiles_leaves_no_compile_running_nor_its_folder(
+    duckdb_warehouse, tmp_path
+):
+    """`segments serve` compiles the assign feature models in the background (dbt, seconds); stopped at once,
+    it takes that dbt process down with it and removes its half-made folder."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SEGMENTS_API_KEYS": key_digest_entry("cli-key"),
+        "SEGMENTS_DBT_DIR": str(tmp_path / "dbt"),  # nothing compiled yet: the service starts a compile
+    }
+    server = subprocess.Popen(
+        [*SEGMENTS, "serve", "--port", str(port)], env=environment, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "the service stopped"
+                assert time.monotonic() < deadline, "the service did not start in 30 s"
+                time.sleep(0.05)
+        # Answering, and still compiling (a compile takes seconds).
+        assert any("compile" in _command_line(child) for child in _children(server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    time.sleep(0.5)
+
+    still_compiling = [
+        pid for pid in os.listdir("/proc") if pid.isdigit() and str(tmp_path) in _command_line(int(pid))
+    ]
+    assert still_compiling == []
+    chain_folders = tmp_path / "dbt" / "target" / "feature_chain"
+    assert not chain_folders.exists() or list(chain_folders.iterdir()) == []
