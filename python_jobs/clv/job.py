@@ -229,30 +229,30 @@ def _append_predictions(session: Session, predictions: pa.Table) -> None:
 
 def _finish_run(session: Session, run_id: str, fit: CLVFit, observation_end: dt.date | None) -> None:
     bg, gg = fit.bgnbd, fit.gamma_gamma
-    session.execute(
-        f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'succeeded', fitted_at = ?, heartbeat_at = ?, "
-        "observation_end = ?, customers = ?, r = ?, alpha = ?, a = ?, b = ?, bgnbd_log_likelihood = ?, "
-        "bgnbd_converged = ?, gamma_gamma_customers = ?, p = ?, q = ?, v = ?, gamma_gamma_log_likelihood = ?, "
-        "gamma_gamma_converged = ? where run_id = ?",
-        [
-            _utc_now(),
-            _utc_now(),
-            observation_end,
-            bg.customers,
-            bg.r,
-            bg.alpha,
-            bg.a,
-            bg.b,
-            bg.log_likelihood,
-            bg.converged,
-            gg.customers,
-            gg.p,
-            gg.q,
-            gg.v,
-            gg.log_likelihood,
-            gg.converged,
-            run_id,
-        ],
+    now = _utc_now()
+    session.update_rows(
+        ML_SCHEMA,
+        RUNS_TABLE,
+        {
+            "status": "succeeded",
+            "fitted_at": now,
+            "heartbeat_at": now,
+            "observation_end": observation_end,
+            "customers": bg.customers,
+            "r": bg.r,
+            "alpha": bg.alpha,
+            "a": bg.a,
+            "b": bg.b,
+            "bgnbd_log_likelihood": bg.log_likelihood,
+            "bgnbd_converged": bg.converged,
+            "gamma_gamma_customers": gg.customers,
+            "p": gg.p,
+            "q": gg.q,
+            "v": gg.v,
+            "gamma_gamma_log_likelihood": gg.log_likelihood,
+            "gamma_gamma_converged": gg.converged,
+        },
+        {"run_id": run_id},
     )
 
 
@@ -261,10 +261,11 @@ def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: 
     message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     try:
         with warehouse.session() as session:
-            session.execute(
-                f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'failed', fitted_at = ?, error_message = ? "
-                "where run_id = ?",
-                [_utc_now(), message[:1000], run_id],
+            session.update_rows(
+                ML_SCHEMA,
+                RUNS_TABLE,
+                {"status": "failed", "fitted_at": _utc_now(), "error_message": message[:1000]},
+                {"run_id": run_id},
             )
     except Exception as marking_error:
         echo(f"  could not mark CLV run {run_id} as failed: {marking_error}")

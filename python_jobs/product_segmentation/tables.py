@@ -71,15 +71,17 @@ def ensure_tables(session: Session) -> None:
         else:
             add_missing_columns(session, name, schema)
     _product_ids_as_text(session)
-    session.execute(
-        f"create unique index if not exists product_segment_llm_interactions_file_path "
-        f"on {qualified(INTERACTIONS)} (file_path)"
+    session.ensure_unique_index(
+        ML_SCHEMA, INTERACTIONS, "product_segment_llm_interactions_file_path", ["file_path"]
     )
 
 
 def _product_ids_as_text(session: Session) -> None:
     """Tables written when product ids were `bigint` get a text column holding the same digits, so their runs
     stay readable and resumable beside runs over text ids."""
+    if session.kind == "spark":
+        # The Spark target came after the switch to text ids: it has no older tables.
+        return
     row = session.fetchone(
         "select data_type from information_schema.columns "
         "where table_schema = ? and table_name = ? and column_name = 'product_id'",
@@ -154,8 +156,7 @@ def update_run(session: Session, run_id: str, **columns: Any) -> None:
     if unknown:
         raise ValueError(f"not columns of {RUNS}: {sorted(unknown)}")
     values = _with_json_columns(columns)
-    assignments = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
-    session.execute(f"update {qualified(RUNS)} set {assignments} where id = ?", [*values.values(), run_id])
+    session.update_rows(ML_SCHEMA, RUNS, values, {"id": run_id})
 
 
 def fetch_run(session: Session, run_id: str) -> dict[str, Any] | None:
@@ -217,9 +218,7 @@ def replace_taxonomies(
         conditions.append("stage like ?")
         params.append(f"{stage_prefix}%")
     if conditions:
-        session.execute(
-            f"delete from {qualified(TAXONOMIES)} where run_id = ? and ({' or '.join(conditions)})", params
-        )
+        session.delete_rows(ML_SCHEMA, TAXONOMIES, f"run_id = ? and ({' or '.join(conditions)})", params)
     _append(session, TAXONOMIES, rows)
 
 
@@ -236,7 +235,7 @@ def fetch_taxonomies(session: Session, run_id: str) -> list[dict[str, Any]]:
 
 def replace_assignments(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
     """All of a run's assignment rows at once: one delete and one bulk insert instead of a row-by-row update."""
-    session.execute(f"delete from {qualified(ASSIGNMENTS)} where run_id = ?", [run_id])
+    session.delete_runs(ML_SCHEMA, ASSIGNMENTS, [run_id])
     _append(session, ASSIGNMENTS, rows)
 
 
