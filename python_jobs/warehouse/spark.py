@@ -81,10 +81,15 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("segments")
-    for name, value in settings.get("server_side_parameters", {}).items():
+    parameters = settings.get("server_side_parameters", {})
+    for name, value in parameters.items():
         builder = builder.config(name, str(value))
+    # The catalog is Hive's (kept in the warehouse folder, read by the next process) unless the profile asks for
+    # the in-memory one, which lives and dies with this process and costs less per statement.
+    if str(parameters.get("spark.sql.catalogImplementation", "hive")) == "hive":
+        builder = builder.enableHiveSupport()
     warehouse_folder().mkdir(parents=True, exist_ok=True)
-    default = builder.enableHiveSupport().getOrCreate()
+    default = builder.getOrCreate()
     default.sparkContext.setLogLevel("ERROR")
     _default_session = default
     _session = default.newSession()
