@@ -110,21 +110,23 @@ def _append(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
 # ------------------------------------------------------------------------------------------------------ products
 
 
-# The id as staging reads it (`clean_id`): text, trimmed, null when blank; the cast also reads a raw table
-# written when ids were `bigint`.
-_PRODUCT_ID = "nullif(trim(cast(product_id as varchar)), '')"
+def _product_id(session: Session) -> str:
+    """The id as staging reads it (`clean_id`): text, trimmed, null when blank; the cast also reads a raw table
+    written when ids were `bigint`."""
+    return f"nullif(trim(cast(product_id as {session.column_type(pa.string())})), '')"
 
 
 def load_products(session: Session, product_ids: Sequence[str] | None, category: str) -> list[dict[str, Any]]:
     """The products to segment, by id (any category) or, without ids, every product of `category` (matched
     trimmed and case-insensitively, as raw data is loose); one row per id, in `id_order`."""
-    columns = f"{_PRODUCT_ID} as product_id, title, category, brand, price, description"
+    product_id = _product_id(session)
+    columns = f"{product_id} as product_id, title, category, brand, price, description"
     source = f"{quote_identifier(RAW_SCHEMA)}.{quote_identifier('products')}"
     if not session.table_exists(RAW_SCHEMA, "products"):
         return []
     if product_ids is None:
         rows = session.fetch_arrow(
-            f"select {columns} from {source} where {_PRODUCT_ID} is not null "
+            f"select {columns} from {source} where {product_id} is not null "
             "and lower(trim(category)) = lower(trim(?))",
             [category],
         ).to_pylist()
@@ -135,7 +137,7 @@ def load_products(session: Session, product_ids: Sequence[str] | None, category:
             chunk = unique_ids[start : start + _IDS_PER_QUERY]
             placeholders = ", ".join("?" for _ in chunk)
             rows += session.fetch_arrow(
-                f"select {columns} from {source} where {_PRODUCT_ID} in ({placeholders})", chunk
+                f"select {columns} from {source} where {product_id} in ({placeholders})", chunk
             ).to_pylist()
     by_id: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (r["product_id"], r["title"] or "")):
@@ -242,7 +244,8 @@ def replace_assignments(session: Session, run_id: str, rows: list[dict[str, Any]
 def fetch_assignments(session: Session, run_id: str) -> list[dict[str, Any]]:
     """A run's rows in `id_order`, product ids as text (whatever type an older table stores them in)."""
     rows = session.fetch_arrow(
-        f"select run_id, cast(product_id as varchar) as product_id, taxonomy_id_initial, taxonomy_id_refined "
+        f"select run_id, cast(product_id as {session.column_type(pa.string())}) as product_id, "
+        "taxonomy_id_initial, taxonomy_id_refined "
         f"from {qualified(ASSIGNMENTS)} where run_id = ?",
         [run_id],
     ).to_pylist()
