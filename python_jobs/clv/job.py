@@ -49,11 +49,17 @@ RUNS_TABLE = "clv_models"
 PREDICTIONS_TABLE = "customer_clv_predictions"
 # The horizon of expected_purchases (and so of clv_365d), in days.
 HORIZON_DAYS = 365
-RFM_QUERY = (
-    "select rfm.customer_id, rfm.rfm_frequency, rfm.rfm_recency_days, rfm.rfm_age_days, "
-    "cast(rfm.rfm_monetary_value as double precision) as rfm_monetary_value "
-    "from intermediate.int_customers_rfm_aggregated as rfm order by rfm.customer_id"
-)
+
+
+def rfm_query(session: Session) -> str:
+    """The RFM columns the fits read, the monetary value as a float in the session's words for it."""
+    return (
+        "select rfm.customer_id, rfm.rfm_frequency, rfm.rfm_recency_days, rfm.rfm_age_days, "
+        f"cast(rfm.rfm_monetary_value as {session.column_type(pa.float64())}) as rfm_monetary_value "
+        "from intermediate.int_customers_rfm_aggregated as rfm order by rfm.customer_id"
+    )
+
+
 OBSERVATION_END_QUERY = "select observation_end from intermediate.int_observation_window"
 
 Echo = Callable[[str], None]
@@ -170,7 +176,7 @@ def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZO
     echo(f"CLV run {run_id}")
     try:
         with warehouse.session(read_only=True) as session:
-            rfm = RFMColumns.from_arrow(session.fetch_arrow(RFM_QUERY))
+            rfm = RFMColumns.from_arrow(session.fetch_arrow(rfm_query(session)))
             observation_end = session.fetchone(OBSERVATION_END_QUERY)
         echo(f"  read the RFM columns of {rfm.size:,} customers")
         if rfm.size < 2:
