@@ -1,8 +1,8 @@
 """The Spark leg: 2,000 generated customers, the models the clustering job reads, the job, the models on its output
 and their dbt tests, all on the `spark` target's local session, each step timed.
 
-Runs only with SEGMENTS_TEST_SPARK=1 (with pyspark, dbt-spark and Java); .ci/run's Spark leg runs this module and
-`test_sql_assignment.py`'s Spark case in one process, so Spark starts once.
+Runs only with SEGMENTS_TEST_SPARK=1 (with pyspark, dbt-spark and Java); `dev.py test`'s Spark leg (so CI's) runs
+this module and `test_sql_assignment.py`'s Spark case in one process, so Spark starts once.
 """
 
 from __future__ import annotations
