@@ -222,18 +222,28 @@ def test() -> int:
     # time is the JVM's start, dbt's parse and one-row-at-a-time statements, which leave a core free for the rest.
     spark_leg = start_spark_leg(missing)
 
-    step("ruff check", [str(BIN / "ruff"), "check", "."])
-    step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
-    with tempfile.TemporaryDirectory(prefix="segments-lint-") as lint_dir:
-        # The dbt templater compiles the project; give it a DuckDB file of its own.
+    try:
+        step("ruff check", [str(BIN / "ruff"), "check", "."])
+        step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
+        with tempfile.TemporaryDirectory(prefix="segments-lint-") as lint_dir:
+            # The dbt templater compiles the project; give it a DuckDB file of its own.
+            step(
+                "sqlfluff lint",
+                [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt", "--processes", "2"],
+                env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
+            )
+        # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
+        # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
         step(
-            "sqlfluff lint",
-            [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt", "--processes", "2"],
-            env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
+            "pytest (DuckDB and PostgreSQL)",
+            [str(PYTHON), "-m", "pytest", "-q"],
+            {"SEGMENTS_TEST_SPARK": "0"},
         )
-    # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
-    # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
-    step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"], {"SEGMENTS_TEST_SPARK": "0"})
+    except BaseException:
+        # Interrupted: the leg must not outlive the command.
+        if spark_leg is not None:
+            spark_leg[0].kill()
+        raise
     if spark_leg is not None:
         steps.append(finish_spark_leg(*spark_leg))
 
