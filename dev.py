@@ -2,7 +2,8 @@
 """Set-up and the two everyday commands, with nothing but python3 on the machine.
 
     python3 dev.py demo    # install into .venv, generate demo data, build everything on DuckDB
-    python3 dev.py test    # install into .venv, then lint, pytest, and dbt build on DuckDB and PostgreSQL
+    python3 dev.py test    # install into .venv, then lint, pytest and dbt build on DuckDB and PostgreSQL,
+                           # and beside them the Spark leg (SEGMENTS_TEST_SPARK=0 turns it off)
     python3 dev.py bench   # (see `segments bench --help` once issue 3 lands)
 
 The first run creates `.venv` and installs the CPU build of torch, then the project with
@@ -45,6 +46,7 @@ SPARK_LEG_ENV = {
     "SEGMENTS_SPARK_SHUFFLE_PARTITIONS": "1",
     "SEGMENTS_SPARK_ADAPTIVE": "false",
     "SEGMENTS_SPARK_CODEGEN": "false",
+    "SEGMENTS_SPARK_CATALOG": "in-memory",
 }
 
 
@@ -141,6 +143,45 @@ def warn(what: str, problem: str, remedy: str) -> None:
     print("!" * 78)
 
 
+def start_spark_leg(missing) -> tuple[subprocess.Popen, Path, float] | None:
+    """Start the Spark leg in the background (its output to a file), unless SEGMENTS_TEST_SPARK=0 or Java is
+    missing; the process, its log and its start time."""
+    if os.environ.get("SEGMENTS_TEST_SPARK") == "0":
+        print("\n(the Spark leg is off: SEGMENTS_TEST_SPARK=0)")
+        return None
+    java_problem = ensure_java()
+    if java_problem:
+        missing(
+            "Java is NOT available: the Spark leg will be SKIPPED.",
+            java_problem,
+            "Debian: apt-get install openjdk-17-jre-headless",
+            "SEGMENTS_REQUIRE_SPARK",
+            "Java installed",
+        )
+        return None
+    args = [str(PYTHON), "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *SPARK_LEG]
+    print("\n(the Spark leg starts in the background: " + " ".join(args) + ")", flush=True)
+    log = Path(tempfile.mkstemp(prefix="segments-spark-leg-", suffix=".log")[1])
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **SPARK_LEG_ENV}, stdout=output, stderr=subprocess.STDOUT
+        )
+    return process, log, time.perf_counter()
+
+
+def finish_spark_leg(process: subprocess.Popen, log: Path, started: float) -> tuple[str, bool]:
+    """Wait for the Spark leg, show its output, and say how long it took."""
+    name = "pytest (Spark leg, 2,000 customers)"
+    banner(name)
+    ok = process.wait() == 0
+    print(log.read_text(errors="replace"), end="")
+    log.unlink(missing_ok=True)
+    print(
+        f"--- {name}: {'passed' if ok else 'FAILED'} in {time.perf_counter() - started:.0f}s (from its start)"
+    )
+    return name, ok
+
+
 def test() -> int:
     steps: list[tuple[str, bool]] = []
 
@@ -177,38 +218,34 @@ def test() -> int:
             "chromium installed",
         )
 
-    step("ruff check", [str(BIN / "ruff"), "check", "."])
-    step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
-    with tempfile.TemporaryDirectory(prefix="segments-lint-") as lint_dir:
-        # The dbt templater compiles the project; give it a DuckDB file of its own.
-        step(
-            "sqlfluff lint",
-            [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt", "--processes", "2"],
-            env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
-        )
-    # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
-    # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
-    # The Spark tests run in their own step below, in one process (one Spark driver).
-    step("pytest (DuckDB and PostgreSQL)", [str(PYTHON), "-m", "pytest", "-q"], {"SEGMENTS_TEST_SPARK": "0"})
+    # The Spark leg runs beside the rest (its own process: one Spark driver), from the first step on: much of its
+    # time is the JVM's start, dbt's parse and one-row-at-a-time statements, which leave a core free for the rest.
+    spark_leg = start_spark_leg(missing)
 
-    # Opt-in: the leg takes 13-14 minutes on a busy 2-core machine, over the 5 minutes a CI leg may take.
-    java_problem = ensure_java() if os.environ.get("SEGMENTS_TEST_SPARK") == "1" else None
-    if os.environ.get("SEGMENTS_TEST_SPARK") != "1":
-        print("\n(the Spark leg runs only with SEGMENTS_TEST_SPARK=1)")
-    elif java_problem:
-        missing(
-            "Java is NOT available: the Spark leg will be SKIPPED.",
-            java_problem,
-            "Debian: apt-get install openjdk-17-jre-headless",
-            "SEGMENTS_REQUIRE_SPARK",
-            "Java installed",
-        )
-    else:
+    try:
+        step("ruff check", [str(BIN / "ruff"), "check", "."])
+        step("ruff format --check", [str(BIN / "ruff"), "format", "--check", "."])
+        with tempfile.TemporaryDirectory(prefix="segments-lint-") as lint_dir:
+            # The dbt templater compiles the project; give it a DuckDB file of its own.
+            step(
+                "sqlfluff lint",
+                [str(BIN / "sqlfluff"), "lint", "models", "tests/dbt", "--processes", "2"],
+                env={"SEGMENTS_DUCKDB_PATH": str(Path(lint_dir) / "lint.duckdb")},
+            )
+        # pytest builds each target's warehouse once with the real `segments generate` and `segments build` (every
+        # model, data test and unit test, and the jobs between them) and shares it: see tests/conftest.py.
         step(
-            "pytest (Spark leg, 2,000 customers)",
-            [str(PYTHON), "-m", "pytest", "-q", "-n", "0", *SPARK_LEG],
-            SPARK_LEG_ENV,
+            "pytest (DuckDB and PostgreSQL)",
+            [str(PYTHON), "-m", "pytest", "-q"],
+            {"SEGMENTS_TEST_SPARK": "0"},
         )
+    except BaseException:
+        # Interrupted: the leg must not outlive the command.
+        if spark_leg is not None:
+            spark_leg[0].kill()
+        raise
+    if spark_leg is not None:
+        steps.append(finish_spark_leg(*spark_leg))
 
     banner("Summary")
     for name, ok in steps:

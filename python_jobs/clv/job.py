@@ -49,11 +49,17 @@ RUNS_TABLE = "clv_models"
 PREDICTIONS_TABLE = "customer_clv_predictions"
 # The horizon of expected_purchases (and so of clv_365d), in days.
 HORIZON_DAYS = 365
-RFM_QUERY = (
-    "select rfm.customer_id, rfm.rfm_frequency, rfm.rfm_recency_days, rfm.rfm_age_days, "
-    "cast(rfm.rfm_monetary_value as double precision) as rfm_monetary_value "
-    "from intermediate.int_customers_rfm_aggregated as rfm order by rfm.customer_id"
-)
+
+
+def rfm_query(session: Session) -> str:
+    """The RFM columns the fits read, the monetary value as a float in the session's words for it."""
+    return (
+        "select rfm.customer_id, rfm.rfm_frequency, rfm.rfm_recency_days, rfm.rfm_age_days, "
+        f"cast(rfm.rfm_monetary_value as {session.column_type(pa.float64())}) as rfm_monetary_value "
+        "from intermediate.int_customers_rfm_aggregated as rfm order by rfm.customer_id"
+    )
+
+
 OBSERVATION_END_QUERY = "select observation_end from intermediate.int_observation_window"
 
 Echo = Callable[[str], None]
@@ -170,7 +176,7 @@ def fit_clv(warehouse: Warehouse, echo: Echo = print, horizon_days: int = HORIZO
     echo(f"CLV run {run_id}")
     try:
         with warehouse.session(read_only=True) as session:
-            rfm = RFMColumns.from_arrow(session.fetch_arrow(RFM_QUERY))
+            rfm = RFMColumns.from_arrow(session.fetch_arrow(rfm_query(session)))
             observation_end = session.fetchone(OBSERVATION_END_QUERY)
         echo(f"  read the RFM columns of {rfm.size:,} customers")
         if rfm.size < 2:
@@ -229,30 +235,30 @@ def _append_predictions(session: Session, predictions: pa.Table) -> None:
 
 def _finish_run(session: Session, run_id: str, fit: CLVFit, observation_end: dt.date | None) -> None:
     bg, gg = fit.bgnbd, fit.gamma_gamma
-    session.execute(
-        f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'succeeded', fitted_at = ?, heartbeat_at = ?, "
-        "observation_end = ?, customers = ?, r = ?, alpha = ?, a = ?, b = ?, bgnbd_log_likelihood = ?, "
-        "bgnbd_converged = ?, gamma_gamma_customers = ?, p = ?, q = ?, v = ?, gamma_gamma_log_likelihood = ?, "
-        "gamma_gamma_converged = ? where run_id = ?",
-        [
-            _utc_now(),
-            _utc_now(),
-            observation_end,
-            bg.customers,
-            bg.r,
-            bg.alpha,
-            bg.a,
-            bg.b,
-            bg.log_likelihood,
-            bg.converged,
-            gg.customers,
-            gg.p,
-            gg.q,
-            gg.v,
-            gg.log_likelihood,
-            gg.converged,
-            run_id,
-        ],
+    now = _utc_now()
+    session.update_rows(
+        ML_SCHEMA,
+        RUNS_TABLE,
+        {
+            "status": "succeeded",
+            "fitted_at": now,
+            "heartbeat_at": now,
+            "observation_end": observation_end,
+            "customers": bg.customers,
+            "r": bg.r,
+            "alpha": bg.alpha,
+            "a": bg.a,
+            "b": bg.b,
+            "bgnbd_log_likelihood": bg.log_likelihood,
+            "bgnbd_converged": bg.converged,
+            "gamma_gamma_customers": gg.customers,
+            "p": gg.p,
+            "q": gg.q,
+            "v": gg.v,
+            "gamma_gamma_log_likelihood": gg.log_likelihood,
+            "gamma_gamma_converged": gg.converged,
+        },
+        {"run_id": run_id},
     )
 
 
@@ -261,10 +267,11 @@ def _mark_failed(warehouse: Warehouse, run_id: str, error: BaseException, echo: 
     message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     try:
         with warehouse.session() as session:
-            session.execute(
-                f"update {ML_SCHEMA}.{RUNS_TABLE} set status = 'failed', fitted_at = ?, error_message = ? "
-                "where run_id = ?",
-                [_utc_now(), message[:1000], run_id],
+            session.update_rows(
+                ML_SCHEMA,
+                RUNS_TABLE,
+                {"status": "failed", "fitted_at": _utc_now(), "error_message": message[:1000]},
+                {"run_id": run_id},
             )
     except Exception as marking_error:
         echo(f"  could not mark CLV run {run_id} as failed: {marking_error}")

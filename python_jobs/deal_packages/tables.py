@@ -42,10 +42,7 @@ def update_run(session: Session, run_id: str, **columns: Any) -> None:
     unknown = set(columns) - set(DEAL_PACKAGE_TABLES[RUNS].names)
     if unknown:
         raise ValueError(f"not columns of {RUNS}: {sorted(unknown)}")
-    assignments = ", ".join(f"{quote_identifier(name)} = ?" for name in columns)
-    session.execute(
-        f"update {qualified(RUNS)} set {assignments} where run_id = ?", [*columns.values(), run_id]
-    )
+    session.update_rows(ML_SCHEMA, RUNS, columns, {"run_id": run_id})
 
 
 def load_deals(session: Session, deal_ids: Sequence[str] | None) -> list[dict[str, Any]]:

@@ -71,15 +71,17 @@ def ensure_tables(session: Session) -> None:
         else:
             add_missing_columns(session, name, schema)
     _product_ids_as_text(session)
-    session.execute(
-        f"create unique index if not exists product_segment_llm_interactions_file_path "
-        f"on {qualified(INTERACTIONS)} (file_path)"
+    session.ensure_unique_index(
+        ML_SCHEMA, INTERACTIONS, "product_segment_llm_interactions_file_path", ["file_path"]
     )
 
 
 def _product_ids_as_text(session: Session) -> None:
     """Tables written when product ids were `bigint` get a text column holding the same digits, so their runs
     stay readable and resumable beside runs over text ids."""
+    if session.kind == "spark":
+        # The Spark target came after the switch to text ids: it has no older tables.
+        return
     row = session.fetchone(
         "select data_type from information_schema.columns "
         "where table_schema = ? and table_name = ? and column_name = 'product_id'",
@@ -108,21 +110,23 @@ def _append(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
 # ------------------------------------------------------------------------------------------------------ products
 
 
-# The id as staging reads it (`clean_id`): text, trimmed, null when blank; the cast also reads a raw table
-# written when ids were `bigint`.
-_PRODUCT_ID = "nullif(trim(cast(product_id as varchar)), '')"
+def _product_id(session: Session) -> str:
+    """The id as staging reads it (`clean_id`): text, trimmed, null when blank; the cast also reads a raw table
+    written when ids were `bigint`."""
+    return f"nullif(trim(cast(product_id as {session.column_type(pa.string())})), '')"
 
 
 def load_products(session: Session, product_ids: Sequence[str] | None, category: str) -> list[dict[str, Any]]:
     """The products to segment, by id (any category) or, without ids, every product of `category` (matched
     trimmed and case-insensitively, as raw data is loose); one row per id, in `id_order`."""
-    columns = f"{_PRODUCT_ID} as product_id, title, category, brand, price, description"
+    product_id = _product_id(session)
+    columns = f"{product_id} as product_id, title, category, brand, price, description"
     source = f"{quote_identifier(RAW_SCHEMA)}.{quote_identifier('products')}"
     if not session.table_exists(RAW_SCHEMA, "products"):
         return []
     if product_ids is None:
         rows = session.fetch_arrow(
-            f"select {columns} from {source} where {_PRODUCT_ID} is not null "
+            f"select {columns} from {source} where {product_id} is not null "
             "and lower(trim(category)) = lower(trim(?))",
             [category],
         ).to_pylist()
@@ -133,7 +137,7 @@ def load_products(session: Session, product_ids: Sequence[str] | None, category:
             chunk = unique_ids[start : start + _IDS_PER_QUERY]
             placeholders = ", ".join("?" for _ in chunk)
             rows += session.fetch_arrow(
-                f"select {columns} from {source} where {_PRODUCT_ID} in ({placeholders})", chunk
+                f"select {columns} from {source} where {product_id} in ({placeholders})", chunk
             ).to_pylist()
     by_id: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (r["product_id"], r["title"] or "")):
@@ -154,8 +158,7 @@ def update_run(session: Session, run_id: str, **columns: Any) -> None:
     if unknown:
         raise ValueError(f"not columns of {RUNS}: {sorted(unknown)}")
     values = _with_json_columns(columns)
-    assignments = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
-    session.execute(f"update {qualified(RUNS)} set {assignments} where id = ?", [*values.values(), run_id])
+    session.update_rows(ML_SCHEMA, RUNS, values, {"id": run_id})
 
 
 def fetch_run(session: Session, run_id: str) -> dict[str, Any] | None:
@@ -217,9 +220,7 @@ def replace_taxonomies(
         conditions.append("stage like ?")
         params.append(f"{stage_prefix}%")
     if conditions:
-        session.execute(
-            f"delete from {qualified(TAXONOMIES)} where run_id = ? and ({' or '.join(conditions)})", params
-        )
+        session.delete_rows(ML_SCHEMA, TAXONOMIES, f"run_id = ? and ({' or '.join(conditions)})", params)
     _append(session, TAXONOMIES, rows)
 
 
@@ -236,14 +237,15 @@ def fetch_taxonomies(session: Session, run_id: str) -> list[dict[str, Any]]:
 
 def replace_assignments(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
     """All of a run's assignment rows at once: one delete and one bulk insert instead of a row-by-row update."""
-    session.execute(f"delete from {qualified(ASSIGNMENTS)} where run_id = ?", [run_id])
+    session.delete_runs(ML_SCHEMA, ASSIGNMENTS, [run_id])
     _append(session, ASSIGNMENTS, rows)
 
 
 def fetch_assignments(session: Session, run_id: str) -> list[dict[str, Any]]:
     """A run's rows in `id_order`, product ids as text (whatever type an older table stores them in)."""
     rows = session.fetch_arrow(
-        f"select run_id, cast(product_id as varchar) as product_id, taxonomy_id_initial, taxonomy_id_refined "
+        f"select run_id, cast(product_id as {session.column_type(pa.string())}) as product_id, "
+        "taxonomy_id_initial, taxonomy_id_refined "
         f"from {qualified(ASSIGNMENTS)} where run_id = ?",
         [run_id],
     ).to_pylist()

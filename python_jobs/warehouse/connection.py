@@ -306,11 +306,22 @@ class Session:
     def delete_runs(self, schema: str, table: str, run_ids: Sequence[str]) -> None:
         """Remove the rows of these runs (column `run_id`)."""
         if run_ids:
-            self.execute(
-                f"delete from {quote_identifier(schema)}.{quote_identifier(table)} "
-                f"where run_id in ({', '.join('?' for _ in run_ids)})",
-                list(run_ids),
-            )
+            self.delete_rows(schema, table, f"run_id in ({', '.join('?' for _ in run_ids)})", list(run_ids))
+
+    def delete_rows(self, schema: str, table: str, condition: str, params: Sequence[Any] = ()) -> None:
+        """Remove the rows for which `condition` (SQL with `?` markers bound to `params`) is true."""
+        self.execute(
+            f"delete from {quote_identifier(schema)}.{quote_identifier(table)} where {condition}",
+            list(params),
+        )
+
+    def ensure_unique_index(self, schema: str, table: str, name: str, columns: Sequence[str]) -> None:
+        """A unique index on `columns`, where the warehouse has indexes."""
+        self.execute(
+            f"create unique index if not exists {quote_identifier(name)} "
+            f"on {quote_identifier(schema)}.{quote_identifier(table)} "
+            f"({', '.join(quote_identifier(column) for column in columns)})"
+        )
 
     def column_names(self, schema: str, table: str) -> list[str]:
         """The table's columns in order (none when it does not exist)."""

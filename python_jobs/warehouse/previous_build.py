@@ -115,6 +115,8 @@ class PreviousBuild:
             kept = _DuckDBPreviousBuild(warehouse, relations)
         elif warehouse.kind == "postgres":
             kept = _PostgresPreviousBuild(warehouse, relations)
+        elif warehouse.kind == "spark":
+            kept = _SparkPreviousBuild(warehouse, relations)
         else:
             raise WarehouseError(f"unsupported warehouse type {warehouse.kind!r}")
         kept._keep()
@@ -197,6 +199,24 @@ class PreviousBuild:
             left = session.fetchone(sql, [schema] if session.kind == "duckdb" else [schema, schema])
             if left is not None and left[0] == 0:
                 session.execute(f"drop schema if exists {quote_identifier(schema)}")
+
+
+class _SparkPreviousBuild(PreviousBuild):
+    """Spark keeps no copy: it has no transaction to put dozens of tables back at once, and copying every table
+    before each build would cost what the build costs. A failed build leaves the relations as its failed step
+    left them; what readers trust is the jobs' run protocol (the marts show the latest succeeded run)."""
+
+    def _keep(self) -> None:
+        pass
+
+    def where(self) -> str:
+        return "Spark keeps no copy of the previous build: rerun `segments build --target spark` once fixed"
+
+    def _restore(self) -> RestoreSummary:
+        raise WarehouseError("not on Spark, which keeps no copy of the previous build")
+
+    def discard(self) -> None:
+        pass
 
 
 class _DuckDBPreviousBuild(PreviousBuild):

@@ -81,10 +81,15 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("segments")
-    for name, value in settings.get("server_side_parameters", {}).items():
+    parameters = settings.get("server_side_parameters", {})
+    for name, value in parameters.items():
         builder = builder.config(name, str(value))
+    # The catalog is Hive's (kept in the warehouse folder, read by the next process) unless the profile asks for
+    # the in-memory one, which lives and dies with this process and costs less per statement.
+    if str(parameters.get("spark.sql.catalogImplementation", "hive")) == "hive":
+        builder = builder.enableHiveSupport()
     warehouse_folder().mkdir(parents=True, exist_ok=True)
-    default = builder.enableHiveSupport().getOrCreate()
+    default = builder.getOrCreate()
     default.sparkContext.setLogLevel("ERROR")
     _default_session = default
     _session = default.newSession()
@@ -201,16 +206,18 @@ class SparkWarehouseSession(Session):
             )
         self._insert(schema, table, data, overwrite=True)
 
-    def delete_runs(self, schema: str, table: str, run_ids: Sequence[str]) -> None:
-        """Spark's file tables take no `delete`: the rows of the other runs are written back in one overwrite."""
-        if not run_ids:
-            return
+    def delete_rows(self, schema: str, table: str, condition: str, params: Sequence[Any] = ()) -> None:
+        """Spark's file tables take no `delete`: the other rows are written back in one overwrite (a condition
+        that is null keeps its row, as `delete` would)."""
         kept = self.fetch_arrow(
             f"select * from {quote_identifier(schema)}.{quote_identifier(table)} "
-            f"where run_id is null or run_id not in ({', '.join('?' for _ in run_ids)})",
-            list(run_ids),
+            f"where not coalesce(({condition}), false)",
+            list(params),
         )
         self._insert(schema, table, kept, overwrite=True)
+
+    def ensure_unique_index(self, schema: str, table: str, name: str, columns: Sequence[str]) -> None:
+        """Spark tables have no indexes: the writers keep the columns unique themselves."""
 
     def replace_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Spark's file tables take no `delete`: the rows are overwritten in one statement instead."""

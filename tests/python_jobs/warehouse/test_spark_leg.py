@@ -1,8 +1,8 @@
 """The Spark leg: 2,000 generated customers, the models the clustering job reads, the job, the models on its output
 and their dbt tests, all on the `spark` target's local session, each step timed.
 
-Runs only with SEGMENTS_TEST_SPARK=1 (with pyspark, dbt-spark and Java); .ci/run's Spark leg runs this module and
-`test_sql_assignment.py`'s Spark case in one process, so Spark starts once.
+Runs only with SEGMENTS_TEST_SPARK=1 (with pyspark, dbt-spark and Java); `dev.py test`'s Spark leg (so CI's) runs
+this module and `test_sql_assignment.py`'s Spark case in one process, so Spark starts once.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from python_jobs.warehouse.dbt_runner import DbtRun, run_dbt
 pytestmark = pytest.mark.spark
 
 CUSTOMERS = 2_000
-# The clustering job's inputs and everything on its outputs that needs no other job's table.
-INPUTS = "+exposure:cluster_customers"
+# The clustering job's inputs with the data tests that guard Spark's differences (selectors.yml says which and
+# why), and everything on the job's outputs that needs no other job's table, with all its tests.
+INPUTS = "spark_leg_inputs"
 ON_THE_RUN = [f"source:ml.{name}+,+int_customers_assigned_to_segments" for name in ml_tables.ML_TABLES]
 
 
@@ -60,11 +61,11 @@ def leg(spark_warehouse: Warehouse) -> Iterator[Leg]:
         for name, schema in {**ml_tables.CLV_TABLES, **ml_tables.ML_TABLES}.items():
             session.replace_table(ml_tables.ML_SCHEMA, name, schema.empty_table())
     lap("generate (Spark start included)")
-    # Cautious: a test that also reads a model outside the selection (one downstream of the job) waits for it.
-    built = run_dbt(["build", "--indirect-selection", "cautious", "--select", INPUTS], target="spark")
+    built = run_dbt(["build", "--selector", INPUTS], target="spark")
     lap("dbt build of the job's inputs")
     run_id = cluster_customers(warehouse, echo=lambda line: None)
     lap("clustering job")
+    # Cautious: a test that also reads a model outside the selection (one downstream of the job) waits for it.
     rebuilt = run_dbt(["build", "--indirect-selection", "cautious", "--select", *ON_THE_RUN], target="spark")
     lap("dbt build on the run")
     yield Leg(warehouse, run_id, built, rebuilt, seconds)
@@ -148,3 +149,70 @@ def test_a_table_dbt_rebuilt_is_read_afresh_by_the_jobs(spark_warehouse):
         after = session.fetchone('select count(*), sum(id) from "intermediate"."rebuilt"')
     assert before == (1000,)
     assert after == (600, 179700)
+
+
+def test_the_other_jobs_run_rows_and_replaced_rows_are_written_on_spark(spark_warehouse):
+    """CLV, product segmentation and deal packages change their runs rows and replace a run's rows through the
+    session's update_rows / delete_rows, which Spark's file tables (no `update`, no `delete`) take too."""
+    from python_jobs.clv.job import _mark_failed
+    from python_jobs.deal_packages import tables as deal_tables
+    from python_jobs.product_segmentation import tables as product_tables
+
+    with spark_warehouse.session() as session:
+        product_tables.ensure_tables(session)
+        product_tables.insert_run(session, {"id": "RUN_a", "stage": "init", "category": "shoes"})
+        product_tables.insert_run(session, {"id": "RUN_b", "stage": "init", "category": "bags"})
+        product_tables.update_run(session, "RUN_a", stage="extraction", calls_done=3)
+        taxonomy = {"run_id": "RUN_a", "segment_name": "s", "definition": "d"}
+        product_tables.insert_taxonomies(
+            session,
+            [
+                {**taxonomy, "id": "t1", "stage": "extraction"},
+                {**taxonomy, "id": "t2", "stage": "consolidation_l0"},
+                {**taxonomy, "id": "t3", "stage": "final"},
+            ],
+        )
+        product_tables.replace_taxonomies(
+            session,
+            "RUN_a",
+            ["final"],
+            [{**taxonomy, "id": "t4", "stage": "final"}],
+            stage_prefix="consolidation",
+        )
+        assignment = {"taxonomy_id_initial": "t1", "taxonomy_id_refined": None}
+        product_tables.replace_assignments(
+            session, "RUN_a", [{**assignment, "run_id": "RUN_a", "product_id": "1"}]
+        )
+        product_tables.replace_assignments(
+            session, "RUN_a", [{**assignment, "run_id": "RUN_a", "product_id": "2"}]
+        )
+        runs = {row["id"]: (row["stage"], row["calls_done"]) for row in _all(session, product_tables.RUNS)}
+        taxonomies = sorted(row["id"] for row in product_tables.fetch_taxonomies(session, "RUN_a"))
+        assignments = [row["product_id"] for row in product_tables.fetch_assignments(session, "RUN_a")]
+
+        deal_tables.ensure_tables(session)
+        deal_tables.append(session, deal_tables.RUNS, [{"run_id": "deal_a", "status": "running"}])
+        deal_tables.update_run(session, "deal_a", status="succeeded", deals_total=240)
+        deal_runs = [(row["status"], row["deals_total"]) for row in _all(session, deal_tables.RUNS)]
+
+        clv_runs = ml_tables.CLV_TABLES["clv_models"]
+        session.replace_table(
+            "ml",
+            "clv_models",
+            pa.Table.from_pylist([{"run_id": "clv_a", "status": "running"}], schema=clv_runs),
+        )
+    said: list[str] = []
+    _mark_failed(spark_warehouse, "clv_a", ValueError("no orders"), echo=said.append)
+    with spark_warehouse.session() as session:
+        clv = [(row["status"], row["error_message"]) for row in _all(session, "clv_models")]
+
+    assert runs == {"RUN_a": ("extraction", 3), "RUN_b": ("init", None)}
+    assert taxonomies == ["t1", "t4"]
+    assert assignments == ["2"]
+    assert deal_runs == [("succeeded", 240)]
+    assert clv == [("failed", "ValueError: no orders")]
+    assert said == ["CLV run clv_a failed: ValueError: no orders"]
+
+
+def _all(session, table: str) -> list[dict]:
+    return session.fetch_arrow(f'select * from "ml"."{table}"').to_pylist()
