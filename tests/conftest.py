@@ -283,6 +283,10 @@ def pytest_configure(config) -> None:
     root.mkdir(parents=True, exist_ok=True)
     os.environ["SEGMENTS_TEST_ROOT"] = str(root)
     os.environ["SEGMENTS_DBT_DIR"] = str(root / "dbt")
+    # Every `segments build` of the suite (the built warehouses, the builds tests run) fits the segments with 2
+    # bootstrap resamples instead of 10: the bootstrap is most of the clustering step, and no test of a build
+    # measures stability (tests/python_jobs/segmentation/ does, with parameters of its own).
+    os.environ.setdefault("SEGMENTS_BOOTSTRAP_RESAMPLES", "2")
 
 
 def pytest_unconfigure(config) -> None:
