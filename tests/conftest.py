@@ -298,6 +298,13 @@ def pytest_unconfigure(config) -> None:
 SHARED_WAREHOUSES = ("built", "demo_warehouse", "experiment_warehouse", "net_warehouse")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first. xdist hands out the shared warehouses' groups first (the largest first), then
+    the other tests one at a time in this order: a long test handed out last would leave the other worker idle
+    for its whole length at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_itemcollected(item) -> None:
     """Groups each test of a shared warehouse with the others of the same warehouse and target (marked as each
     test is collected, before xdist reads the groups); different groups can run on different workers."""
