@@ -253,7 +253,9 @@ def test_an_earlier_observation_end_ignores_everything_after_it(target, request)
     assert without_roi, "the case this warehouse is built for: a clustered segment without a CLV prediction"
     for row in without_roi:
         assert row["expected_roi"] is None
-        assert row["expected_roi_assumption"].startswith("no return estimated: none of these customers has a CLV")
+        assert row["expected_roi_assumption"].startswith(
+            "no return estimated: none of these customers has a CLV"
+        )
 
 
 EDGE_CASES_CSV = """\
