@@ -283,6 +283,10 @@ def pytest_configure(config) -> None:
     root.mkdir(parents=True, exist_ok=True)
     os.environ["SEGMENTS_TEST_ROOT"] = str(root)
     os.environ["SEGMENTS_DBT_DIR"] = str(root / "dbt")
+    # Every `segments build` of the suite (the built warehouses, the builds tests run) fits the segments with 2
+    # bootstrap resamples instead of 10: the bootstrap is most of the clustering step, and no test of a build
+    # measures stability (tests/python_jobs/segmentation/ does, with parameters of its own).
+    os.environ.setdefault("SEGMENTS_BOOTSTRAP_RESAMPLES", "2")
 
 
 def pytest_unconfigure(config) -> None:
@@ -292,6 +296,13 @@ def pytest_unconfigure(config) -> None:
 # Fixtures that build a warehouse once and share it. A test process builds one when its first test asks; so that
 # each is built once in the whole run, their tests go to one xdist worker per fixture and target.
 SHARED_WAREHOUSES = ("built", "demo_warehouse", "experiment_warehouse", "net_warehouse")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first. xdist hands out the shared warehouses' groups first (the largest first), then
+    the other tests one at a time in this order: a long test handed out last would leave the other worker idle
+    for its whole length at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_itemcollected(item) -> None:

@@ -32,6 +32,8 @@ def build(observation_end: str | None, verbose: bool, target: str) -> None:
     and errors that matter, and a summary; exits non-zero if a step fails.
 
     Waits up to $SEGMENTS_LOCK_TIMEOUT seconds (default 60) for another command writing the same warehouse.
+    $SEGMENTS_BOOTSTRAP_RESAMPLES (default 10) sets the clustering job's bootstrap resamples per axis: fewer
+    is quicker and measures segment stability less precisely.
     """
     _build(observation_end, target, verbose=verbose)
 

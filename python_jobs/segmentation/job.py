@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -79,9 +80,26 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# The bootstrap is most of the job's time on a small warehouse; a build that does not need the full measure of
+# stability (a quick look, a test of something else) can ask for fewer resamples. Stored with the run.
+BOOTSTRAP_RESAMPLES_ENV = "SEGMENTS_BOOTSTRAP_RESAMPLES"
+
+
+def build_parameters() -> ClusteringParameters:
+    """The parameters of a run in `segments build`: the defaults, with $SEGMENTS_BOOTSTRAP_RESAMPLES if set."""
+    raw = os.environ.get(BOOTSTRAP_RESAMPLES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PARAMETERS
+    try:
+        resamples = int(raw)
+    except ValueError:
+        raise ValueError(f"{BOOTSTRAP_RESAMPLES_ENV}={raw!r} is not a whole number") from None
+    return dataclasses.replace(DEFAULT_PARAMETERS, bootstrap_resamples=resamples)
+
+
 def run_job(context: JobContext) -> str:
-    """Entry point for the build orchestrator: a run with the default parameters."""
-    return cluster_customers(context.warehouse, DEFAULT_PARAMETERS, echo=context.echo)
+    """Entry point for the build orchestrator: a run with the default parameters (see `build_parameters`)."""
+    return cluster_customers(context.warehouse, build_parameters(), echo=context.echo)
 
 
 def cluster_customers(

@@ -271,6 +271,7 @@ def test_worker_processes_give_the_same_result_as_one_process(duckdb_warehouse):
 
 
 def test_run_job_runs_the_default_parameters_on_the_context_warehouse(duckdb_warehouse, monkeypatch):
+    monkeypatch.delenv("SEGMENTS_BOOTSTRAP_RESAMPLES", raising=False)
     seen = {}
 
     def record_the_call(warehouse, params, echo):
@@ -283,6 +284,17 @@ def test_run_job_runs_the_default_parameters_on_the_context_warehouse(duckdb_war
     assert job.run_job(context) == "seg_x"
     assert seen == {"warehouse": duckdb_warehouse, "params": ClusteringParameters(), "echo": print}
     assert job.JOB_NAME == "cluster_customers"
+
+
+def test_a_build_run_takes_its_bootstrap_resamples_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SEGMENTS_BOOTSTRAP_RESAMPLES", " 3 ")
+    assert job.build_parameters() == ClusteringParameters(bootstrap_resamples=3)
+    monkeypatch.setenv("SEGMENTS_BOOTSTRAP_RESAMPLES", "")
+    assert job.build_parameters() == ClusteringParameters()
+    for bad, said in (("three", "is not a whole number"), ("0", "bootstrap_resamples must be at least 1")):
+        monkeypatch.setenv("SEGMENTS_BOOTSTRAP_RESAMPLES", bad)
+        with pytest.raises(ValueError, match=said):
+            job.build_parameters()
 
 
 def test_a_run_whose_process_died_is_marked_abandoned_by_the_next_run(warehouse):

@@ -13,6 +13,7 @@ from python_jobs.cli import main
 from python_jobs.warehouse.connection import Warehouse
 
 
+@pytest.mark.long
 @pytest.mark.postgres
 def test_bench_api_prints_medians_and_p99s_and_every_subscriber_sees_the_end(postgres_warehouse):
     database = f"segments_test_{os.getpid()}_bench_api"

@@ -128,6 +128,7 @@ def test_a_first_build_that_fails_leaves_no_half_built_relations(warehouse):
     assert _existing(warehouse, relations) == []
 
 
+@pytest.mark.long
 def test_a_failed_build_leaves_every_dbt_table_as_the_previous_build_left_it(duckdb_warehouse):
     """Four builds in a row, so on DuckDB only: how a restore puts back each kind of relation is the same code
     for both targets' builds, and tests/python_jobs/warehouse/test_previous_build.py runs it on both."""
