@@ -166,7 +166,7 @@ def start_spark_leg(missing) -> tuple[subprocess.Popen, Path, float] | None:
         process = subprocess.Popen(
             args, cwd=ROOT, env={**os.environ, **SPARK_LEG_ENV}, stdout=output, stderr=subprocess.STDOUT
         )
-    return process, log, time.perf_counter()
+    return process, log, time.time()
 
 
 def finish_spark_leg(process: subprocess.Popen, log: Path, started: float) -> tuple[str, bool]:
@@ -174,10 +174,12 @@ def finish_spark_leg(process: subprocess.Popen, log: Path, started: float) -> tu
     name = "pytest (Spark leg, 2,000 customers)"
     banner(name)
     ok = process.wait() == 0
+    # The leg usually ends before the main pytest does: its time is up to its log's last line, not up to now.
+    took = log.stat().st_mtime - started
     print(log.read_text(errors="replace"), end="")
     log.unlink(missing_ok=True)
     print(
-        f"--- {name}: {'passed' if ok else 'FAILED'} in {time.perf_counter() - started:.0f}s (from its start)"
+        f"--- {name}: {'passed' if ok else 'FAILED'} in {took:.0f}s (its own wall time, beside the steps above)"
     )
     return name, ok
 
