@@ -43,15 +43,7 @@ def test_serve_answers_on_its_port_and_holds_the_duckdb_file(duckdb_warehouse):
         [*SEGMENTS, "serve", "--port", str(port)], env=environment, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "the service stopped"
-                assert time.monotonic() < deadline, "the service did not start in 30 s"
-                time.sleep(0.1)
+        health = _health_once_started(server, port, seconds=30)
         assert health.json() == {"status": "ok", "warehouse": "local"}
         refused = httpx.get(f"http://127.0.0.1:{port}/segments/axes", timeout=5)
         assert refused.status_code == 401
@@ -124,15 +116,7 @@ def test_two_workers_on_postgres_share_the_port_and_answer(built_postgres):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "the service stopped"
-                assert time.monotonic() < deadline, "the service did not start in 60 s"
-                time.sleep(0.2)
+        _health_once_started(server, port, seconds=60)
         with built_postgres.warehouse.session(read_only=True) as session:
             ids = [
                 row[0]
@@ -182,15 +166,7 @@ def test_a_service_stopped_while_it_compiles_leaves_no_compile_running_nor_its_f
         [*SEGMENTS, "serve", "--port", str(port)], env=environment, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "the service stopped"
-                assert time.monotonic() < deadline, "the service did not start in 30 s"
-                time.sleep(0.05)
+        _health_once_started(server, port, seconds=30)
         # Answering, and still compiling (a compile takes seconds).
         assert any("compile" in _command_line(child) for child in _children(server.pid))
     finally:
@@ -204,3 +180,15 @@ def test_a_service_stopped_while_it_compiles_leaves_no_compile_running_nor_its_f
     assert still_compiling == []
     chain_folders = tmp_path / "dbt" / "target" / "feature_chain"
     assert not chain_folders.exists() or list(chain_folders.iterdir()) == []
+
+
+def _health_once_started(server: subprocess.Popen, port: int, seconds: float) -> httpx.Response:
+    """`GET /health` of the service `server` starts on `port`, as soon as it answers (within `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+        except httpx.TransportError:
+            assert server.poll() is None, "the service stopped"
+            assert time.monotonic() < deadline, f"the service did not start in {seconds:g} s"
+            time.sleep(0.05)
