@@ -12,6 +12,8 @@ PostgreSQL the point lookup of one customer's memberships is timed.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import statistics
 import subprocess
@@ -183,6 +185,89 @@ def _fresh_postgres_database(name: str) -> None:
     connection.close()
 
 
+# What each target's run sets in the environment to get a warehouse of its own.
+_WAREHOUSE_VARIABLES = {
+    "local": "SEGMENTS_DUCKDB_PATH",
+    "postgres": "PGDATABASE",
+    "spark": "SEGMENTS_SPARK_WAREHOUSE",
+}
+# A Spark run is compared with DuckDB's on the same data in the same invocation.
+_BESIDE = {"spark": "local"}
+_RESULT_PREFIX = "bench-result: "
+
+
+def _fresh_warehouse(target: str, scratch: Path, number: int) -> str:
+    """Make an empty warehouse for run `number` on `target` and return the value of its environment variable."""
+    if target == "postgres":
+        _fresh_postgres_database("segments_bench")
+        return "segments_bench"
+    if target == "spark":
+        return str(scratch / f"bench-{number}-spark")
+    return str(scratch / f"bench-{number}.duckdb")
+
+
+def _run_in_child(customers: int, seed: int, target: str, echo: Callable[[str], None]) -> BenchRun:
+    """`run_once` in a process of its own: a Spark driver keeps the warehouse folder it started with for the
+    rest of its process, so each run (and each target) gets a fresh one. Its lines are passed on as they come."""
+    command = [sys.executable, "-m", "python_jobs.bench.customers", str(customers), str(seed), target]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
+        assert child.stdout is not None
+        result, tail = None, []
+        for line in child.stdout:
+            line = line.rstrip("\n")
+            if line.startswith(_RESULT_PREFIX):
+                result = json.loads(line.removeprefix(_RESULT_PREFIX))
+            elif line.startswith("    "):
+                echo(line)
+            else:
+                tail = [*tail[-30:], line]
+    if child.returncode != 0 or result is None:
+        raise DbtError(f"the {target} run failed:\n" + "\n".join(tail))
+    return BenchRun(**result)
+
+
+def _stage_table(runs: list[BenchRun]) -> list[str]:
+    lines = [f"  {'stage':<22}{'median':>10}" + "".join(f"{f'run {i + 1}':>10}" for i in range(len(runs)))]
+    for stage in (*STAGES, "end to end"):
+        values = [run.end_to_end if stage == "end to end" else run.seconds[stage] for run in runs]
+        cells = "".join(f"{value:9.1f}s" for value in values)
+        lines.append(f"  {stage:<22}{statistics.median(values):9.1f}s{cells}")
+    lines.extend(f"  clv, run {i + 1}: {run.clv_detail}" for i, run in enumerate(runs))
+    generate = [run.generate_seconds for run in runs]
+    lines.append(f"  {'(generate, not counted)':<22}{statistics.median(generate):9.1f}s")
+    peaks = [run.peak_bytes / 2**30 for run in runs]
+    lines.append(
+        f"  {'peak memory':<22}{statistics.median(peaks):8.2f}GB" + "".join(f"{p:8.2f}GB" for p in peaks)
+    )
+    return lines
+
+
+def _ratio_table(target: str, runs: list[BenchRun], baseline: str, beside: list[BenchRun]) -> list[str]:
+    """Each stage's median on `target` beside the baseline's, and their ratio."""
+    lines = [f"  {'stage':<22}{baseline:>10}{target:>10}{f'{target} / {baseline}':>18}"]
+    for stage in (*STAGES, "end to end", "generate"):
+        medians = []
+        for side in (beside, runs):
+            values = [
+                run.end_to_end
+                if stage == "end to end"
+                else run.generate_seconds
+                if stage == "generate"
+                else run.seconds[stage]
+                for run in side
+            ]
+            medians.append(statistics.median(values))
+        label = "(generate, not counted)" if stage == "generate" else stage
+        lines.append(f"  {label:<22}{medians[0]:9.1f}s{medians[1]:9.1f}s{medians[1] / medians[0]:17.1f}x")
+    peaks = [statistics.median(run.peak_bytes for run in side) / 2**30 for side in (beside, runs)]
+    lines.append(f"  {'peak memory':<22}{peaks[0]:8.2f}GB{peaks[1]:8.2f}GB{peaks[1] / peaks[0]:17.1f}x")
+    return lines
+
+
+def _load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
+
+
 def bench(
     customers: int,
     repeat: int,
@@ -191,41 +276,48 @@ def bench(
     agreement: bool,
     echo: Callable[[str], None] = print,
 ) -> str:
-    """Run the benchmark and return the report as text."""
-    runs: list[BenchRun] = []
+    """Run the benchmark and return the report as text. `--target spark` runs DuckDB beside it: each run
+    generates the same customers into a fresh warehouse of each, and the report gives the ratio per stage."""
+    targets = (_BESIDE[target], target) if target in _BESIDE else (target,)
+    runs: dict[str, list[BenchRun]] = {name: [] for name in targets}
+    load_before = _load_average()
     with tempfile.TemporaryDirectory(prefix="segments-bench-") as scratch:
         for number in range(1, repeat + 1):
-            if target == "local":
-                os.environ["SEGMENTS_DUCKDB_PATH"] = str(Path(scratch) / f"bench-{number}.duckdb")
-            else:
-                _fresh_postgres_database("segments_bench")
-                os.environ["PGDATABASE"] = "segments_bench"
-            echo(f"  run {number}/{repeat} ({Warehouse.from_profile(target).describe()})")
-            runs.append(run_once(customers, seed, target, echo))
-        warehouse = Warehouse.from_profile(target)
-        lines = [
-            "",
-            f"segments bench: {customers:,} customers x 13 axes, {target}, median of {repeat} run(s)",
-            "",
-            f"  {'stage':<22}{'median':>10}" + "".join(f"{f'run {i + 1}':>10}" for i in range(repeat)),
-        ]
-        for stage in (*STAGES, "end to end"):
-            values = [run.end_to_end if stage == "end to end" else run.seconds[stage] for run in runs]
-            cells = "".join(f"{value:9.1f}s" for value in values)
-            lines.append(f"  {stage:<22}{statistics.median(values):9.1f}s{cells}")
-        lines.extend(f"  clv, run {i + 1}: {run.clv_detail}" for i, run in enumerate(runs))
-        generate = [run.generate_seconds for run in runs]
-        lines.append(f"  {'(generate, not counted)':<22}{statistics.median(generate):9.1f}s")
-        peaks = [run.peak_bytes / 2**30 for run in runs]
-        lines.append(
-            f"  {'peak memory':<22}{statistics.median(peaks):8.2f}GB" + "".join(f"{p:8.2f}GB" for p in peaks)
-        )
+            for name in targets:
+                os.environ[_WAREHOUSE_VARIABLES[name]] = _fresh_warehouse(name, Path(scratch), number)
+                echo(f"  run {number}/{repeat} ({Warehouse.from_profile(name).describe()})")
+                runs[name].append(_run_in_child(customers, seed, name, echo))
+        lines = [""]
+        for name in targets:
+            lines.extend(
+                [
+                    f"segments bench: {customers:,} customers x 13 axes, {name}, median of {repeat} run(s)",
+                    "",
+                    *_stage_table(runs[name]),
+                    "",
+                ]
+            )
+        if len(targets) == 2:
+            baseline = targets[0]
+            lines.extend(
+                [
+                    f"{target} beside {baseline}, the same generated data, medians "
+                    f"(load average {load_before} before, {_load_average()} after; {os.cpu_count()} CPUs)",
+                    "",
+                    *_ratio_table(target, runs[target], baseline, runs[baseline]),
+                    "",
+                ]
+            )
+            echo("  comparing the two targets' segments customer by customer…")
+            lines.extend(_target_agreement_lines(baseline, target))
+        # The checks below read the last run's warehouse of the target asked for (or DuckDB's, beside Spark).
+        checked = targets[0]
+        warehouse = Warehouse.from_profile(checked)
         if agreement:
-            echo("  fitting k-means on the whole population for the agreement check…")
+            echo(f"  fitting k-means on the whole population for the agreement check ({checked})…")
             scores = population_agreement(warehouse, seed)
-            lines.append("")
             lines.append(
-                f"  agreement with k-means on the whole population (ARI, same k): mean "
+                f"  agreement with k-means on the whole population (ARI, same k, {checked}): mean "
                 f"{statistics.mean(scores.values()):.3f}, min {min(scores.values()):.3f}"
             )
             lines.extend(f"    {axis:<28}{score:.3f}" for axis, score in scores.items())
@@ -237,4 +329,61 @@ def bench(
                 f"  point lookup of one customer's memberships ({len(timings)} lookups): "
                 f"median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95) - 1]:.2f} ms"
             )
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
+
+
+_ASSIGNED = (
+    "select customer_id, axis_name, segment_id, segment_name "
+    "from intermediate.int_customers_assigned_to_segments"
+)
+_ASSIGNED_SCHEMA = {
+    "customer_id": "string",
+    "axis_name": "string",
+    "segment_id": "int64",
+    "segment_name": "string",
+}
+
+
+def _target_agreement_lines(baseline: str, target: str) -> list[str]:
+    """Per axis, the share of customers both targets put in the same segment: the same id and name (an explicit
+    group such as `no_orders_yet` has no id; its name must match). Joined in Arrow: 13 rows a customer."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = pa.schema(list(_ASSIGNED_SCHEMA.items()))
+    sides = []
+    for name in (baseline, target):
+        with Warehouse.from_profile(name).session() as session:
+            sides.append(session.fetch_arrow(_ASSIGNED).select(schema.names).cast(schema))
+    joined = sides[0].join(
+        sides[1], keys=["customer_id", "axis_name"], join_type="full outer", right_suffix="_2"
+    )
+
+    def same(column: str) -> pa.ChunkedArray:
+        left, right = joined.column(column), joined.column(f"{column}_2")
+        both_null = pc.and_(pc.is_null(left), pc.is_null(right))
+        return pc.or_(pc.fill_null(pc.equal(left, right), False), both_null)
+
+    verdict = pa.table(
+        {"axis_name": joined.column("axis_name"), "same": pc.and_(same("segment_id"), same("segment_name"))}
+    )
+    counts = (
+        verdict.group_by("axis_name").aggregate([("same", "sum"), ("same", "count")]).sort_by("axis_name")
+    )
+    lines = ["  the same segment on both targets, per axis:"]
+    columns = counts.to_pydict()
+    for axis, matching, customers in zip(
+        columns["axis_name"], columns["same_sum"], columns["same_count"], strict=True
+    ):
+        lines.append(f"    {axis:<28}{matching / customers:9.3%}  of {customers:,} customers")
+    return lines
+
+
+def _main(customers: str, seed: str, target: str) -> None:
+    """The child process of one run: its lines on stdout, then its figures as one JSON line."""
+    run = run_once(int(customers), int(seed), target, echo=lambda line: print(line, flush=True))
+    print(_RESULT_PREFIX + json.dumps(dataclasses.asdict(run)), flush=True)
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from python_jobs.cli.options import bench_target_option
+from python_jobs.cli.options import bench_target_option, target_option
 
 
 @click.command("bench")
@@ -21,16 +21,19 @@ from python_jobs.cli.options import bench_target_option
     show_default=True,
     help="Also fit k-means on the whole population and report its agreement (ARI) with the SQL assignment.",
 )
-@bench_target_option
+@target_option
 def bench_command(customers: int, repeat: int, seed: int, agreement: bool, target: str) -> None:
     """Time the segmentation end to end on N generated customers, on a fresh warehouse each run.
 
     Stages: features (dbt models up to marts.customer_features), clv fit (the fit_clv job: BG/NBD and
     Gamma-Gamma fitted and every customer predicted; its fit and prediction seconds are printed apart), sample +
-    fit (the clustering job), assignment (SQL), marts. Prints a table with the median of the runs and the peak
-    memory of the whole process tree. With
-    `--target local` each run gets a fresh DuckDB file in a temporary folder; with `--target postgres` a fresh
-    database `segments_bench` on the PG* server, and the point lookup of one customer's memberships is timed.
+    fit (the clustering job), assignment (SQL), marts. Each run is a process of its own; the table gives the
+    median of the runs and the peak memory of the run's whole process tree. With `--target local` each run gets a
+    fresh DuckDB file in a temporary folder; with `--target postgres` a fresh database `segments_bench` on the PG*
+    server, and the point lookup of one customer's memberships is timed. With `--target spark` each run builds the
+    same generated customers twice, into a fresh DuckDB file and a fresh local Spark warehouse folder (the Spark
+    driver's start counted in its features stage), and the report gives each stage's Spark / DuckDB ratio and the
+    share of customers both put in the same segment, per axis. The agreement check reads the DuckDB warehouse.
     """
     from python_jobs.bench.customers import bench
 

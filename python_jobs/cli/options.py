@@ -47,7 +47,8 @@ def target_choice(targets: tuple[str, ...] = TARGETS) -> Callable[[F], F]:
 
 
 target_option = target_choice()
-# The benchmarks set up a fresh DuckDB file or PostgreSQL database of their own; Spark has no such set-up yet.
+# The benchmarks set up a fresh DuckDB file or PostgreSQL database of their own; of them, only `segments bench`
+# sets up a Spark warehouse too (and takes `target_option`).
 bench_target_option = target_choice(("local", "postgres"))
 
 
