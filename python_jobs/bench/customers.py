@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from python_jobs.bench.memory import PeakMemory
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtError, dbt_session, run_dbt
@@ -344,37 +346,45 @@ _ASSIGNED_SCHEMA = {
 }
 
 
-def _target_agreement_lines(baseline: str, target: str) -> list[str]:
-    """Per axis, the share of customers both targets put in the same segment: the same id and name (an explicit
-    group such as `no_orders_yet` has no id; its name must match). Joined in Arrow: 13 rows a customer."""
-    import pyarrow as pa
+def same_segment_counts(first: pa.Table, second: pa.Table) -> dict[str, tuple[int, int]]:
+    """Per axis: how many customers two assignments (customer_id, axis_name, segment_id, segment_name) put in the
+    same segment, and how many either placed. The same means the same id and name (an explicit group such as
+    `no_orders_yet` has no id: its name must match); a customer one side lacks counts as different."""
     import pyarrow.compute as pc
 
-    schema = pa.schema(list(_ASSIGNED_SCHEMA.items()))
-    sides = []
-    for name in (baseline, target):
-        with Warehouse.from_profile(name).session() as session:
-            sides.append(session.fetch_arrow(_ASSIGNED).select(schema.names).cast(schema))
-    joined = sides[0].join(
-        sides[1], keys=["customer_id", "axis_name"], join_type="full outer", right_suffix="_2"
-    )
+    joined = first.join(second, keys=["customer_id", "axis_name"], join_type="full outer", right_suffix="_2")
 
     def same(column: str) -> pa.ChunkedArray:
         left, right = joined.column(column), joined.column(f"{column}_2")
         both_null = pc.and_(pc.is_null(left), pc.is_null(right))
         return pc.or_(pc.fill_null(pc.equal(left, right), False), both_null)
 
+    found = pc.and_(pc.is_valid(joined.column("segment_name")), pc.is_valid(joined.column("segment_name_2")))
     verdict = pa.table(
-        {"axis_name": joined.column("axis_name"), "same": pc.and_(same("segment_id"), same("segment_name"))}
+        {
+            "axis_name": joined.column("axis_name"),
+            "same": pc.and_(found, pc.and_(same("segment_id"), same("segment_name"))),
+        }
     )
-    counts = (
-        verdict.group_by("axis_name").aggregate([("same", "sum"), ("same", "count")]).sort_by("axis_name")
-    )
+    counts = verdict.group_by("axis_name").aggregate([("same", "sum"), ("same", "count")]).to_pydict()
+    return {
+        axis: (matching, customers)
+        for axis, matching, customers in zip(
+            counts["axis_name"], counts["same_sum"], counts["same_count"], strict=True
+        )
+    }
+
+
+def _target_agreement_lines(baseline: str, target: str) -> list[str]:
+    """Per axis, the share of customers both targets put in the same segment (13 rows a customer, joined in
+    Arrow)."""
+    schema = pa.schema(list(_ASSIGNED_SCHEMA.items()))
+    sides = []
+    for name in (baseline, target):
+        with Warehouse.from_profile(name).session() as session:
+            sides.append(session.fetch_arrow(_ASSIGNED).select(schema.names).cast(schema))
     lines = ["  the same segment on both targets, per axis:"]
-    columns = counts.to_pydict()
-    for axis, matching, customers in zip(
-        columns["axis_name"], columns["same_sum"], columns["same_count"], strict=True
-    ):
+    for axis, (matching, customers) in sorted(same_segment_counts(*sides).items()):
         lines.append(f"    {axis:<28}{matching / customers:9.3%}  of {customers:,} customers")
     return lines
 
