@@ -1,4 +1,5 @@
-"""Peak resident memory of a process tree, sampled from /proc: what every benchmark reports beside its times."""
+"""Peak resident memory of a process tree, sampled from /proc, and the load average the machine ran at: what every
+benchmark reports beside its times."""
 
 from __future__ import annotations
 
@@ -55,6 +56,36 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class LoadAverage:
+    """The machine's 1-minute load average, sampled every few seconds in a background thread while a benchmark
+    runs: on a shared machine, what the figures were measured under (None where the OS does not say)."""
+
+    def __init__(self, interval_seconds: float = 5.0) -> None:
+        self.interval = interval_seconds
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            if hasattr(os, "getloadavg"):
+                self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self.interval):
+                return
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.samples) / len(self.samples) if self.samples else None
+
+    def __enter__(self) -> LoadAverage:
         self._thread.start()
         return self
 

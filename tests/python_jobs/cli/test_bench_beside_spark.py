@@ -47,7 +47,7 @@ def test_same_segment_needs_the_same_id_and_name_and_a_customer_on_both_sides():
     assert same_segment_counts(duckdb, spark) == {"purchase_value": (2, 5), "return_behaviour": (1, 2)}
 
 
-def run(features, clv, fit, assignment_seconds, marts, generate, peak_gib):
+def run(features, clv, fit, assignment_seconds, marts, generate, peak_gib, load=None):
     seconds = dict(
         zip(
             ("features", "clv fit", "sample + fit", "assignment", "marts"),
@@ -55,7 +55,9 @@ def run(features, clv, fit, assignment_seconds, marts, generate, peak_gib):
             strict=True,
         )
     )
-    return BenchRun(seconds=seconds, generate_seconds=generate, peak_bytes=int(peak_gib * 2**30))
+    return BenchRun(
+        seconds=seconds, generate_seconds=generate, peak_bytes=int(peak_gib * 2**30), load_average=load
+    )
 
 
 def test_the_ratio_table_divides_the_medians_of_each_stage():
@@ -80,3 +82,17 @@ def test_bench_takes_spark_and_says_what_it_compares():
     assert result.exit_code == 0
     assert "spark" in result.output
     assert "Spark / DuckDB ratio" in " ".join(result.output.split())
+
+
+def test_the_load_the_runs_saw_is_shown_when_every_run_has_it():
+    duckdb = [run(10, 1, 5, 2, 2, 4, 1.0, load=0.5), run(12, 1, 5, 4, 2, 6, 1.5, load=3.0)]
+    spark = [run(60, 4, 10, 20, 10, 40, 6.0, load=1.0), run(70, 4, 10, 30, 10, 50, 8.0, load=2.0)]
+    assert _ratio_table("spark", spark, "local", duckdb)[-1].split() == [
+        "load",
+        "average",
+        "(mean)",
+        "1.8",
+        "1.5",
+    ]
+    spark[0].load_average = None
+    assert "load average" not in _ratio_table("spark", spark, "local", duckdb)[-1]
