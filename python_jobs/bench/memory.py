@@ -6,22 +6,33 @@ from __future__ import annotations
 import os
 import threading
 
+# The kernel's flag of a process forked and not (yet) running a program of its own: it shares its parent's pages
+# (a JVM starting a helper program, for one, is such a copy of the whole JVM for a moment), so its resident set is
+# the parent's counted twice.
+FORKED_NOT_EXECUTED = 0x40
+
 
 def process_tree(root: int) -> list[int]:
+    """`root` and its descendants, less those forked but not running a program of their own (see above)."""
     children: dict[int, list[int]] = {}
+    copies: set[int] = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parent, flags = int(fields[1]), int(fields[6])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry))
+        if flags & FORKED_NOT_EXECUTED:
+            copies.add(int(entry))
     found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        found.append(pid)
+        if pid == root or pid not in copies:
+            found.append(pid)
         stack.extend(children.get(pid, []))
     return found
 
