@@ -42,7 +42,7 @@ from pathlib import Path
 
 from python_jobs.bench.http_client import HttpClientError, LoopbackClient
 from python_jobs.bench.http_client import run as run_client
-from python_jobs.bench.products import postgres_admin
+from python_jobs.bench.scratch import postgres_admin
 from python_jobs.warehouse.connection import Warehouse, quote_identifier
 
 BENCH_DATABASE = "segments_bench_api"

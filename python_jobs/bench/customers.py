@@ -21,11 +21,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_jobs.bench.memory import PeakMemory
+import pyarrow as pa
+
+from python_jobs.bench.memory import LoadAverage, PeakMemory
+from python_jobs.bench.scratch import scratch_warehouse
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.dbt_runner import DbtError, dbt_session, run_dbt
 
@@ -51,6 +54,8 @@ class BenchRun:
     seconds: dict[str, float] = field(default_factory=dict)
     generate_seconds: float = 0.0
     peak_bytes: int = 0
+    # The mean 1-minute load average of the machine while the stages ran (None where the OS does not say).
+    load_average: float | None = None
     # The fit_clv job's line: parameters, fit seconds, prediction seconds.
     clv_detail: str = ""
 
@@ -91,7 +96,7 @@ def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]
     run.generate_seconds = time.perf_counter() - started
     echo(f"    generate      {run.generate_seconds:7.1f}s")
     # One dbt process for the run's dbt commands, as `segments build` has (python_jobs/warehouse/dbt_worker.py).
-    with PeakMemory() as memory, dbt_session(target):
+    with PeakMemory() as memory, LoadAverage() as load, dbt_session(target):
         with _timed(run, "features"):
             _dbt(target, "--select", *FEATURE_MODELS, "--exclude", *CLV_OUTPUTS)
         clv_lines: list[str] = []
@@ -112,6 +117,7 @@ def run_once(customers: int, seed: int, target: str, echo: Callable[[str], None]
             _dbt(target, "--select", *MART_MODELS)
         echo(f"    marts         {run.seconds['marts']:7.1f}s")
     run.peak_bytes = memory.peak
+    run.load_average = load.mean
     return run
 
 
@@ -177,33 +183,9 @@ def point_lookup_milliseconds(warehouse: Warehouse, lookups: int = 200, seed: in
     return timings
 
 
-def _fresh_postgres_database(name: str) -> None:
-    connection = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"drop database if exists {name} with (force)")
-        cursor.execute(f"create database {name}")
-    connection.close()
-
-
-# What each target's run sets in the environment to get a warehouse of its own.
-_WAREHOUSE_VARIABLES = {
-    "local": "SEGMENTS_DUCKDB_PATH",
-    "postgres": "PGDATABASE",
-    "spark": "SEGMENTS_SPARK_WAREHOUSE",
-}
 # A Spark run is compared with DuckDB's on the same data in the same invocation.
 _BESIDE = {"spark": "local"}
 _RESULT_PREFIX = "bench-result: "
-
-
-def _fresh_warehouse(target: str, scratch: Path, number: int) -> str:
-    """Make an empty warehouse for run `number` on `target` and return the value of its environment variable."""
-    if target == "postgres":
-        _fresh_postgres_database("segments_bench")
-        return "segments_bench"
-    if target == "spark":
-        return str(scratch / f"bench-{number}-spark")
-    return str(scratch / f"bench-{number}.duckdb")
 
 
 def _run_in_child(customers: int, seed: int, target: str, echo: Callable[[str], None]) -> BenchRun:
@@ -239,6 +221,13 @@ def _stage_table(runs: list[BenchRun]) -> list[str]:
     lines.append(
         f"  {'peak memory':<22}{statistics.median(peaks):8.2f}GB" + "".join(f"{p:8.2f}GB" for p in peaks)
     )
+    loads = [run.load_average for run in runs]
+    if None not in loads:
+        # On a shared machine the load says how far the seconds above are the code's and how far the neighbours'.
+        lines.append(
+            f"  {'load average (mean)':<22}{statistics.median(loads):10.1f}"
+            + "".join(f"{v:10.1f}" for v in loads)
+        )
     return lines
 
 
@@ -261,11 +250,12 @@ def _ratio_table(target: str, runs: list[BenchRun], baseline: str, beside: list[
         lines.append(f"  {label:<22}{medians[0]:9.1f}s{medians[1]:9.1f}s{medians[1] / medians[0]:17.1f}x")
     peaks = [statistics.median(run.peak_bytes for run in side) / 2**30 for side in (beside, runs)]
     lines.append(f"  {'peak memory':<22}{peaks[0]:8.2f}GB{peaks[1]:8.2f}GB{peaks[1] / peaks[0]:17.1f}x")
+    loads = [[run.load_average for run in side] for side in (beside, runs)]
+    if all(None not in side for side in loads):
+        lines.append(
+            f"  {'load average (mean)':<22}" + "".join(f"{statistics.median(side):10.1f}" for side in loads)
+        )
     return lines
-
-
-def _load_average() -> str:
-    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
 
 
 def bench(
@@ -280,11 +270,16 @@ def bench(
     generates the same customers into a fresh warehouse of each, and the report gives the ratio per stage."""
     targets = (_BESIDE[target], target) if target in _BESIDE else (target,)
     runs: dict[str, list[BenchRun]] = {name: [] for name in targets}
-    load_before = _load_average()
-    with tempfile.TemporaryDirectory(prefix="segments-bench-") as scratch:
+    # Each target's latest warehouse, kept for the checks after the runs (a run's is dropped when the next starts).
+    latest = {name: ExitStack() for name in targets}
+    with tempfile.TemporaryDirectory(prefix="segments-bench-") as scratch, ExitStack() as cleanup:
+        for stack in latest.values():
+            cleanup.enter_context(stack)
         for number in range(1, repeat + 1):
             for name in targets:
-                os.environ[_WAREHOUSE_VARIABLES[name]] = _fresh_warehouse(name, Path(scratch), number)
+                latest[name].close()
+                fresh = scratch_warehouse(name, Path(scratch), f"segments_bench_{number}")
+                os.environ.update(latest[name].enter_context(fresh))
                 echo(f"  run {number}/{repeat} ({Warehouse.from_profile(name).describe()})")
                 runs[name].append(_run_in_child(customers, seed, name, echo))
         lines = [""]
@@ -301,8 +296,7 @@ def bench(
             baseline = targets[0]
             lines.extend(
                 [
-                    f"{target} beside {baseline}, the same generated data, medians "
-                    f"(load average {load_before} before, {_load_average()} after; {os.cpu_count()} CPUs)",
+                    f"{target} beside {baseline}, the same generated data, medians ({os.cpu_count()} CPUs)",
                     "",
                     *_ratio_table(target, runs[target], baseline, runs[baseline]),
                     "",
@@ -344,37 +338,45 @@ _ASSIGNED_SCHEMA = {
 }
 
 
-def _target_agreement_lines(baseline: str, target: str) -> list[str]:
-    """Per axis, the share of customers both targets put in the same segment: the same id and name (an explicit
-    group such as `no_orders_yet` has no id; its name must match). Joined in Arrow: 13 rows a customer."""
-    import pyarrow as pa
+def same_segment_counts(first: pa.Table, second: pa.Table) -> dict[str, tuple[int, int]]:
+    """Per axis: how many customers two assignments (customer_id, axis_name, segment_id, segment_name) put in the
+    same segment, and how many either placed. The same means the same id and name (an explicit group such as
+    `no_orders_yet` has no id: its name must match); a customer one side lacks counts as different."""
     import pyarrow.compute as pc
 
-    schema = pa.schema(list(_ASSIGNED_SCHEMA.items()))
-    sides = []
-    for name in (baseline, target):
-        with Warehouse.from_profile(name).session() as session:
-            sides.append(session.fetch_arrow(_ASSIGNED).select(schema.names).cast(schema))
-    joined = sides[0].join(
-        sides[1], keys=["customer_id", "axis_name"], join_type="full outer", right_suffix="_2"
-    )
+    joined = first.join(second, keys=["customer_id", "axis_name"], join_type="full outer", right_suffix="_2")
 
     def same(column: str) -> pa.ChunkedArray:
         left, right = joined.column(column), joined.column(f"{column}_2")
         both_null = pc.and_(pc.is_null(left), pc.is_null(right))
         return pc.or_(pc.fill_null(pc.equal(left, right), False), both_null)
 
+    found = pc.and_(pc.is_valid(joined.column("segment_name")), pc.is_valid(joined.column("segment_name_2")))
     verdict = pa.table(
-        {"axis_name": joined.column("axis_name"), "same": pc.and_(same("segment_id"), same("segment_name"))}
+        {
+            "axis_name": joined.column("axis_name"),
+            "same": pc.and_(found, pc.and_(same("segment_id"), same("segment_name"))),
+        }
     )
-    counts = (
-        verdict.group_by("axis_name").aggregate([("same", "sum"), ("same", "count")]).sort_by("axis_name")
-    )
+    counts = verdict.group_by("axis_name").aggregate([("same", "sum"), ("same", "count")]).to_pydict()
+    return {
+        axis: (matching, customers)
+        for axis, matching, customers in zip(
+            counts["axis_name"], counts["same_sum"], counts["same_count"], strict=True
+        )
+    }
+
+
+def _target_agreement_lines(baseline: str, target: str) -> list[str]:
+    """Per axis, the share of customers both targets put in the same segment (13 rows a customer, joined in
+    Arrow)."""
+    schema = pa.schema(list(_ASSIGNED_SCHEMA.items()))
+    sides = []
+    for name in (baseline, target):
+        with Warehouse.from_profile(name).session() as session:
+            sides.append(session.fetch_arrow(_ASSIGNED).select(schema.names).cast(schema))
     lines = ["  the same segment on both targets, per axis:"]
-    columns = counts.to_pydict()
-    for axis, matching, customers in zip(
-        columns["axis_name"], columns["same_sum"], columns["same_count"], strict=True
-    ):
+    for axis, (matching, customers) in sorted(same_segment_counts(*sides).items()):
         lines.append(f"    {axis:<28}{matching / customers:9.3%}  of {customers:,} customers")
     return lines
 

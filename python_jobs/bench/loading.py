@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_jobs.bench.memory import PeakMemory
-from python_jobs.warehouse.connection import Warehouse
+from python_jobs.bench.scratch import scratch_warehouse
 
 HEADER = "customer_id,ordered_at,amount,order_id"
 LOAD_ARGS = ["--customer-col", "customer_id", "--date-col", "ordered_at", "--amount-col", "amount"]
@@ -62,44 +62,30 @@ class LoadRun:
     output: str
 
 
-def _postgres_admin():
-    return Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-
-
 def run_bench(lines: int, seed: int, target: str, echo: Callable[[str], None] = print) -> LoadRun:
-    """Generate the export, load it once in a child process, and return the figures."""
-    with tempfile.TemporaryDirectory(prefix="segments-bench-load-") as scratch:
-        env = dict(os.environ)
-        database = None
-        if target == "local":
-            env["SEGMENTS_DUCKDB_PATH"] = str(Path(scratch) / "bench.duckdb")
-        else:
-            database = f"segments_bench_load_{uuid.uuid4().hex[:8]}"
-            with _postgres_admin().cursor() as cursor:
-                cursor.execute(f"create database {database}")
-            env["PGDATABASE"] = database
-        try:
-            path = Path(scratch) / "transactions.csv"
-            echo(f"  writing {lines:,} lines to {path}…")
-            started = time.perf_counter()
-            size = write_export(path, lines, seed)
-            generate_seconds = time.perf_counter() - started
-            command = [sys.executable, "-m", "python_jobs", "load-transactions", str(path), *LOAD_ARGS]
-            command += ["--order-col", "order_id", "--target", target]
-            echo(f"  {size / 1e6:,.0f} MB written in {generate_seconds:.1f}s; loading…")
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
-            with PeakMemory(process.pid) as memory:
-                output, _ = process.communicate()
-            load_seconds = time.perf_counter() - started
-            if process.returncode != 0:
-                raise RuntimeError(f"the load failed (exit {process.returncode}):\n{output}")
-        finally:
-            if database:
-                with _postgres_admin().cursor() as cursor:
-                    cursor.execute(f"drop database if exists {database} with (force)")
+    """Generate the export, load it once in a child process into a fresh warehouse, and return the figures."""
+    with (
+        tempfile.TemporaryDirectory(prefix="segments-bench-load-") as scratch,
+        scratch_warehouse(target, Path(scratch), f"segments_bench_load_{uuid.uuid4().hex[:8]}") as variables,
+    ):
+        env = {**os.environ, **variables}
+        path = Path(scratch) / "transactions.csv"
+        echo(f"  writing {lines:,} lines to {path}…")
+        started = time.perf_counter()
+        size = write_export(path, lines, seed)
+        generate_seconds = time.perf_counter() - started
+        command = [sys.executable, "-m", "python_jobs", "load-transactions", str(path), *LOAD_ARGS]
+        command += ["--order-col", "order_id", "--target", target]
+        echo(f"  {size / 1e6:,.0f} MB written in {generate_seconds:.1f}s; loading…")
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        with PeakMemory(process.pid) as memory:
+            output, _ = process.communicate()
+        load_seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            raise RuntimeError(f"the load failed (exit {process.returncode}):\n{output}")
     return LoadRun(lines, size, generate_seconds, load_seconds, memory.peak, output.strip())
 
 

@@ -1,26 +1,38 @@
-"""Peak resident memory of a process tree, sampled from /proc: what every benchmark reports beside its times."""
+"""Peak resident memory of a process tree, sampled from /proc, and the load average the machine ran at: what every
+benchmark reports beside its times."""
 
 from __future__ import annotations
 
 import os
 import threading
 
+# The kernel's flag of a process forked and not (yet) running a program of its own: it shares its parent's pages
+# (a JVM starting a helper program, for one, is such a copy of the whole JVM for a moment), so its resident set is
+# the parent's counted twice.
+FORKED_NOT_EXECUTED = 0x40
+
 
 def process_tree(root: int) -> list[int]:
+    """`root` and its descendants, less those forked but not running a program of their own (see above)."""
     children: dict[int, list[int]] = {}
+    copies: set[int] = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parent, flags = int(fields[1]), int(fields[6])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry))
+        if flags & FORKED_NOT_EXECUTED:
+            copies.add(int(entry))
     found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        found.append(pid)
+        if pid == root or pid not in copies:
+            found.append(pid)
         stack.extend(children.get(pid, []))
     return found
 
@@ -55,6 +67,36 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class LoadAverage:
+    """The machine's 1-minute load average, sampled every few seconds in a background thread while a benchmark
+    runs: on a shared machine, what the figures were measured under (None where the OS does not say)."""
+
+    def __init__(self, interval_seconds: float = 5.0) -> None:
+        self.interval = interval_seconds
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            if hasattr(os, "getloadavg"):
+                self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self.interval):
+                return
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.samples) / len(self.samples) if self.samples else None
+
+    def __enter__(self) -> LoadAverage:
         self._thread.start()
         return self
 

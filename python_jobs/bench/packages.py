@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from python_jobs.bench.products import BENCH_API_KEY, _environment, fresh_warehouse
+from python_jobs.bench.products import BENCH_API_KEY, fresh_warehouse
+from python_jobs.bench.scratch import environment
 
 if TYPE_CHECKING:
     from python_jobs.deal_packages.job import RunResult
@@ -83,7 +84,7 @@ def run_bench(
     results = []
     with tempfile.TemporaryDirectory(prefix="segments-bench-packages-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):
+        with fresh_warehouse(target, scratch) as warehouse, environment(**{API_KEY_ENV: BENCH_API_KEY}):
             echo(f"  generating {deals:,} deals…")
             write_deals(warehouse, deals_table(deals))
             with FakeMessagesAPI(paced_package_responder(delay), require_output_schema=True) as api:

@@ -12,7 +12,6 @@ Two measurements on dimmer switches from the project's product generator, in a f
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from python_jobs.bench.scratch import environment, scratch_warehouse
 from python_jobs.warehouse.connection import Warehouse
 from python_jobs.warehouse.raw_tables import RAW_SCHEMA
 
@@ -196,46 +196,10 @@ def _verdict(ok: bool) -> str:
 
 
 @contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the block, restoring what was there."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
 def fresh_warehouse(target: str, scratch: Path) -> Iterator[Warehouse]:
-    """An empty warehouse of the target: a new DuckDB file, or a new PostgreSQL database dropped afterwards."""
-    if target == "local":
-        with _environment(SEGMENTS_DUCKDB_PATH=str(scratch / "bench-llm.duckdb")):
-            yield Warehouse.from_profile("local")
-        return
-    name = "segments_bench_llm"
-    postgres_admin(f"drop database if exists {name} with (force)", f"create database {name}")
-    try:
-        with _environment(PGDATABASE=name):
-            yield Warehouse.from_profile("postgres")
-    finally:
-        postgres_admin(f"drop database if exists {name} with (force)")
-
-
-def postgres_admin(*statements: str) -> None:
-    """Run statements (create or drop a scratch database) on the profile's PostgreSQL database, outside any
-    transaction."""
-    connection = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
+    """An empty warehouse of the target for this process (see python_jobs/bench/scratch.py)."""
+    with scratch_warehouse(target, scratch, "segments_bench_llm") as variables, environment(**variables):
+        yield Warehouse.from_profile(target)
 
 
 def _write_products(warehouse: Warehouse, products: pa.Table) -> None:
@@ -270,7 +234,7 @@ def run_bench(
     warm_up()
     with tempfile.TemporaryDirectory(prefix="segments-bench-llm-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with fresh_warehouse(target, scratch) as warehouse, _environment(**{API_KEY_ENV: BENCH_API_KEY}):
+        with fresh_warehouse(target, scratch) as warehouse, environment(**{API_KEY_ENV: BENCH_API_KEY}):
             _write_products(warehouse, generate_products(products, text_ids=text_ids))
             with FakeMessagesAPI(paced_offline_responder(delay), require_output_schema=True) as api:
                 config = LLMConfig(

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from python_jobs.bench.scratch import environment as scratch_environment
+from python_jobs.bench.scratch import scratch_warehouse
 from python_jobs.warehouse.connection import Warehouse
 
 BENCH_DATABASE = "segments_bench_report"
@@ -42,26 +44,15 @@ def _segments(args: list[str], environment: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def _fresh_postgres(environment: dict[str, str]) -> None:
-    admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-    try:
-        admin.cursor().execute(f"drop database if exists {BENCH_DATABASE} with (force)")
-        admin.cursor().execute(f"create database {BENCH_DATABASE}")
-    finally:
-        admin.close()
-    environment["PGDATABASE"] = BENCH_DATABASE
-
-
 def bench_report(customers: int, repeat: int, seed: int, target: str, echo: Callable[[str], None]) -> str:
     """Build a warehouse of CUSTOMERS, then time the report on it; the result table as text."""
     from python_jobs.report.document import collect
 
-    with tempfile.TemporaryDirectory(prefix="segments-bench-report-") as folder:
-        environment = {"SEGMENTS_DBT_DIR": folder}
-        if target == "local":
-            environment["SEGMENTS_DUCKDB_PATH"] = str(Path(folder) / "warehouse.duckdb")
-        else:
-            _fresh_postgres(environment)
+    with (
+        tempfile.TemporaryDirectory(prefix="segments-bench-report-") as folder,
+        scratch_warehouse(target, Path(folder), BENCH_DATABASE) as variables,
+    ):
+        environment = {"SEGMENTS_DBT_DIR": folder, **variables}
         target_args = ["--target", target]
         echo(f"Generating {customers:,} customers (seed {seed})…")
         generate_seconds = _segments(
@@ -76,21 +67,11 @@ def bench_report(customers: int, repeat: int, seed: int, target: str, echo: Call
         ]
         json_file = Path(folder) / "segments.json"
         json_seconds = _segments(["report", "--json", "--output", str(json_file), *target_args], environment)
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        try:
+        with scratch_environment(**environment):
             started = time.perf_counter()
             document = collect(Warehouse.from_profile(target))
             collect_seconds = time.perf_counter() - started
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         page_megabytes = page.stat().st_size / 1e6
-    if target == "postgres":
-        _drop_postgres()
     median = statistics.median(report_times)
     verdict = "within" if median < BUDGET_SECONDS else "OVER"
     overview = document["overview"]
@@ -107,11 +88,3 @@ def bench_report(customers: int, repeat: int, seed: int, target: str, echo: Call
             f"  (generate {generate_seconds:.1f}s and build {build_seconds:.1f}s, not counted)",
         ]
     )
-
-
-def _drop_postgres() -> None:
-    admin = Warehouse.from_profile("postgres").postgres_connection(autocommit=True)
-    try:
-        admin.cursor().execute(f"drop database if exists {BENCH_DATABASE} with (force)")
-    finally:
-        admin.close()

@@ -121,14 +121,14 @@ def bench_llm_command(
     help="Order lines in the generated export (4,200,000 make about 200 MB).",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated file.")
-@bench_target_option
+@target_option
 def bench_load_command(lines: int, seed: int, target: str) -> None:
     """Time `segments load-transactions --order-col` on a generated export, with its peak memory.
 
-    The export (customer, time, amount, order id; about 2.5 lines an order) is written to a temporary folder,
-    then loaded by a child process into a fresh DuckDB file (`--target local`) or a fresh, temporary PostgreSQL
-    database (`--target postgres`). Prints the load's wall time and the peak resident memory of the load
-    process and its children, sampled every 50 ms.
+    The export (customer, time, amount, order id; about 2.5 lines an order) is written to a temporary folder, then
+    loaded by a child process into a fresh DuckDB file (`--target local`), a fresh, temporary PostgreSQL database
+    (`--target postgres`) or a fresh local Spark warehouse folder (`--target spark`). Prints the load's wall time
+    and the peak resident memory of the load process and its children, sampled every 50 ms.
     """
     from python_jobs.bench.loading import report, run_bench
 
@@ -240,13 +240,13 @@ def bench_bandit_command(
     help="Report runs; the median is shown.",
 )
 @click.option("--seed", type=int, default=42, show_default=True)
-@bench_target_option
+@target_option
 def bench_report_command(customers: int, repeat: int, seed: int, target: str) -> None:
     """Time `segments report` on N generated customers (budget: 10 s for 1,000,000).
 
-    Generates and builds a fresh warehouse first (a temporary DuckDB file, or the PostgreSQL database
-    segments_bench_report, dropped afterwards), not counted; then runs the report REPEAT times, each in a process
-    of its own, so the time includes starting Python and importing Plotly.
+    Generates and builds a fresh warehouse first (a temporary DuckDB file or local Spark warehouse folder, or the
+    PostgreSQL database segments_bench_report, dropped afterwards), not counted; then runs the report REPEAT times,
+    each in a process of its own, so the time includes starting Python and importing Plotly.
     """
     from python_jobs.bench.report import bench_report
 

@@ -17,6 +17,7 @@ starts takes tens of seconds, which no other target should pay.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 # The variable naming the folder of the Spark tables, their metastore and Derby's log.
 WAREHOUSE_VARIABLE = "SEGMENTS_SPARK_WAREHOUSE"
 DEFAULT_WAREHOUSE = Path("data") / "spark-warehouse"
+LOG_CONFIG = PROJECT_ROOT / "profiles" / "spark-log4j2.properties"
+# pyspark warns that it has not been checked with pandas 3 whenever it looks for pandas; the jobs hand it Arrow.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 _session: SparkSession | None = None
 # The driver's default session, the one dbt-spark uses.
@@ -81,7 +85,15 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("segments")
-    parameters = settings.get("server_side_parameters", {})
+    parameters = dict(settings.get("server_side_parameters", {}))
+    # Spark's start-up lines (log4j's default profile, the loopback address, native Hadoop) go: errors only, and
+    # a local session needs no address but the loopback.
+    java_options = parameters.get("spark.driver.extraJavaOptions", "")
+    parameters["spark.driver.extraJavaOptions"] = (
+        f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG}".strip()
+    )
+    if str(parameters.get("spark.master", "local")).startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for name, value in parameters.items():
         builder = builder.config(name, str(value))
     # The catalog is Hive's (kept in the warehouse folder, read by the next process) unless the profile asks for

@@ -182,8 +182,8 @@ sample_ratio_mismatches as (
         {{ experiments.SAMPLE_RATIO_ALERT_P_VALUE }} as threshold_value,
         'assignments of ' || cast(sample_ratio_checks.assigned_on as {{ type_text() }}) || ' in '
         || sample_ratio_checks.segment_key
-        || ' do not match the weights in force (chi-square p = '
-        || cast(sample_ratio_checks.p_value as {{ type_text() }})
+        || ' do not match the weights in force (chi-square p '
+        || {{ p_value_text('sample_ratio_checks.p_value') }}
         || '): check the assignment and its logging' as message
     from sample_ratio_checks
     inner join latest_runs
