@@ -3,9 +3,11 @@
 Stages: generate (in a process of its own, counted neither in end to end nor in the peak memory), features
 (dbt models up to marts.customer_features and marts.customer_profiles, less the CLV fit), clv fit (the fit_clv job:
 read the RFM columns, fit BG/NBD and Gamma-Gamma, predict per customer, write; its fit and prediction seconds are
-printed apart), sample + fit (the clustering job), assignment (the SQL assignment
-and the models it needs), marts (customer_segments and segment_summary). Peak memory is the largest resident
-set of this process and all its descendants together, sampled every 50 ms from /proc. After the timed runs,
+printed apart), sample + fit (the clustering job), assignment (the SQL assignment and the models it needs), marts
+(customer_segments and segment_summary). Each run is a process of its own; its peak memory is the largest resident
+set of that process and its descendants together, sampled every 50 ms from /proc, and the machine's mean load
+average while it ran is shown beside it. On Spark each run also builds the same customers on DuckDB, and the
+report gives each stage's ratio and how many customers the two put in the same segment. After the timed runs,
 the sample-fitted assignment is compared with k-means fitted on the whole population (same k per axis), and on
 PostgreSQL the point lookup of one customer's memberships is timed.
 """
