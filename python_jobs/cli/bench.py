@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from python_jobs.cli.options import bench_target_option, target_option
+from python_jobs.cli.options import target_option
 
 
 @click.command("bench")
@@ -78,7 +78,7 @@ def bench_command(customers: int, repeat: int, seed: int, agreement: bool, targe
 @click.option(
     "--text-ids", is_flag=True, help="Give the products SKUs (SKU-000001-DIM) instead of the numbers 1..N."
 )
-@bench_target_option
+@target_option
 def bench_llm_command(
     products: int,
     delay: float,
@@ -91,10 +91,10 @@ def bench_llm_command(
 ) -> None:
     """Time the product segmentation job against a fake Messages API and with the offline provider.
 
-    Generated dimmer-switch products in a fresh warehouse (a temporary DuckDB file, or a temporary PostgreSQL
-    database); the fake API answers every call after --delay seconds with the offline provider's JSON. Prints
-    calls and rounds per phase beside the ideal schedule, the wall time, a cached re-run, and the offline
-    provider on --offline-products products.
+    Generated dimmer-switch products in a fresh warehouse (a temporary DuckDB file or Spark warehouse folder, or a
+    temporary PostgreSQL database); the fake API answers every call after --delay seconds with the offline
+    provider's JSON. Prints calls and rounds per phase beside the ideal schedule, the wall time, a cached re-run,
+    and the offline provider on --offline-products products.
     """
     from python_jobs.bench.products import run_bench
 

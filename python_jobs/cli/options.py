@@ -47,10 +47,6 @@ def target_choice(targets: tuple[str, ...] = TARGETS) -> Callable[[F], F]:
 
 
 target_option = target_choice()
-# The benchmarks set up a fresh DuckDB file or PostgreSQL database of their own. `bench`, `bench-load` and
-# `bench-report`, whose runs are processes of their own, set up a Spark warehouse folder too (`target_option`); the
-# LLM benchmarks run their job in the bench's process, and the HTTP service does not serve from Spark.
-bench_target_option = target_choice(("local", "postgres"))
 
 
 def observation_end_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -365,12 +365,6 @@ def test_the_spark_target_without_java_names_what_to_install(command, monkeypatc
     assert "Traceback" not in result.output
 
 
-def test_the_benchmarks_offer_only_the_targets_they_set_up():
-    result = CliRunner().invoke(main, ["bench-report", "--target", "spark"])
-    assert result.exit_code == 2
-    assert "'spark' is not one of 'local', 'postgres'" in result.output
-
-
 @pytest.mark.parametrize(
     "command",
     [
