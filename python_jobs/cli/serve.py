@@ -37,7 +37,7 @@ def serve_command(host: str, port: int, workers: int, access_log: bool, target: 
     /openapi.json, docs at /docs.
 
     On DuckDB the service is the warehouse's only writer while it runs: stop it before `segments build`. On
-    PostgreSQL, `--workers N` runs N processes; builds and jobs may run beside them.
+    PostgreSQL, `--workers N` runs N processes; builds and jobs may run beside them. It does not serve Spark.
     """
     import os
     import threading
@@ -60,6 +60,12 @@ def serve_command(host: str, port: int, workers: int, access_log: bool, target: 
     except (ApiKeyConfigError, RateLimitConfigError) as error:
         raise click.ClickException(str(error)) from None
     warehouse = Warehouse.from_profile(target)
+    if warehouse.kind == "spark":
+        raise click.ClickException(
+            "the HTTP service serves DuckDB or PostgreSQL, not Spark: its allocations take PostgreSQL's advisory "
+            "locks (or DuckDB's one writer) and its lookups want an index, not a Spark job per request. Build on "
+            "Spark, then serve a copy of the marts from PostgreSQL (--target postgres)"
+        )
     if workers > 1 and warehouse.kind != "postgres":
         raise click.ClickException(
             f"--workers {workers}: the {target!r} target is {warehouse.kind}, which admits one writing process; "

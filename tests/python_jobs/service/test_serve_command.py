@@ -75,6 +75,26 @@ def test_several_workers_are_refused_on_duckdb(duckdb_warehouse):
     assert "Traceback" not in result.stderr
 
 
+def test_spark_is_refused_with_what_to_serve_instead(tmp_path):
+    environment = {
+        **os.environ,
+        "SEGMENTS_API_KEYS": key_digest_entry("cli-key"),
+        "SEGMENTS_SPARK_WAREHOUSE": str(tmp_path / "spark"),
+    }
+    result = subprocess.run(
+        [*SEGMENTS, "serve", "--port", str(free_port()), "--target", "spark"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a service that started would answer until stopped
+    )
+    assert result.returncode == 1
+    assert "the HTTP service serves DuckDB or PostgreSQL, not Spark" in result.stderr
+    assert "--target postgres" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "spark").exists()  # refused before any Spark session starts
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is `pid` (from /proc)."""
     children = []
