@@ -9,7 +9,6 @@
 {%- set axes = modules.segments.AXES %}
 {%- set unclustered = modules.segments.UNCLUSTERED_AXIS_SEGMENTS %}
 {%- set slots = range(1, modules.segments.MAX_SEGMENTS_PER_AXIS + 1) %}
-{%- set places = range(1, axes | map(attribute='features') | map('length') | max + 1) %}
 
 with
 
@@ -25,84 +24,68 @@ segment_model as (
 
 ),
 
--- One row per customer and axis: the explicit segment of the first data the customer lacks, and the axis's
--- features in generic columns by their place (0 past the axis's own features, as in the segment model).
-customer_axes as (
+distances as (
+
+    select
+        customer_features.customer_id,
+        segment_model.run_id,
+        {%- for axis in axes %}
+            case
+                {%- for requirement in axis.requirements %}
+                    when not customer_features.{{ requirement.flag }} then '{{ requirement.segment_name }}'
+                {%- endfor %}
+                {%- for status, (segment_name, _) in unclustered.items() %}
+                    when segment_model.{{ axis.name }}__status = '{{ status }}' then '{{ segment_name }}'
+                {%- endfor %}
+            end as {{ axis.name }}__unclustered_segment,
+        {%- endfor %}
+        {%- for axis in axes %}
+            {%- for slot in slots %}
+                segment_model.{{ axis.name }}__s{{ slot }}__name,
+            {%- endfor %}
+        {%- endfor %}
+        {%- for axis in axes %}
+            {%- set last_axis = loop.last %}
+            {%- for slot in slots %}
+                {%- for feature in axis.features %}
+                    power(
+                        (customer_features.{{ feature.name }} - segment_model.{{ axis.name }}__{{ feature.name }}__mean)
+                        / segment_model.{{ axis.name }}__{{ feature.name }}__scale
+                        - segment_model.{{ axis.name }}__s{{ slot }}__{{ feature.name }},
+                        2
+                    ){% if not loop.last %} +{% endif %}
+                {%- endfor %} as {{ axis.name }}__d{{ slot }}{% if not (last_axis and loop.last) %},{% endif %}
+            {%- endfor %}
+        {%- endfor %}
+    from customer_features
+    cross join segment_model
+
+),
+
+-- One row per customer and axis, with that axis's distances in generic columns d1..dN.
+distances_by_axis as (
 
     {%- for axis in axes %}
 
         select
             customer_id,
+            run_id,
             '{{ axis.name }}' as axis_name,
-            case
-                {%- for requirement in axis.requirements %}
-                    when not {{ requirement.flag }} then '{{ requirement.segment_name }}'
-                {%- endfor %}
-            end as missing_data_segment,
-            {%- for place in places %}
-                {%- if place <= axis.features | length %}
-                    {{ axis.features[place - 1].name }} as feature_{{ place }}
-                {%- else %}
-                    cast(0 as {{ type_double() }}) as feature_{{ place }}
-                {%- endif %}{% if not loop.last %},{% endif %}
+            {{ axis.name }}__unclustered_segment as unclustered_segment,
+            {%- for slot in slots %}
+                {{ axis.name }}__s{{ slot }}__name as segment_name_{{ slot }},
             {%- endfor %}
-        from customer_features
+            {%- for slot in slots %}
+                {{ axis.name }}__d{{ slot }} as d{{ slot }},
+            {%- endfor %}
+            least(
+                {%- for slot in slots %}
+                    {{ axis.name }}__d{{ slot }}{% if not loop.last %},{% endif %}
+                {%- endfor %}
+            ) as nearest_distance
+        from distances
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
-
-),
-
-distances_by_axis as (
-
-    select
-        customer_axes.customer_id,
-        segment_model.run_id,
-        customer_axes.axis_name,
-        coalesce(
-            customer_axes.missing_data_segment,
-            case
-                {%- for status, (segment_name, _) in unclustered.items() %}
-                    when segment_model.axis_status = '{{ status }}' then '{{ segment_name }}'
-                {%- endfor %}
-            end
-        ) as unclustered_segment,
-        {%- for slot in slots %}
-            segment_model.s{{ slot }}_name as segment_name_{{ slot }},
-        {%- endfor %}
-        {%- for slot in slots %}
-            {%- for place in places %}
-                power(
-                    (customer_axes.feature_{{ place }} - segment_model.feature_{{ place }}_mean)
-                    / segment_model.feature_{{ place }}_scale
-                    - segment_model.s{{ slot }}_feature_{{ place }},
-                    2
-                ){% if not loop.last %} +{% endif %}
-            {%- endfor %} as d{{ slot }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from customer_axes
-    inner join segment_model on customer_axes.axis_name = segment_model.axis_name
-
-),
-
-distances_nearest as (
-
-    select
-        customer_id,
-        run_id,
-        axis_name,
-        unclustered_segment,
-        {%- for slot in slots %}
-            segment_name_{{ slot }},
-        {%- endfor %}
-        {%- for slot in slots %}
-            d{{ slot }},
-        {%- endfor %}
-        least(
-            {%- for slot in slots %}
-                d{{ slot }}{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        ) as nearest_distance
-    from distances_by_axis
 
 ),
 
@@ -130,7 +113,7 @@ nearest as (
                 {%- endfor %}
             end
         ) as segment_name
-    from distances_nearest
+    from distances_by_axis
 
 ),
 
