@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from python_jobs.bench.scratch import environment as scratch_environment
 from python_jobs.testing.fake_messages_api import FakeMessagesAPI
 from python_jobs.warehouse.connection import Warehouse, postgres_reachable
 
@@ -208,16 +209,8 @@ def _segments(args: list[str], environment: dict[str, str]) -> str:
 
 
 def _warehouse_of(target: str, environment: dict[str, str]) -> Warehouse:
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
+    with scratch_environment(**environment):
         return Warehouse.from_profile(target)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _build(target: str, environment: dict[str, str]) -> Built:

@@ -48,58 +48,59 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class PeakMemory:
+class _Sampler:
+    """Calls `take()` every `interval` seconds in a background thread while the `with` block runs (and once at
+    its start)."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def take(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while True:
+            self.take()
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class PeakMemory(_Sampler):
     """Samples the resident memory of a process tree (this process's, or `pid`'s) in a background thread; Linux
     only (0 elsewhere)."""
 
     def __init__(self, pid: int | None = None, interval_seconds: float = 0.05) -> None:
+        super().__init__(interval_seconds)
         self.pid = os.getpid() if pid is None else pid
-        self.interval = interval_seconds
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            if os.path.isdir("/proc"):
-                total = sum(rss_bytes(pid) for pid in process_tree(self.pid))
-                self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def take(self) -> None:
+        if os.path.isdir("/proc"):
+            self.peak = max(self.peak, sum(rss_bytes(pid) for pid in process_tree(self.pid)))
 
 
-class LoadAverage:
+class LoadAverage(_Sampler):
     """The machine's 1-minute load average, sampled every few seconds in a background thread while a benchmark
     runs: on a shared machine, what the figures were measured under (None where the OS does not say)."""
 
     def __init__(self, interval_seconds: float = 5.0) -> None:
-        self.interval = interval_seconds
+        super().__init__(interval_seconds)
         self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while True:
-            if hasattr(os, "getloadavg"):
-                self.samples.append(os.getloadavg()[0])
-            if self._stop.wait(self.interval):
-                return
+    def take(self) -> None:
+        if hasattr(os, "getloadavg"):
+            self.samples.append(os.getloadavg()[0])
 
     @property
     def mean(self) -> float | None:
         return sum(self.samples) / len(self.samples) if self.samples else None
-
-    def __enter__(self) -> LoadAverage:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
